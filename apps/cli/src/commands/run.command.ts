@@ -1,0 +1,184 @@
+import { Command, Option } from 'commander';
+import { InputError } from '@fl/formats';
+import {
+  buildGeneUnion,
+  normaliseGeneName,
+  PUBLISHED_DEFAULTS,
+  saveBundle,
+  trainFederatedModel,
+} from '@fl/federation';
+import { annotateQueries, printAnnotationSummary } from '../annotate-queries';
+import { loadDatasets, type LoadedDataset } from '../load-datasets';
+import {
+  backendName,
+  correlationThreshold,
+  defaultThreads,
+  nonNegativeInt,
+  positiveInt,
+  positiveNumber,
+} from '../options';
+import { Reporter } from '../reporter';
+import { TOOL_VERSION } from '../version';
+
+interface RunOptions {
+  train: string;
+  test: string[];
+  out: string;
+  modelDir: string;
+  rounds: number;
+  localSteps: number;
+  lr: number;
+  seed: number;
+  rejectThreshold?: number;
+  weighting: 'uniform' | 'numExamples';
+  hiddenSize: number;
+  embeddingSize: number;
+  allowSingletonTypes: boolean;
+  threads: number;
+  backend?: string;
+  json: boolean;
+  quiet: boolean;
+}
+
+/** Fails before training when a query shares no gene with the references. */
+function checkQueriesShareGenes(genes: string[], queries: readonly LoadedDataset[]): void {
+  const model = new Set(genes);
+  for (const q of queries) {
+    if (!q.matrix.genes.some((g) => model.has(normaliseGeneName(g)))) {
+      throw new InputError(
+        `${q.path}: none of its ${q.matrix.genes.length} genes occurs in the reference files ` +
+          '(check gene naming: symbols vs Ensembl ids, species)',
+        q.path,
+      );
+    }
+  }
+}
+
+async function run(opts: RunOptions): Promise<void> {
+  const reporter = new Reporter(opts.quiet || opts.json);
+  reporter.info(`Reading references (one file = one institution) from ${opts.train}`);
+  const references = await loadDatasets([opts.train], 'reference', reporter);
+  reporter.info(`Reading queries from ${opts.test.join(', ')}`);
+  const queries = await loadDatasets(opts.test, 'query', reporter);
+  checkQueriesShareGenes(buildGeneUnion(references.map((r) => r.matrix.genes)), queries);
+
+  const bar = reporter.progress('federated training', opts.rounds, 'rounds');
+  const trained = await trainFederatedModel(references, {
+    rounds: opts.rounds,
+    localSteps: opts.localSteps,
+    learningRate: opts.lr,
+    seed: opts.seed,
+    weighting: opts.weighting,
+    hiddenSize: opts.hiddenSize,
+    embeddingSize: opts.embeddingSize,
+    allowSingletonTypes: opts.allowSingletonTypes,
+    threads: opts.threads,
+    backend: opts.backend,
+    onRound: (r) => bar.update(r.round, `loss ${r.meanLoss.toFixed(4)}`),
+  }).finally(() => bar.stop());
+  reporter.info(
+    `Trained ${trained.institutions.length} institutions x ${trained.model.genes.length} genes for ` +
+      `${opts.rounds} rounds in ${trained.trainingSeconds.toFixed(1)} s (tensor backend: ${trained.backend})`,
+  );
+
+  const manifest = await saveBundle(opts.modelDir, trained.model, {
+    options: trained.options,
+    backend: trained.backend,
+    institutions: trained.institutions,
+    toolVersion: TOOL_VERSION,
+  });
+  reporter.info(`Saved the model bundle to ${opts.modelDir}`);
+
+  const summary = await annotateQueries(trained.model, queries, opts, reporter);
+  printAnnotationSummary(summary, reporter);
+  if (opts.json) {
+    const last = trained.history[trained.history.length - 1];
+    process.stdout.write(
+      JSON.stringify(
+        {
+          backend: trained.backend,
+          genes: manifest.geneCount,
+          institutions: trained.institutions,
+          options: trained.options,
+          trainingSeconds: trained.trainingSeconds,
+          finalLoss: last?.meanLoss,
+          modelDir: opts.modelDir,
+          annotation: summary,
+        },
+        null,
+        2,
+      ) + '\n',
+    );
+  }
+}
+
+export function runCommand(): Command {
+  return new Command('run')
+    .description(
+      'The published workflow: train a federated model on a folder of references (one file = one institution), ' +
+        'save it, and annotate every query file.',
+    )
+    .option(
+      '--train <dir>',
+      'folder of labelled reference files (CSV/TSV/h5ad, with a cell_label column)',
+      'train_set',
+    )
+    .option('--test <path...>', 'query file(s) or folder(s) to annotate', ['test_set'])
+    .option('--out <file>', 'where to write result.txt (predictions.csv goes beside it)', 'result.txt')
+    .option('--model-dir <dir>', 'where to save the model bundle', 'pre_trained/new_model')
+    .option('--rounds <n>', 'federated rounds', positiveInt('--rounds'), PUBLISHED_DEFAULTS.rounds)
+    .option(
+      '--local-steps <n>',
+      'local training steps per round',
+      positiveInt('--local-steps'),
+      PUBLISHED_DEFAULTS.localSteps,
+    )
+    .option('--lr <rate>', 'Adam learning rate', positiveNumber('--lr'), PUBLISHED_DEFAULTS.learningRate)
+    .option(
+      '--seed <n>',
+      'random seed (same seed and data give the same model)',
+      nonNegativeInt('--seed'),
+      PUBLISHED_DEFAULTS.seed,
+    )
+    .option(
+      '--reject-threshold <r>',
+      'label cells whose best correlation is below r as "unassigned"',
+      correlationThreshold,
+    )
+    .addOption(
+      new Option('--weighting <how>', 'how the server averages institutions')
+        .choices(['uniform', 'numExamples'])
+        .default(PUBLISHED_DEFAULTS.weighting),
+    )
+    .option(
+      '--hidden-size <n>',
+      'hidden layer width',
+      positiveInt('--hidden-size'),
+      PUBLISHED_DEFAULTS.hiddenSize,
+    )
+    .option(
+      '--embedding-size <n>',
+      'embedding dimension',
+      positiveInt('--embedding-size'),
+      PUBLISHED_DEFAULTS.embeddingSize,
+    )
+    .option(
+      '--allow-singleton-types',
+      'train without cell types that have one cell (they still get landmarks)',
+      false,
+    )
+    .option(
+      '--threads <n>',
+      'worker threads (one institution per thread)',
+      positiveInt('--threads'),
+      defaultThreads(),
+    )
+    .option(
+      '--backend <name>',
+      'tensor backend: tensorflow-gpu, tensorflow, wasm or cpu (default: first that loads)',
+      backendName,
+    )
+    .option('--json', 'print a machine-readable summary on stdout', false)
+    .option('-q, --quiet', 'no progress output', false)
+    .action(run);
+}

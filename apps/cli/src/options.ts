@@ -1,0 +1,61 @@
+import { InvalidArgumentError } from 'commander';
+import { availableParallelism } from 'node:os';
+
+/** Commander argument parsers that name the option and what was expected. */
+export function positiveInt(name: string) {
+  return (value: string): number => {
+    const n = Number(value);
+    if (!Number.isInteger(n) || n < 1)
+      throw new InvalidArgumentError(`${name} must be a whole number >= 1, got "${value}"`);
+    return n;
+  };
+}
+
+export function nonNegativeInt(name: string) {
+  return (value: string): number => {
+    const n = Number(value);
+    if (!Number.isInteger(n) || n < 0)
+      throw new InvalidArgumentError(`${name} must be a whole number >= 0, got "${value}"`);
+    return n;
+  };
+}
+
+export function positiveNumber(name: string) {
+  return (value: string): number => {
+    const n = Number(value);
+    if (!Number.isFinite(n) || n <= 0)
+      throw new InvalidArgumentError(`${name} must be a number > 0, got "${value}"`);
+    return n;
+  };
+}
+
+export function correlationThreshold(value: string): number {
+  const n = Number(value);
+  if (!Number.isFinite(n) || n < -1 || n > 1) {
+    throw new InvalidArgumentError(
+      `--reject-threshold is a Pearson correlation between -1 and 1, got "${value}"`,
+    );
+  }
+  return n;
+}
+
+export const BACKENDS = ['tensorflow-gpu', 'tensorflow', 'wasm', 'cpu'] as const;
+
+export function backendName(value: string): string {
+  if (!(BACKENDS as readonly string[]).includes(value)) {
+    throw new InvalidArgumentError(`--backend must be one of ${BACKENDS.join(', ')}, got "${value}"`);
+  }
+  return value;
+}
+
+export const defaultThreads = (): number => Math.max(1, availableParallelism());
+
+export function fraction(name: string) {
+  return (value: string): number => {
+    const n = Number(value);
+    if (!Number.isFinite(n) || n < 0 || n > 1) {
+      throw new InvalidArgumentError(`${name} must be a fraction between 0 and 1, got "${value}"`);
+    }
+    return n;
+  };
+}

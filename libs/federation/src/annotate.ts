@@ -1,0 +1,70 @@
+import { assignCells } from '@fl/engine';
+import type { ExpressionMatrix } from '@fl/formats';
+import { alignToGenes } from './gene-space';
+import type { FederatedModel } from './model';
+import { embedCells } from './threads/parallel-embed';
+import { findWorkerScript } from './threads/worker-handle';
+
+export const UNASSIGNED = 'unassigned';
+
+export interface AnnotationOptions {
+  /** Cells whose best Pearson correlation is below it are labelled `unassigned`. */
+  rejectThreshold?: number;
+  threads?: number;
+  backend?: string;
+}
+
+/** Predictions for one query file, in its row order. */
+export interface Annotation {
+  source: string;
+  cellIds: string[];
+  labels: string[];
+  /** Pearson correlation with the winning landmark. */
+  confidence: Float32Array;
+  /** Institution whose landmark won. */
+  institutions: string[];
+  coveredGenes: number;
+  modelGenes: number;
+}
+
+/**
+ * Labels query cells (ALGORITHM.md §7): embed each cell with the federated model, find the
+ * best-correlated landmark of every institution, and keep the best over institutions.
+ */
+export async function annotateMatrix(
+  model: FederatedModel,
+  matrix: ExpressionMatrix,
+  options: AnnotationOptions = {},
+): Promise<Annotation> {
+  const aligned = alignToGenes(matrix, model.genes);
+  const embeddings = await embedCells(model.params, model.shape, aligned.values, aligned.nCells, {
+    threads: options.threads ?? 1,
+    workerScript: findWorkerScript(),
+    backend: options.backend,
+  });
+  const sets = model.landmarks.map((l) => ({ landmarks: l.landmarks, nTypes: l.types.length }));
+  const { bestSet, bestType, correlation } = assignCells(
+    embeddings,
+    aligned.nCells,
+    model.shape.embeddingSize,
+    sets,
+  );
+  const threshold = options.rejectThreshold;
+  const labels = new Array<string>(aligned.nCells);
+  const institutions = new Array<string>(aligned.nCells);
+  for (let c = 0; c < aligned.nCells; c++) {
+    const set = model.landmarks[bestSet[c]];
+    institutions[c] = set.institution;
+    const rejected = threshold !== undefined && !(correlation[c] >= threshold);
+    labels[c] = rejected ? UNASSIGNED : set.types[bestType[c]];
+  }
+  return {
+    source: matrix.source,
+    cellIds: matrix.cellIds,
+    labels,
+    confidence: correlation,
+    institutions,
+    coveredGenes: aligned.coveredGenes,
+    modelGenes: model.genes.length,
+  };
+}

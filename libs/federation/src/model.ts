@@ -1,0 +1,24 @@
+import type { ModelShape } from '@fl/engine';
+import type { LandmarkSet } from './messages';
+
+/** Everything annotation needs: what a model bundle stores. */
+export interface FederatedModel {
+  /** Model genes, lower-cased, in the model's input order. */
+  genes: string[];
+  shape: ModelShape;
+  params: Float32Array;
+  /** One set per institution, in the federation's fixed order (ties go to the first). */
+  landmarks: LandmarkSet[];
+}
+
+/** How a model was made; recorded in the bundle's manifest. */
+export interface TrainingOptions {
+  rounds: number;
+  localSteps: number;
+  learningRate: number;
+  seed: number;
+  hiddenSize: number;
+  embeddingSize: number;
+  weighting: 'uniform' | 'numExamples';
+  aggregation: string;
+}

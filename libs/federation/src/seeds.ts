@@ -1,0 +1,11 @@
+/**
+ * Derives independent 32-bit seeds from the run's seed, so each institution's sampling
+ * stream is fixed by (seed, institution index) alone and no two institutions share one.
+ * splitmix32-style mixing.
+ */
+export function deriveSeed(seed: number, stream: number): number {
+  let z = (Math.imul(seed | 0, 0x9e3779b1) + Math.imul(stream + 1, 0x85ebca6b)) | 0;
+  z = Math.imul(z ^ (z >>> 16), 0x21f0aaad);
+  z = Math.imul(z ^ (z >>> 15), 0x735a2d97);
+  return (z ^ (z >>> 15)) >>> 0;
+}

@@ -1,0 +1,61 @@
+/**
+ * Entry point of an engine worker thread: it hosts some institutions of an embedded
+ * federation (their data, model copies and Adam states) and embeds chunks of queries.
+ * The wasm backend runs one thread per backend, so a worker per core puts both cores to work.
+ */
+import { parentPort } from 'node:worker_threads';
+import { embed, initBackend } from '@fl/engine';
+import { LocalInstitution } from '../local-institution';
+import type { WorkerRequest, WorkerResponse } from './protocol';
+
+const institutions = new Map<number, { institution: LocalInstitution; global: Float32Array }>();
+
+function handle(
+  request: WorkerRequest,
+): Promise<Omit<WorkerResponse & { type: 'ok' }, 'type' | 'id'>> | object {
+  switch (request.type) {
+    case 'init':
+      return initBackend(request.backend as never).then((backend) => ({ backend }));
+    case 'addInstitution': {
+      const global = new Float32Array(request.global);
+      const institution = new LocalInstitution(
+        {
+          name: request.name,
+          values: request.values,
+          nCells: request.nCells,
+          labels: { types: request.types, codes: request.codes, counts: request.counts },
+        },
+        { shape: request.shape, seed: request.seed, learningRate: request.learningRate },
+        new Float32Array(request.slot),
+      );
+      institutions.set(request.key, { institution, global });
+      return {};
+    }
+    case 'train': {
+      const entry = institutions.get(request.key)!;
+      return entry.institution.train(entry.global, request.localSteps);
+    }
+    case 'landmarks': {
+      const entry = institutions.get(request.key)!;
+      return { landmarks: entry.institution.landmarks(entry.global) };
+    }
+    case 'embed': {
+      const { shape, firstCell, endCell } = request;
+      const f = shape.inputSize;
+      const values = new Float32Array(request.values, firstCell * f * 4, (endCell - firstCell) * f);
+      const result = embed(new Float32Array(request.params), shape, values, endCell - firstCell);
+      new Float32Array(request.out, firstCell * shape.embeddingSize * 4, result.length).set(result);
+      return {};
+    }
+  }
+}
+
+parentPort!.on('message', async (request: WorkerRequest) => {
+  try {
+    const result = await handle(request);
+    parentPort!.postMessage({ type: 'ok', id: request.id, ...result } satisfies WorkerResponse);
+  } catch (error) {
+    const e = error as Error;
+    parentPort!.postMessage({ type: 'error', id: request.id, message: e.message, stack: e.stack });
+  }
+});

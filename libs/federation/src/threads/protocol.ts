@@ -1,0 +1,38 @@
+import type { ModelShape } from '@fl/engine';
+
+/** Messages between the main thread and an engine worker thread. */
+export type WorkerRequest =
+  | { type: 'init'; id: number; backend?: string }
+  | {
+      type: 'addInstitution';
+      id: number;
+      key: number;
+      name: string;
+      values: Float32Array;
+      nCells: number;
+      codes: Int32Array;
+      types: string[];
+      counts: number[];
+      shape: ModelShape;
+      seed: number;
+      learningRate: number;
+      /** Shared buffers: the global model (read) and this institution's slot (written). */
+      global: SharedArrayBuffer;
+      slot: SharedArrayBuffer;
+    }
+  | { type: 'train'; id: number; key: number; localSteps: number }
+  | { type: 'landmarks'; id: number; key: number }
+  | {
+      type: 'embed';
+      id: number;
+      shape: ModelShape;
+      params: SharedArrayBuffer;
+      values: SharedArrayBuffer;
+      out: SharedArrayBuffer;
+      firstCell: number;
+      endCell: number;
+    };
+
+export type WorkerResponse =
+  | { type: 'ok'; id: number; backend?: string; loss?: number; seconds?: number; landmarks?: Float32Array }
+  | { type: 'error'; id: number; message: string; stack?: string };

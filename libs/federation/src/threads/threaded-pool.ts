@@ -1,0 +1,104 @@
+import { parameterLayout } from '@fl/engine';
+import type { InstitutionClient, InstitutionPool } from '../institution-client';
+import { institutionInfo } from '../institution-info';
+import type { InstitutionData } from '../local-institution';
+import type { InstitutionInfo, LandmarkSet, RoundConfig, TrainResult } from '../messages';
+import type { PoolOptions } from '../in-process-pool';
+import { WorkerHandle } from './worker-handle';
+
+class ThreadClient implements InstitutionClient {
+  constructor(
+    readonly info: InstitutionInfo,
+    private readonly worker: WorkerHandle,
+    private readonly sharedGlobal: Float32Array,
+    private readonly slot: Float32Array,
+  ) {}
+
+  async train(config: RoundConfig, global: Float32Array): Promise<TrainResult> {
+    if (global !== this.sharedGlobal) this.sharedGlobal.set(global);
+    const r = await this.worker.request({
+      type: 'train',
+      key: this.info.index,
+      localSteps: config.localSteps,
+    });
+    return {
+      institution: this.info.index,
+      params: this.slot,
+      numExamples: this.info.numExamples,
+      loss: r.loss!,
+      seconds: r.seconds!,
+    };
+  }
+
+  async landmarks(global: Float32Array): Promise<LandmarkSet> {
+    if (global !== this.sharedGlobal) this.sharedGlobal.set(global);
+    const r = await this.worker.request({ type: 'landmarks', key: this.info.index });
+    return {
+      institution: this.info.name,
+      types: this.info.types,
+      cellCounts: this.info.typeCounts,
+      landmarks: r.landmarks!,
+    };
+  }
+}
+
+/**
+ * Institutions spread over `threads` worker threads (institution i on thread i mod threads),
+ * each thread with its own tensor backend. The global model and each institution's result
+ * live in shared memory, so a round moves no parameters between threads.
+ *
+ * The institutions' `values` buffers are transferred to the threads: do not use them after.
+ */
+export async function createThreadedPool(
+  institutions: readonly InstitutionData[],
+  options: PoolOptions,
+  threads: number,
+  workerScript: string,
+): Promise<InstitutionPool> {
+  const total = parameterLayout(options.shape).total;
+  const count = Math.max(1, Math.min(threads, institutions.length));
+  const workers = Array.from({ length: count }, () => new WorkerHandle(workerScript));
+  try {
+    const ready = await Promise.all(
+      workers.map((w) => w.request({ type: 'init', backend: options.backend })),
+    );
+    const globalBuffer = new SharedArrayBuffer(total * 4);
+    const global = new Float32Array(globalBuffer);
+    const clients = await Promise.all(
+      institutions.map(async (data, i) => {
+        const worker = workers[i % count];
+        const slotBuffer = new SharedArrayBuffer(total * 4);
+        await worker.request(
+          {
+            type: 'addInstitution',
+            key: i,
+            name: data.name,
+            values: data.values,
+            nCells: data.nCells,
+            codes: data.labels.codes,
+            types: data.labels.types,
+            counts: data.labels.counts,
+            shape: options.shape,
+            seed: options.seeds[i],
+            learningRate: options.learningRate,
+            global: globalBuffer,
+            slot: slotBuffer,
+          },
+          [data.values.buffer as ArrayBuffer],
+        );
+        return new ThreadClient(institutionInfo(data, i), worker, global, new Float32Array(slotBuffer));
+      }),
+    );
+    return {
+      clients,
+      global,
+      backend: ready[0].backend!,
+      close: async () => {
+        await Promise.all(workers.map((w) => w.terminate()));
+      },
+    };
+  } catch (error) {
+    await Promise.all(workers.map((w) => w.terminate()));
+    throw error;
+  }
+}

@@ -1,0 +1,171 @@
+import { DEFAULT_EMBEDDING_SIZE, DEFAULT_HIDDEN_SIZE, type ModelShape } from '@fl/engine';
+import { InputError, type ExpressionMatrix } from '@fl/formats';
+import { FedAvg, type AggregationStrategy } from './aggregation';
+import { alignToGenes, buildGeneUnion } from './gene-space';
+import { createInProcessPool } from './in-process-pool';
+import type { InstitutionPool } from './institution-client';
+import { encodeLabels } from './label-codes';
+import type { InstitutionData } from './local-institution';
+import type { InstitutionInfo } from './messages';
+import type { FederatedModel, TrainingOptions } from './model';
+import { runRounds, type RoundSummary } from './run-rounds';
+import { deriveSeed } from './seeds';
+import { createThreadedPool } from './threads/threaded-pool';
+import { findWorkerScript } from './threads/worker-handle';
+
+export interface ReferenceDataset {
+  /** Institution name (file name without extension in the command line). */
+  name: string;
+  matrix: ExpressionMatrix;
+}
+
+export interface TrainFederatedOptions extends Partial<TrainingOptions> {
+  /** Worker threads for institutions; 0 or 1 runs them all in this thread. */
+  threads?: number;
+  backend?: string;
+  /** Train on types with >= 2 cells and give singleton types landmarks only (published behaviour). */
+  allowSingletonTypes?: boolean;
+  strategy?: AggregationStrategy;
+  onRound?: (summary: RoundSummary) => void;
+}
+
+export interface TrainedFederation {
+  model: FederatedModel;
+  options: TrainingOptions;
+  institutions: InstitutionInfo[];
+  history: RoundSummary[];
+  backend: string;
+  /** Seconds from the first round to the last landmark. */
+  trainingSeconds: number;
+}
+
+export const PUBLISHED_DEFAULTS = {
+  rounds: 300,
+  localSteps: 1,
+  learningRate: 0.0005,
+  seed: 0,
+  hiddenSize: DEFAULT_HIDDEN_SIZE,
+  embeddingSize: DEFAULT_EMBEDDING_SIZE,
+  weighting: 'uniform',
+} as const;
+
+/** Checks one reference's labels and turns it into an institution's private data. */
+function toInstitutionData(
+  ref: ReferenceDataset,
+  genes: readonly string[],
+  allowSingletonTypes: boolean,
+): InstitutionData {
+  const { matrix } = ref;
+  if (!matrix.labels) {
+    throw new InputError(
+      `${matrix.source}: reference files need a \`cell_label\` column (the cell type of each cell)`,
+      matrix.source,
+    );
+  }
+  const blank = matrix.labels.findIndex((l) => l.trim() === '');
+  if (blank >= 0) {
+    throw new InputError(
+      `${matrix.source}: cell ${matrix.cellIds[blank]} has an empty cell_label; every reference cell needs a cell type`,
+      matrix.source,
+    );
+  }
+  const labels = encodeLabels(matrix.labels);
+  const singletons = labels.types.filter((_, i) => labels.counts[i] < 2);
+  if (singletons.length === labels.types.length) {
+    throw new InputError(
+      `${matrix.source}: every cell type has a single cell (${singletons.slice(0, 5).join(', ')}); ` +
+        'training needs at least one cell type with 2 or more cells',
+      matrix.source,
+    );
+  }
+  if (singletons.length > 0 && !allowSingletonTypes) {
+    throw new InputError(
+      `${matrix.source}: cell type${singletons.length > 1 ? 's' : ''} ${singletons.map((s) => `"${s}"`).join(', ')} ` +
+        'ha' +
+        (singletons.length > 1 ? 've' : 's') +
+        ' only one cell; the N-pair loss needs two cells of a type. Add cells, remove the type, or pass ' +
+        '--allow-singleton-types to train without it and keep it for landmarks only (published behaviour).',
+      matrix.source,
+    );
+  }
+  const aligned = alignToGenes(matrix, genes);
+  return { name: ref.name, values: aligned.values, nCells: aligned.nCells, labels };
+}
+
+async function createPool(
+  data: InstitutionData[],
+  shape: ModelShape,
+  options: TrainingOptions,
+  threads: number,
+  backend?: string,
+): Promise<InstitutionPool> {
+  const poolOptions = {
+    shape,
+    seeds: data.map((_, i) => deriveSeed(options.seed, i)),
+    learningRate: options.learningRate,
+    backend,
+  };
+  const script = findWorkerScript();
+  if (threads > 1 && script) return createThreadedPool(data, poolOptions, threads, script);
+  return createInProcessPool(data, poolOptions);
+}
+
+/**
+ * The embedded federation, end to end: builds the gene union from the institutions' gene
+ * names, aligns each institution's cells to it, trains the federated model for the given
+ * rounds and returns it with every institution's landmarks. Same data and seed give the
+ * same model bit for bit, whatever the number of threads.
+ */
+export async function trainFederatedModel(
+  references: readonly ReferenceDataset[],
+  opts: TrainFederatedOptions = {},
+): Promise<TrainedFederation> {
+  if (references.length === 0) throw new InputError('no reference datasets were given: nothing to train on');
+  const strategy = opts.strategy ?? new FedAvg(opts.weighting ?? PUBLISHED_DEFAULTS.weighting);
+  const options: TrainingOptions = {
+    rounds: opts.rounds ?? PUBLISHED_DEFAULTS.rounds,
+    localSteps: opts.localSteps ?? PUBLISHED_DEFAULTS.localSteps,
+    learningRate: opts.learningRate ?? PUBLISHED_DEFAULTS.learningRate,
+    seed: opts.seed ?? PUBLISHED_DEFAULTS.seed,
+    hiddenSize: opts.hiddenSize ?? PUBLISHED_DEFAULTS.hiddenSize,
+    embeddingSize: opts.embeddingSize ?? PUBLISHED_DEFAULTS.embeddingSize,
+    weighting: opts.weighting ?? PUBLISHED_DEFAULTS.weighting,
+    aggregation: strategy.name,
+  };
+  const genes = buildGeneUnion(references.map((r) => r.matrix.genes));
+  const shape: ModelShape = {
+    inputSize: genes.length,
+    hiddenSize: options.hiddenSize,
+    embeddingSize: options.embeddingSize,
+  };
+  const data = references.map((r) => toInstitutionData(r, genes, opts.allowSingletonTypes ?? false));
+  const institutions = data.map((d, index) => ({
+    index,
+    name: d.name,
+    numExamples: d.nCells,
+    types: d.labels.types,
+    typeCounts: d.labels.counts,
+  }));
+  const pool = await createPool(data, shape, options, opts.threads ?? 1, opts.backend);
+  try {
+    const started = performance.now();
+    const outcome = await runRounds(pool, {
+      shape,
+      rounds: options.rounds,
+      localSteps: options.localSteps,
+      seed: options.seed,
+      strategy,
+      onRound: opts.onRound,
+    });
+    return {
+      model: { genes, shape, params: outcome.params, landmarks: outcome.landmarks },
+      options,
+      institutions,
+      history: outcome.history,
+      backend: pool.backend,
+      trainingSeconds: (performance.now() - started) / 1000,
+    };
+  } finally {
+    await pool.close();
+  }
+}
