@@ -24,9 +24,9 @@ export async function* fileChunks(
   progress: ReadProgress = {},
 ): AsyncGenerator<Buffer> {
   const total = await fileSize(path);
-  let reported = -1;
+  let reported = 0;
   const report = (done: number) => {
-    if (progress.onProgress && (done === total || done - reported >= PROGRESS_STEP)) {
+    if (progress.onProgress && (done === 0 || done === total || done - reported >= PROGRESS_STEP)) {
       reported = done;
       progress.onProgress(done, total);
     }

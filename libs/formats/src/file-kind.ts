@@ -4,20 +4,10 @@ import { basename } from 'node:path';
  * Which container a data file is, decided by its name alone (so that a folder
  * listing and a reader agree without opening anything).
  */
-export type FileKind =
-  | { kind: 'delimited'; delimiter: ',' | '\t'; gzip: boolean }
-  | { kind: 'h5ad' };
+export type FileKind = { kind: 'delimited'; delimiter: ',' | '\t'; gzip: boolean } | { kind: 'h5ad' };
 
 /** Every extension a cells x genes file may have, for listings and error messages. */
-export const DATA_EXTENSIONS = [
-  '.csv',
-  '.csv.gz',
-  '.tsv',
-  '.tsv.gz',
-  '.txt',
-  '.txt.gz',
-  '.h5ad',
-] as const;
+export const DATA_EXTENSIONS = ['.csv', '.csv.gz', '.tsv', '.tsv.gz', '.txt', '.txt.gz', '.h5ad'] as const;
 
 /** The kind of `path`, or undefined when its extension is not one we read. */
 export function fileKind(path: string): FileKind | undefined {

@@ -19,7 +19,11 @@ export function assertUniqueGenes(
   for (let i = 0; i < genes.length; i++) {
     const name = genes[i];
     if (name.trim() === '') {
-      throw new InputError(`${at}: the gene name in ${where(i)} is empty; every gene needs a name`, file, line);
+      throw new InputError(
+        `${at}: the gene name in ${where(i)} is empty; every gene needs a name`,
+        file,
+        line,
+      );
     }
     const key = name.toLowerCase();
     const first = seen.get(key);

@@ -52,7 +52,12 @@ export function readObsText(file: H5File, path: string, name: string): (string |
   if (column instanceof Group) {
     const keys = column.keys();
     if (keys.includes('codes') && keys.includes('categories')) {
-      return decodeCategorical(column.get('codes') as Dataset, column.get('categories') as Dataset, path, where);
+      return decodeCategorical(
+        column.get('codes') as Dataset,
+        column.get('categories') as Dataset,
+        path,
+        where,
+      );
     }
     if (keys.includes('values') && keys.includes('mask')) {
       const values = decodeStrings((column.get('values') as Dataset).value ?? []);
@@ -74,7 +79,12 @@ export function readObsText(file: H5File, path: string, name: string): (string |
   return decodeStrings(column.value ?? []);
 }
 
-function decodeCategorical(codes: Dataset, categories: Dataset, path: string, where: string): (string | null)[] {
+function decodeCategorical(
+  codes: Dataset,
+  categories: Dataset,
+  path: string,
+  where: string,
+): (string | null)[] {
   const names = decodeStrings(categories.value ?? []);
   const raw = codes.value as ArrayLike<number | bigint>;
   const out: (string | null)[] = new Array(raw.length);

@@ -22,14 +22,21 @@ const BLOCK_VALUES = 4 << 20;
 export function locateX(file: H5File, path: string): H5adX {
   const x = child(file, 'X');
   if (x === undefined) {
-    throw new InputError(`${path}: no "X" in the file; expected the expression matrix X (cells x genes)`, path);
+    throw new InputError(
+      `${path}: no "X" in the file; expected the expression matrix X (cells x genes)`,
+      path,
+    );
   }
   if (x instanceof Dataset) {
     const shape = x.shape ?? [];
     if (shape.length !== 2) {
-      throw new InputError(`${path}: X has ${shape.length} dimensions; expected a 2D matrix (cells x genes)`, path);
+      throw new InputError(
+        `${path}: X has ${shape.length} dimensions; expected a 2D matrix (cells x genes)`,
+        path,
+      );
     }
-    if (!isNumericDataset(x)) throw new InputError(`${path}: X does not hold numbers (dtype ${x.dtype})`, path);
+    if (!isNumericDataset(x))
+      throw new InputError(`${path}: X does not hold numbers (dtype ${x.dtype})`, path);
     return { kind: 'dense', rows: shape[0], cols: shape[1], dataset: x };
   }
   const encoding = stringAttr(x, 'encoding-type') ?? stringAttr(x, 'h5sparse_format') ?? '';
@@ -105,11 +112,15 @@ export function readSparse(x: Extract<H5adX, { kind: 'csr' | 'csc' }>, path: str
   const rawData = part('data').value as ArrayLike<number | bigint>;
   const nnz = rawData.length;
   const bad = (what: string) =>
-    new InputError(`${path}: sparse X (${x.kind}_matrix, shape ${x.rows} x ${x.cols}) is damaged: ${what}`, path);
+    new InputError(
+      `${path}: sparse X (${x.kind}_matrix, shape ${x.rows} x ${x.cols}) is damaged: ${what}`,
+      path,
+    );
 
   if (indptr.length !== major + 1) throw bad(`indptr has ${indptr.length} entries, expected ${major + 1}`);
   if (rawIndices.length !== nnz) throw bad(`${rawIndices.length} indices for ${nnz} values`);
-  if (indptr[0] !== 0 || indptr[major] !== nnz) throw bad(`indptr runs from ${indptr[0]} to ${indptr[major]}, expected 0 to ${nnz}`);
+  if (indptr[0] !== 0 || indptr[major] !== nnz)
+    throw bad(`indptr runs from ${indptr[0]} to ${indptr[major]}, expected 0 to ${nnz}`);
   for (let i = 0; i < major; i++) {
     if (indptr[i + 1] < indptr[i]) throw bad(`indptr decreases at position ${i + 1}`);
   }

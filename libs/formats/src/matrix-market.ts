@@ -23,7 +23,8 @@ const CR = 13;
 
 export async function readMatrixMarket(path: string, progress: ReadProgress = {}): Promise<Triplets> {
   const parser = new MatrixMarketParser(path);
-  for await (const chunk of fileChunks(path, path.toLowerCase().endsWith('.gz'), progress)) parser.push(chunk);
+  for await (const chunk of fileChunks(path, path.toLowerCase().endsWith('.gz'), progress))
+    parser.push(chunk);
   return parser.finish();
 }
 
@@ -52,7 +53,11 @@ class MatrixMarketParser {
       }
       const line = Buffer.concat([this.carry, chunk.subarray(0, nl)]);
       this.carry = Buffer.alloc(0);
-      this.parseLine(line, 0, line.length > 0 && line[line.length - 1] === CR ? line.length - 1 : line.length);
+      this.parseLine(
+        line,
+        0,
+        line.length > 0 && line[line.length - 1] === CR ? line.length - 1 : line.length,
+      );
       start = nl + 1;
     }
     for (;;) {
@@ -67,7 +72,8 @@ class MatrixMarketParser {
 
   finish(): Triplets {
     const rest = this.carry;
-    if (rest.length > 0) this.parseLine(rest, 0, rest[rest.length - 1] === CR ? rest.length - 1 : rest.length);
+    if (rest.length > 0)
+      this.parseLine(rest, 0, rest[rest.length - 1] === CR ? rest.length - 1 : rest.length);
     const size = this.size;
     if (!this.bannerSeen || size === undefined) {
       throw new InputError(
@@ -81,7 +87,13 @@ class MatrixMarketParser {
         this.path,
       );
     }
-    return { rows: size.rows, cols: size.cols, rowIdx: this.rowIdx, colIdx: this.colIdx, values: this.values };
+    return {
+      rows: size.rows,
+      cols: size.cols,
+      rowIdx: this.rowIdx,
+      colIdx: this.colIdx,
+      values: this.values,
+    };
   }
 
   private parseLine(buf: Buffer, start: number, end: number): void {
@@ -136,7 +148,9 @@ class MatrixMarketParser {
     if (tokens.length === 0) return; // a blank line
     const expected = this.pattern ? 2 : 3;
     if (tokens.length !== expected) {
-      throw this.error(`expected ${expected} numbers ("row column${this.pattern ? '' : ' value'}"), found ${tokens.length}`);
+      throw this.error(
+        `expected ${expected} numbers ("row column${this.pattern ? '' : ' value'}"), found ${tokens.length}`,
+      );
     }
     if (this.count >= size.nnz) throw this.error(`more entries than the ${size.nnz} the size line announces`);
     const i = Number(tokens[0]);

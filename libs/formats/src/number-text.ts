@@ -24,7 +24,10 @@ export function checkNumberText(text: string): NumberCheck {
     return checkValue(value, t);
   }
   if (NOT_A_NUMBER.test(t) || INFINITE.test(t)) {
-    return { ok: false, problem: `"${t}" is not allowed; values must be finite numbers (no NaN or Infinity)` };
+    return {
+      ok: false,
+      problem: `"${t}" is not allowed; values must be finite numbers (no NaN or Infinity)`,
+    };
   }
   return { ok: false, problem: `"${clip(t)}" is not a number` };
 }

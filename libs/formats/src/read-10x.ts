@@ -80,7 +80,10 @@ async function readLines(path: string): Promise<string[]> {
   } catch (err) {
     throw asInputError(err, path, path.endsWith('.gz'));
   }
-  const lines = bytes.toString('utf8').replace(/^\uFEFF/, '').split(/\r?\n/);
+  const lines = bytes
+    .toString('utf8')
+    .replace(/^\uFEFF/, '')
+    .split(/\r?\n/);
   while (lines.length > 0 && lines[lines.length - 1] === '') lines.pop();
   return lines;
 }

@@ -25,10 +25,7 @@ export async function readExpression(
         path,
       );
     }
-    throw new InputError(
-      `${path}: unsupported file type; expected one of ${acceptedExtensionsText()}`,
-      path,
-    );
+    throw new InputError(`${path}: unsupported file type; expected one of ${acceptedExtensionsText()}`, path);
   }
   const progress: ReadProgress = { onProgress: opts.onProgress };
   if (kind.kind === 'h5ad') return readH5adExpression(path, opts.role, progress);

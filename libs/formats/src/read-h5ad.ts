@@ -70,7 +70,8 @@ async function withH5ad<T>(
       );
     }
     if (x.rows === 0) throw new InputError(`${path}: X has no cells`, path);
-    const locate: Locate = (r, c) => `cell "${cellIds[r]}" (row ${r + 1}), gene "${genes[c]}" (column ${c + 1})`;
+    const locate: Locate = (r, c) =>
+      `cell "${cellIds[r]}" (row ${r + 1}), gene "${genes[c]}" (column ${c + 1})`;
     const result = use(file, { cellIds, genes, x, locate });
     progress.onProgress?.(1, 1);
     return result;

@@ -75,7 +75,9 @@ export function cooToCsr(
 
 /** Sorts one row's (index, value) pairs by index; true when an index repeats. */
 function sortRow(indices: Int32Array, data: Float32Array, start: number, end: number): boolean {
-  const order = Array.from({ length: end - start }, (_, i) => start + i).sort((a, b) => indices[a] - indices[b]);
+  const order = Array.from({ length: end - start }, (_, i) => start + i).sort(
+    (a, b) => indices[a] - indices[b],
+  );
   const idx = order.map((k) => indices[k]);
   const val = order.map((k) => data[k]);
   let repeated = false;

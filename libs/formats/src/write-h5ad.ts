@@ -1,6 +1,7 @@
-import { rename, rm } from 'node:fs/promises';
-import { resolve } from 'node:path';
+import { rename, rm, stat } from 'node:fs/promises';
+import { dirname, resolve } from 'node:path';
 import h5wasm, { type Dataset, type Group } from 'h5wasm/node';
+import { InputError } from './input-error';
 
 /** What `writeH5ad` stores: a cells x genes matrix (sparse or dense) and its annotations. */
 export interface H5adContent {
@@ -25,9 +26,13 @@ export interface H5adContent {
  */
 export async function writeH5ad(path: string, m: H5adContent): Promise<void> {
   validate(m);
-  await h5wasm.ready;
   const target = resolve(path);
   const partial = `${target}.partial`;
+  // Checked here because libhdf5 would only print a page of diagnostics.
+  if (!(await isFolder(dirname(target)))) {
+    throw new InputError(`${path}: cannot write there, the folder ${dirname(target)} does not exist`, path);
+  }
+  await h5wasm.ready;
   const file = new h5wasm.File(partial, 'w');
   let open = true;
   try {
@@ -37,7 +42,8 @@ export async function writeH5ad(path: string, m: H5adContent): Promise<void> {
     writeDataframe(file.create_group('obs'), m.cellIds, m.obs ?? {});
     writeDataframe(file.create_group('var'), m.genes, {});
     writeUns(file.create_group('uns'), m.uns ?? {});
-    for (const name of ['obsm', 'varm', 'obsp', 'varp', 'layers']) encoding(file.create_group(name), 'dict', '0.1.0');
+    for (const name of ['obsm', 'varm', 'obsp', 'varp', 'layers'])
+      encoding(file.create_group(name), 'dict', '0.1.0');
     file.close();
     open = false;
     await rename(partial, target);
@@ -45,6 +51,14 @@ export async function writeH5ad(path: string, m: H5adContent): Promise<void> {
     if (open) file.close();
     await rm(partial, { force: true });
     throw err;
+  }
+}
+
+async function isFolder(path: string): Promise<boolean> {
+  try {
+    return (await stat(path)).isDirectory();
+  } catch {
+    return false;
   }
 }
 
@@ -63,7 +77,9 @@ function validate(m: H5adContent): void {
       throw new RangeError(`writeH5ad: csr.indptr has ${indptr.length} entries, expected ${cells + 1}`);
     }
     if (indices.length !== data.length || indptr[cells] !== data.length) {
-      throw new RangeError('writeH5ad: csr.indices, csr.data and csr.indptr disagree on the number of values');
+      throw new RangeError(
+        'writeH5ad: csr.indices, csr.data and csr.indptr disagree on the number of values',
+      );
     }
   }
   for (const [name, column] of Object.entries(m.obs ?? {})) {
@@ -101,10 +117,18 @@ function writeX(file: Group, m: H5adContent): void {
   x.create_dataset({ name: 'data', data, dtype: '<f' });
   x.create_dataset({ name: 'indices', data: indices, dtype: '<i' });
   // int64 (h5wasm dtype "<q") as scipy uses for large matrices; indptr may exceed 2^31 values.
-  x.create_dataset({ name: 'indptr', data: BigInt64Array.from({ length: indptr.length }, (_, i) => BigInt(indptr[i])), dtype: '<q' });
+  x.create_dataset({
+    name: 'indptr',
+    data: BigInt64Array.from({ length: indptr.length }, (_, i) => BigInt(indptr[i])),
+    dtype: '<q',
+  });
 }
 
-function writeDataframe(group: Group, index: string[], columns: Record<string, string[] | Float64Array>): void {
+function writeDataframe(
+  group: Group,
+  index: string[],
+  columns: Record<string, string[] | Float64Array>,
+): void {
   encoding(group, 'dataframe', '0.2.0');
   group.create_attribute('_index', '_index');
   const names = Object.keys(columns);

@@ -1,0 +1,121 @@
+import * as tf from '@tensorflow/tfjs-core';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { initBackend } from './backend';
+import { initParameters } from './init-parameters';
+import { LocalTrainer } from './local-trainer';
+
+const shape = { inputSize: 12, hiddenSize: 16, embeddingSize: 4 };
+
+/** Types 0..2 express genes 4c..4c+3 (10 cells each); type 3 is a singleton. */
+function toyData(): { values: Float32Array; labelCodes: Int32Array } {
+  const labels: number[] = [];
+  const rows: number[] = [];
+  let k = 0;
+  const noise = () => 0.1 * Math.abs(Math.sin(k++ * 12.9898));
+  for (let c = 0; c < 3; c++) {
+    for (let cell = 0; cell < 10; cell++) {
+      labels.push(c);
+      for (let g = 0; g < 12; g++) rows.push(Math.floor(g / 4) === c ? 1 + noise() * 5 : noise());
+    }
+  }
+  labels.push(3);
+  for (let g = 0; g < 12; g++) rows.push(1);
+  return { values: Float32Array.from(rows), labelCodes: Int32Array.from(labels) };
+}
+
+beforeAll(async () => {
+  await initBackend('wasm');
+});
+
+describe('LocalTrainer', () => {
+  it('should train only on types with at least 2 cells', () => {
+    const trainer = new LocalTrainer({ shape, ...toyData(), nTypes: 4, seed: 1 });
+    expect([...trainer.trainingTypes]).toEqual([0, 1, 2]);
+  });
+
+  it('should decrease the loss on a separable toy dataset', () => {
+    const trainer = new LocalTrainer({ shape, ...toyData(), nTypes: 4, seed: 1, learningRate: 0.005 });
+    const params = initParameters(shape, 2);
+    const losses = Array.from({ length: 60 }, () => trainer.step(params));
+    const mean = (xs: number[]) => xs.reduce((s, x) => s + x, 0) / xs.length;
+    expect(mean(losses.slice(-10))).toBeLessThan(0.5 * mean(losses.slice(0, 10)));
+    expect(trainer.steps).toBe(60);
+  });
+
+  it('should be bit-identical for the same seed', () => {
+    const run = () => {
+      const trainer = new LocalTrainer({ shape, ...toyData(), nTypes: 4, seed: 9 });
+      const params = initParameters(shape, 3);
+      const losses = Array.from({ length: 15 }, () => trainer.step(params));
+      return { params, losses };
+    };
+    const a = run();
+    const b = run();
+    expect(b.losses).toEqual(a.losses);
+    expect(b.params).toEqual(a.params);
+  });
+
+  it('should sample differently for a different seed', () => {
+    const params1 = initParameters(shape, 3);
+    const params2 = params1.slice();
+    new LocalTrainer({ shape, ...toyData(), nTypes: 4, seed: 1 }).step(params1);
+    new LocalTrainer({ shape, ...toyData(), nTypes: 4, seed: 2 }).step(params2);
+    expect(params2).not.toEqual(params1);
+  });
+
+  it('should not leak tensors over 20 steps', () => {
+    const trainer = new LocalTrainer({ shape, ...toyData(), nTypes: 4, seed: 1 });
+    const params = initParameters(shape, 2);
+    trainer.step(params);
+    const before = tf.memory().numTensors;
+    for (let i = 0; i < 20; i++) trainer.step(params);
+    expect(tf.memory().numTensors).toBe(before);
+  });
+
+  it('should resume exactly from an exported state', () => {
+    const data = toyData();
+    const original = new LocalTrainer({ shape, ...data, nTypes: 4, seed: 4 });
+    const params = initParameters(shape, 5);
+    for (let i = 0; i < 5; i++) original.step(params);
+    const state = original.exportState();
+    const resumedParams = params.slice();
+    const resumed = new LocalTrainer({ shape, ...data, nTypes: 4, seed: 999 });
+    resumed.importState(state);
+    expect(resumed.steps).toBe(5);
+    for (let i = 0; i < 5; i++) expect(resumed.step(resumedParams)).toBe(original.step(params));
+    expect(resumedParams).toEqual(params);
+  });
+
+  it('should keep the Adam state per trainer (never shared)', () => {
+    const data = toyData();
+    const a = new LocalTrainer({ shape, ...data, nTypes: 4, seed: 4 });
+    const b = new LocalTrainer({ shape, ...data, nTypes: 4, seed: 4 });
+    const pa = initParameters(shape, 5);
+    a.step(pa);
+    expect(b.exportState().adam.t).toBe(0);
+    expect(b.exportState().adam.m.every((x) => x === 0)).toBe(true);
+  });
+
+  it('should refuse data with no type of 2 or more cells', () => {
+    expect(
+      () =>
+        new LocalTrainer({
+          shape,
+          values: new Float32Array(2 * 12),
+          labelCodes: Int32Array.from([0, 1]),
+          nTypes: 2,
+          seed: 1,
+        }),
+    ).toThrow('needs at least one cell type with 2 or more cells');
+  });
+
+  it('should validate its inputs, naming the class', () => {
+    const { values, labelCodes } = toyData();
+    expect(() => new LocalTrainer({ shape, values: values.subarray(1), labelCodes, nTypes: 4, seed: 1 })).toThrow(
+      /LocalTrainer: values/,
+    );
+    expect(() => new LocalTrainer({ shape, values, labelCodes, nTypes: 3, seed: 1 })).toThrow(/LocalTrainer: label code 3/);
+    const trainer = new LocalTrainer({ shape, values, labelCodes, nTypes: 4, seed: 1 });
+    expect(() => trainer.step(new Float32Array(3))).toThrow(/LocalTrainer.step: params/);
+  });
+});

@@ -1,0 +1,141 @@
+import { beforeAll, describe, expect, it } from 'vitest';
+import { existsSync } from 'node:fs';
+import { initBackend } from '@fl/engine';
+import { InputError, type ExpressionMatrix } from '@fl/formats';
+import { annotateMatrix } from './annotate';
+import { findWorkerScript } from './threads/worker-handle';
+import { trainFederatedModel, type ReferenceDataset } from './train-federated-model';
+
+/**
+ * Three toy institutions: cell types are blocks of high genes, so they are separable; the
+ * institutions name some genes in different case and lack some genes, as real ones do.
+ */
+function toyInstitution(
+  name: string,
+  genes: string[],
+  types: string[],
+  perType: number,
+  seed: number,
+): ReferenceDataset {
+  let s = seed;
+  const rand = () => (s = (Math.imul(s, 1103515245) + 12345) >>> 0) / 2 ** 32;
+  const cellIds: string[] = [];
+  const labels: string[] = [];
+  const rows: number[] = [];
+  types.forEach((type, t) => {
+    for (let c = 0; c < perType; c++) {
+      cellIds.push(`${name}_${type}_${c}`);
+      labels.push(type);
+      genes.forEach((g, j) => rows.push((j % types.length === t ? 2 : 0) + rand() * 0.5));
+    }
+  });
+  const matrix: ExpressionMatrix = {
+    source: `${name}.csv`,
+    cellIds,
+    genes,
+    labels,
+    values: Float32Array.from(rows),
+  };
+  return { name, matrix };
+}
+
+const genes = Array.from({ length: 24 }, (_, i) => `G${i}`);
+const references = () => [
+  toyInstitution('a', genes, ['alpha', 'beta', 'gamma'], 6, 1),
+  toyInstitution(
+    'b',
+    genes.slice(0, 20).map((g) => g.toLowerCase()),
+    ['alpha', 'beta', 'gamma'],
+    5,
+    2,
+  ),
+  toyInstitution('c', genes.slice(3), ['alpha', 'beta', 'gamma', 'delta'], 4, 3),
+];
+const small = { rounds: 30, hiddenSize: 16, embeddingSize: 4, learningRate: 0.01 };
+
+describe(trainFederatedModel.name, () => {
+  beforeAll(async () => {
+    await initBackend('wasm');
+  });
+
+  it('should give the same model bit for bit for the same seed and data', async () => {
+    const first = await trainFederatedModel(references(), { ...small, seed: 5 });
+    const second = await trainFederatedModel(references(), { ...small, seed: 5 });
+    expect(Buffer.from(second.model.params.buffer).equals(Buffer.from(first.model.params.buffer))).toBe(true);
+    expect(second.model.landmarks.map((l) => Array.from(l.landmarks))).toEqual(
+      first.model.landmarks.map((l) => Array.from(l.landmarks)),
+    );
+  });
+
+  it('should give a different model for a different seed', async () => {
+    const a = await trainFederatedModel(references(), { ...small, seed: 5 });
+    const b = await trainFederatedModel(references(), { ...small, seed: 6 });
+    expect(Buffer.from(a.model.params.buffer).equals(Buffer.from(b.model.params.buffer))).toBe(false);
+  });
+
+  it('should build the gene union and give every institution landmarks for all its types', async () => {
+    const sut = await trainFederatedModel(references(), { ...small, seed: 1 });
+    expect(sut.model.genes).toHaveLength(24);
+    expect(sut.model.landmarks.map((l) => l.types)).toEqual([
+      ['alpha', 'beta', 'gamma'],
+      ['alpha', 'beta', 'gamma'],
+      ['alpha', 'beta', 'delta', 'gamma'],
+    ]);
+    expect(sut.model.landmarks[2].landmarks).toHaveLength(4 * 4);
+    expect(sut.history).toHaveLength(30);
+  });
+
+  it('should lower the loss and label held-out toy cells correctly', async () => {
+    const sut = await trainFederatedModel(references(), { ...small, rounds: 60, seed: 2 });
+    const first = sut.history[0].meanLoss;
+    const last = sut.history[sut.history.length - 1].meanLoss;
+    expect(last).toBeLessThan(first);
+    const query = toyInstitution('q', genes, ['alpha', 'beta', 'gamma'], 5, 99).matrix;
+    const annotation = await annotateMatrix(sut.model, query);
+    const correct = annotation.labels.filter((l, i) => l === query.labels![i]).length;
+    expect(correct / annotation.labels.length).toBeGreaterThanOrEqual(0.9);
+  });
+
+  it('should give the same model with institutions in worker threads as in one thread', async (ctx) => {
+    if (!findWorkerScript()) {
+      ctx.skip(); // the worker script exists after `npm run build`; .ci/run builds first
+      return;
+    }
+    expect(existsSync(findWorkerScript()!)).toBe(true);
+    const inline = await trainFederatedModel(references(), { ...small, seed: 3, threads: 1 });
+    const threaded = await trainFederatedModel(references(), { ...small, seed: 3, threads: 2 });
+    expect(Buffer.from(threaded.model.params.buffer).equals(Buffer.from(inline.model.params.buffer))).toBe(
+      true,
+    );
+    const q = toyInstitution('q', genes, ['alpha', 'beta'], 3000, 7).matrix;
+    const one = await annotateMatrix(inline.model, q, { threads: 1 });
+    const two = await annotateMatrix(inline.model, q, { threads: 2 });
+    expect(two.labels).toEqual(one.labels);
+    expect(Array.from(two.confidence)).toEqual(Array.from(one.confidence));
+  });
+
+  it('should refuse a reference whose cell type has a single cell, naming file and type', async () => {
+    const refs = references();
+    refs[0].matrix.labels![0] = 'lonely';
+    const act = trainFederatedModel(refs, small);
+    await expect(act).rejects.toThrow(InputError);
+    await expect(trainFederatedModel(refs, small)).rejects.toThrow(
+      /a\.csv: cell type "lonely" has only one cell/,
+    );
+  });
+
+  it('should train without singleton types and still give them a landmark when allowed', async () => {
+    const refs = references();
+    refs[0].matrix.labels![0] = 'lonely';
+    const sut = await trainFederatedModel(refs, { ...small, rounds: 2, allowSingletonTypes: true });
+    expect(sut.model.landmarks[0].types).toContain('lonely');
+  });
+
+  it('should refuse a reference without labels', async () => {
+    const refs = references();
+    delete refs[1].matrix.labels;
+    await expect(trainFederatedModel(refs, small)).rejects.toThrow(
+      /b\.csv: reference files need a `cell_label` column/,
+    );
+  });
+});
