@@ -24,7 +24,13 @@ export async function loadDatasets(
   reporter: Reporter,
 ): Promise<LoadedDataset[]> {
   const files: string[] = [];
-  for (const p of paths) files.push(...(await listDataFiles(p)));
+  for (const p of paths) {
+    // Truth tables (`<query>.labels.tsv`, as in ../shared/datasets) often sit beside queries.
+    const found = await listDataFiles(p);
+    const labelTables = found.filter((f) => f.endsWith('.labels.tsv'));
+    for (const f of labelTables) reporter.info(`  skipping ${f}: a label table, not expression data`);
+    files.push(...found.filter((f) => !f.endsWith('.labels.tsv')));
+  }
   const loaded: LoadedDataset[] = [];
   for (const path of files) {
     const size = (await stat(path)).size;

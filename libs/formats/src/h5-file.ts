@@ -1,11 +1,40 @@
 import { open, stat } from 'node:fs/promises';
 import { resolve } from 'node:path';
-import h5wasm, { Dataset, Group, type OutputData } from 'h5wasm/node';
+import type { Dataset, File as H5File, Group, OutputData } from 'h5wasm/node';
 import { asInputError } from './byte-chunks';
 import { InputError } from './input-error';
 
-export { Dataset, Group };
-export type H5File = InstanceType<typeof h5wasm.File>;
+export type { Dataset, Group, H5File };
+type H5wasm = typeof import('h5wasm/node');
+
+let loading: Promise<H5wasm> | undefined;
+let lib: H5wasm | undefined;
+
+/**
+ * h5wasm, loaded on first use: importing it compiles and starts a 4 MB
+ * WebAssembly module, which CSV-only runs should not pay for.
+ */
+export async function loadH5wasm(): Promise<H5wasm> {
+  loading ??= import('h5wasm/node').then(async (m) => {
+    await m.ready;
+    lib = m;
+    return m;
+  });
+  return loading;
+}
+
+function loaded(): H5wasm {
+  if (lib === undefined) throw new Error('h5wasm used before loadH5wasm()');
+  return lib;
+}
+
+export function isDataset(entity: unknown): entity is Dataset {
+  return entity instanceof loaded().Dataset;
+}
+
+export function isGroup(entity: unknown): entity is Group {
+  return entity instanceof loaded().Group;
+}
 
 /** HDF5 format signature; the superblock sits at byte 0 or after a 512 * 2^k user block. */
 const SIGNATURE = Buffer.from([0x89, 0x48, 0x44, 0x46, 0x0d, 0x0a, 0x1a, 0x0a]);
@@ -27,8 +56,8 @@ export async function openH5(path: string): Promise<H5File> {
   if (!(await hasSignature(path, size))) {
     throw new InputError(`${path}: not an HDF5 file, so not a readable .h5ad (AnnData) file`, path);
   }
-  await h5wasm.ready;
-  const file = new h5wasm.File(resolve(path), 'r');
+  const h5 = await loadH5wasm();
+  const file = new h5.File(resolve(path), 'r');
   if (file.file_id < 0n) throw new InputError(`${path}: the HDF5 file could not be opened (damaged?)`, path);
   return file;
 }
@@ -51,7 +80,7 @@ async function hasSignature(path: string, size: number): Promise<boolean> {
 export function child(group: Group, name: string): Dataset | Group | undefined {
   if (!group.keys().includes(name)) return undefined;
   const entity = group.get(name);
-  return entity instanceof Dataset || entity instanceof Group ? entity : undefined;
+  return isDataset(entity) || isGroup(entity) ? entity : undefined;
 }
 
 /** An attribute's value, or undefined when absent. */

@@ -1,8 +1,9 @@
 import { InputError } from './input-error';
 import {
-  Dataset,
-  Group,
   child,
+  isDataset,
+  isGroup,
+  type Dataset,
   decodeStrings,
   isNumericDataset,
   isStringDataset,
@@ -21,12 +22,12 @@ export function readIndex(file: H5File, path: string, which: 'obs' | 'var'): str
   const what = which === 'obs' ? 'cell ids' : 'gene names';
   const frame = child(file, which);
   if (frame === undefined) throw new InputError(`${path}: no "${which}" in the file, so no ${what}`, path);
-  if (frame instanceof Dataset) throw oldDataframe(path, which);
+  if (isDataset(frame)) throw oldDataframe(path, which);
   const named = stringAttr(frame, '_index');
   const candidates = [named, '_index', 'index'].filter((n): n is string => n !== undefined);
   for (const name of candidates) {
     const ds = child(frame, name);
-    if (ds instanceof Dataset) return decodeStrings(ds.value ?? []);
+    if (isDataset(ds)) return decodeStrings(ds.value ?? []);
   }
   throw new InputError(
     `${path}: "${which}" has no index dataset (looked for ${candidates.map((c) => `${which}/${c}`).join(', ')}), ` +
@@ -44,12 +45,12 @@ export function readIndex(file: H5File, path: string, which: 'obs' | 'var'): str
  */
 export function readObsText(file: H5File, path: string, name: string): (string | null)[] | undefined {
   const obs = child(file, 'obs');
-  if (!(obs instanceof Group)) return undefined;
+  if (!isGroup(obs)) return undefined;
   const column = child(obs, name);
   if (column === undefined) return undefined;
   const where = `obs/${name}`;
 
-  if (column instanceof Group) {
+  if (isGroup(column)) {
     const keys = column.keys();
     if (keys.includes('codes') && keys.includes('categories')) {
       return decodeCategorical(
@@ -73,8 +74,8 @@ export function readObsText(file: H5File, path: string, name: string): (string |
     throw new InputError(`${path}: ${where} is neither text nor categorical`, path);
   }
   const categories = child(obs, '__categories');
-  const old = categories instanceof Group ? child(categories, name) : undefined;
-  if (old instanceof Dataset) return decodeCategorical(column, old, path, where);
+  const old = isGroup(categories) ? child(categories, name) : undefined;
+  if (isDataset(old)) return decodeCategorical(column, old, path, where);
   // Numbers with no categories: the numbers are the labels (e.g. cluster ids).
   return decodeStrings(column.value ?? []);
 }

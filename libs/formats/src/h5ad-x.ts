@@ -1,5 +1,14 @@
 import { InputError } from './input-error';
-import { Dataset, Group, child, isNumericDataset, numbersAttr, stringAttr, type H5File } from './h5-file';
+import {
+  child,
+  isDataset,
+  isNumericDataset,
+  numbersAttr,
+  stringAttr,
+  type Dataset,
+  type Group,
+  type H5File,
+} from './h5-file';
 import type { Csr } from './sparse';
 
 /**
@@ -27,7 +36,7 @@ export function locateX(file: H5File, path: string): H5adX {
       path,
     );
   }
-  if (x instanceof Dataset) {
+  if (isDataset(x)) {
     const shape = x.shape ?? [];
     if (shape.length !== 2) {
       throw new InputError(
@@ -100,7 +109,7 @@ export function forEachDenseBlock(
 export function readSparse(x: Extract<H5adX, { kind: 'csr' | 'csc' }>, path: string, locate: Locate): Csr {
   const part = (name: string): Dataset => {
     const ds = child(x.group, name);
-    if (!(ds instanceof Dataset) || !isNumericDataset(ds)) {
+    if (!isDataset(ds) || !isNumericDataset(ds)) {
       throw new InputError(`${path}: sparse X has no numeric "${name}" dataset`, path);
     }
     return ds;

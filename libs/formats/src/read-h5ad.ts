@@ -75,9 +75,23 @@ async function withH5ad<T>(
     const result = use(file, { cellIds, genes, x, locate });
     progress.onProgress?.(1, 1);
     return result;
+  } catch (err) {
+    throw asH5adError(err, path);
   } finally {
     file.close();
   }
+}
+
+/**
+ * h5wasm reports what it cannot read (a float16 X, an odd string type) with a
+ * plain Error or even a bare string: to the user that is an unreadable file.
+ */
+function asH5adError(err: unknown, path: string): unknown {
+  if (typeof err === 'string' || (err instanceof Error && err.constructor === Error)) {
+    const message = typeof err === 'string' ? err : err.message;
+    return new InputError(`${path}: could not be read as an .h5ad (AnnData) file: ${message}`, path);
+  }
+  return err;
 }
 
 /** `obs/cell_label`: required (and complete) for a reference, read when present for a query. */

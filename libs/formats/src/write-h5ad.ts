@@ -1,6 +1,6 @@
 import { rename, rm, stat } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
-import h5wasm, { type Dataset, type Group } from 'h5wasm/node';
+import { loadH5wasm, type Dataset, type Group } from './h5-file';
 import { InputError } from './input-error';
 
 /** What `writeH5ad` stores: a cells x genes matrix (sparse or dense) and its annotations. */
@@ -32,11 +32,11 @@ export async function writeH5ad(path: string, m: H5adContent): Promise<void> {
   if (!(await isFolder(dirname(target)))) {
     throw new InputError(`${path}: cannot write there, the folder ${dirname(target)} does not exist`, path);
   }
-  await h5wasm.ready;
-  const file = new h5wasm.File(partial, 'w');
-  let open = true;
+  const h5 = await loadH5wasm();
+  const file = new h5.File(partial, 'w');
+  let open = file.file_id >= 0n;
   try {
-    if (file.file_id < 0n) throw new Error(`${path}: could not create ${partial}`);
+    if (!open) throw new Error(`${path}: could not create ${partial}`);
     encoding(file, 'anndata', '0.1.0');
     writeX(file, m);
     writeDataframe(file.create_group('obs'), m.cellIds, m.obs ?? {});
