@@ -1,4 +1,4 @@
-import type { AdamState } from './adam';
+import { createAdamState, type AdamState } from './adam';
 
 const MAGIC = 0x4d414441; // 'ADAM' little-endian
 const VERSION = 1;
@@ -12,7 +12,9 @@ const HEADER_BYTES = 24; // magic u32, version u32, t f64, size f64
 export function encodeAdamState(state: AdamState): Uint8Array {
   const n = state.m.length;
   if (state.v.length !== n || !Number.isInteger(state.t) || state.t < 0) {
-    throw new Error('encodeAdamState: m and v must have the same length and t must be a non-negative integer');
+    throw new Error(
+      'encodeAdamState: m and v must have the same length and t must be a non-negative integer',
+    );
   }
   const bytes = new Uint8Array(HEADER_BYTES + 8 * n);
   const view = new DataView(bytes.buffer);
@@ -25,25 +27,32 @@ export function encodeAdamState(state: AdamState): Uint8Array {
   return bytes;
 }
 
-/** Reads back what {@link encodeAdamState} wrote (copies: the result owns its arrays). */
+/** Reads back what {@link encodeAdamState} wrote, into a new state of {@link createAdamState}. */
 export function decodeAdamState(bytes: Uint8Array): AdamState {
   if (!(bytes instanceof Uint8Array) || bytes.length < HEADER_BYTES) {
     throw new Error('decodeAdamState: not an encoded Adam state (too short)');
   }
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  if (view.getUint32(0, true) !== MAGIC) throw new Error('decodeAdamState: not an encoded Adam state (bad magic)');
+  if (view.getUint32(0, true) !== MAGIC)
+    throw new Error('decodeAdamState: not an encoded Adam state (bad magic)');
   const version = view.getUint32(4, true);
   if (version !== VERSION) throw new Error(`decodeAdamState: unsupported version ${version}`);
   const t = view.getFloat64(8, true);
   const n = view.getFloat64(16, true);
-  if (!Number.isInteger(n) || n < 0 || bytes.length !== HEADER_BYTES + 8 * n || !Number.isInteger(t) || t < 0) {
+  if (
+    !Number.isInteger(n) ||
+    n < 0 ||
+    bytes.length !== HEADER_BYTES + 8 * n ||
+    !Number.isInteger(t) ||
+    t < 0
+  ) {
     throw new Error('decodeAdamState: corrupt Adam state (sizes do not match)');
   }
-  return {
-    m: fromLittleEndianBytes(bytes, HEADER_BYTES, n),
-    v: fromLittleEndianBytes(bytes, HEADER_BYTES + 4 * n, n),
-    t,
-  };
+  const state = createAdamState(n);
+  readLittleEndian(bytes, HEADER_BYTES, state.m);
+  readLittleEndian(bytes, HEADER_BYTES + 4 * n, state.v);
+  state.t = t;
+  return state;
 }
 
 const LITTLE_ENDIAN = new Uint8Array(new Uint32Array([1]).buffer)[0] === 1;
@@ -56,13 +65,12 @@ function toLittleEndianBytes(a: Float32Array): Uint8Array {
   return out;
 }
 
-function fromLittleEndianBytes(bytes: Uint8Array, offset: number, n: number): Float32Array {
-  const out = new Float32Array(n);
+function readLittleEndian(bytes: Uint8Array, offset: number, out: Float32Array): void {
+  const n = out.length;
   if (LITTLE_ENDIAN) {
-    new Uint8Array(out.buffer).set(bytes.subarray(offset, offset + 4 * n));
-    return out;
+    new Uint8Array(out.buffer, out.byteOffset, 4 * n).set(bytes.subarray(offset, offset + 4 * n));
+    return;
   }
   const view = new DataView(bytes.buffer, bytes.byteOffset + offset, 4 * n);
   for (let i = 0; i < n; i++) out[i] = view.getFloat32(4 * i, true);
-  return out;
 }

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { adamStep, createAdamState } from './adam';
+import { adamGradientBuffer, adamStep, createAdamState as createAdamStateOf } from './adam';
 import { decodeAdamState, encodeAdamState } from './adam-state-codec';
 
 /** torch.optim.Adam (weight_decay 0, amsgrad off) for one parameter, written out in float64. */
@@ -17,7 +17,9 @@ function torchAdam(p0: number, gs: number[], lr = 0.0005, b1 = 0.9, b2 = 0.999, 
   return p;
 }
 
-describe('adamStep', () => {
+describe.each(['simd', 'js'] as const)('adamStep (%s)', (implementation) => {
+  const createAdamState = (size: number) => createAdamStateOf(size, implementation);
+
   it('should move each parameter by lr against the sign of its gradient on step 1', () => {
     // Step 1: m = 0.1 g, v = 0.001 g^2, so (m / 0.1) / (sqrt(v) / sqrt(0.001) + eps) = g / (|g| + eps).
     const params = Float32Array.from([1, 2, -3, 0.25]);
@@ -65,6 +67,43 @@ describe('adamStep', () => {
 
   it('should reject arrays of different lengths, naming the function', () => {
     expect(() => adamStep(new Float32Array(3), new Float32Array(2), createAdamState(3))).toThrow(/adamStep:/);
+  });
+});
+
+describe('createAdamState', () => {
+  it('should give the SIMD and the JavaScript update the same numbers (float32 vs float64 arithmetic)', () => {
+    const n = 1001; // not a multiple of the 4 SIMD lanes
+    const start = Float32Array.from({ length: n }, (_, i) => Math.sin(i));
+    const simd = { p: start.slice(), s: createAdamStateOf(n, 'simd') };
+    const js = { p: start.slice(), s: createAdamStateOf(n, 'js') };
+    for (let step = 0; step < 10; step++) {
+      const g = Float32Array.from({ length: n }, (_, i) => Math.cos(i * (step + 1)) * 10 ** ((i % 7) - 3));
+      adamStep(simd.p, g, simd.s);
+      adamStep(js.p, g, js.s);
+    }
+    for (let i = 0; i < n; i++) expect(Math.abs(simd.p[i] - js.p[i])).toBeLessThan(1e-6);
+    expect(simd.s.t).toBe(10);
+  });
+
+  it('should offer the SIMD staging area for gradients, and none for a JavaScript state', () => {
+    const state = createAdamStateOf(5, 'simd');
+    const buffer = adamGradientBuffer(state);
+    expect(buffer?.length).toBe(5);
+    buffer!.set([1, 1, 1, 1, 1]);
+    const params = new Float32Array(5);
+    adamStep(params, buffer!, state);
+    expect(params[0]).toBeCloseTo(-0.0005, 7);
+    expect(adamGradientBuffer(createAdamStateOf(5, 'js'))).toBeUndefined();
+  });
+
+  it('should fall back to the JavaScript loop when the moment arrays are replaced', () => {
+    const state = createAdamStateOf(3, 'simd');
+    state.m = new Float32Array(3);
+    state.v = new Float32Array(3);
+    const params = Float32Array.from([1, 1, 1]);
+    adamStep(params, Float32Array.from([1, -1, 0]), state);
+    expect(state.m[0]).toBeCloseTo(0.1, 7);
+    expect(params[1]).toBeCloseTo(1 + 0.0005, 7);
   });
 });
 

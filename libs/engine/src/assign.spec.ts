@@ -89,8 +89,8 @@ describe('assignCells', () => {
 
   it('should reject badly sized inputs, naming the function', () => {
     expect(() => assignCells(Float32Array.from([1, 2]), 1, 3, [setA])).toThrow(/assignCells:/);
-    expect(() => assignCells(Float32Array.from([1, 2, 3]), 1, 3, [{ landmarks: new Float32Array(4), nTypes: 2 }])).toThrow(
-      /assignCells: landmark set 0/,
-    );
+    expect(() =>
+      assignCells(Float32Array.from([1, 2, 3]), 1, 3, [{ landmarks: new Float32Array(4), nTypes: 2 }]),
+    ).toThrow(/assignCells: landmark set 0/);
   });
 });

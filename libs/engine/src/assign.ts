@@ -108,7 +108,13 @@ export function assignCells(
 }
 
 /** (v - mean) / ||v - mean|| into out[outOffset..]; false if v has no variance or is not finite. */
-function standardise(v: Float32Array, offset: number, e: number, out: Float64Array, outOffset: number): boolean {
+function standardise(
+  v: Float32Array,
+  offset: number,
+  e: number,
+  out: Float64Array,
+  outOffset: number,
+): boolean {
   let mean = 0;
   for (let k = 0; k < e; k++) mean += v[offset + k];
   mean /= e;

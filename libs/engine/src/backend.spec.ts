@@ -30,12 +30,16 @@ describe('initBackend', () => {
       installed = false;
     }
     if (!installed) {
-      await expect(initBackend('tensorflow')).rejects.toThrow(/initBackend: backend 'tensorflow' is not available/);
+      await expect(initBackend('tensorflow')).rejects.toThrow(
+        /initBackend: backend 'tensorflow' is not available/,
+      );
       expect(tf.getBackend()).toBe('wasm'); // unchanged
     }
   });
 
   it('should reject an unknown backend name', async () => {
-    await expect(initBackend('webgl' as BackendPreference)).rejects.toThrow(/initBackend: unknown backend 'webgl'/);
+    await expect(initBackend('webgl' as BackendPreference)).rejects.toThrow(
+      /initBackend: unknown backend 'webgl'/,
+    );
   });
 });

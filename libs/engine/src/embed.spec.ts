@@ -4,6 +4,7 @@ import { referenceForward } from '../test-support/reference-model';
 import { initBackend } from './backend';
 import { embed } from './embed';
 import { Embedder } from './embedder';
+import { geneChunkBounds } from './gene-chunks';
 import { initParameters } from './init-parameters';
 
 const shape = { inputSize: 9, hiddenSize: 6, embeddingSize: 3 };
@@ -27,6 +28,14 @@ describe('embed', () => {
 
   it('should give the same result with batches that do not divide the cell count', () => {
     expect(embed(params, shape, values, nCells, 4)).toEqual(embed(params, shape, values, nCells, 4096));
+  });
+
+  it('should match the plain forward pass when W1 is split into several gene chunks', () => {
+    const wide = { inputSize: 1200, hiddenSize: 2100, embeddingSize: 3 };
+    expect(geneChunkBounds(1200, 2100).length - 1).toBe(3);
+    const wideParams = initParameters(wide, 2);
+    const x = Float32Array.from({ length: 5 * 1200 }, (_, i) => (i % 7 === 0 ? Math.abs(Math.cos(i)) : 0));
+    expectClose(embed(wideParams, wide, x, 5, 2), referenceForward(wideParams, wide, x, 5));
   });
 
   it('should not leak tensors', () => {

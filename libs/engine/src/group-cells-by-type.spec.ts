@@ -8,6 +8,8 @@ describe('groupCellsByType', () => {
   });
 
   it('should reject a code outside 0..nTypes-1', () => {
-    expect(() => groupCellsByType(Int32Array.from([0, 3]), 3)).toThrow(/groupCellsByType: label code 3 of cell 1/);
+    expect(() => groupCellsByType(Int32Array.from([0, 3]), 3)).toThrow(
+      /groupCellsByType: label code 3 of cell 1/,
+    );
   });
 });

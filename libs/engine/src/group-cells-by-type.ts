@@ -4,7 +4,11 @@
  * @param labelCodes per cell, an integer in 0..nTypes-1
  * @returns nTypes arrays; entry c holds the indices of the cells of type c
  */
-export function groupCellsByType(labelCodes: Int32Array, nTypes: number, fn = 'groupCellsByType'): Int32Array[] {
+export function groupCellsByType(
+  labelCodes: Int32Array,
+  nTypes: number,
+  fn = 'groupCellsByType',
+): Int32Array[] {
   if (!Number.isInteger(nTypes) || nTypes < 0) {
     throw new Error(`${fn}: nTypes must be a non-negative integer, got ${nTypes}`);
   }

@@ -4,7 +4,8 @@ import { parameterLayout } from './model-shape';
 
 const shape = { inputSize: 400, hiddenSize: 100, embeddingSize: 20 };
 const layout = parameterLayout(shape);
-const block = (p: Float32Array, b: { offset: number; length: number }) => p.subarray(b.offset, b.offset + b.length);
+const block = (p: Float32Array, b: { offset: number; length: number }) =>
+  p.subarray(b.offset, b.offset + b.length);
 
 describe('initParameters', () => {
   it('should return the flat layout length', () => {

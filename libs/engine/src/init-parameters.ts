@@ -30,7 +30,13 @@ export function initParameters(shape: ModelShape, seed: number): Float32Array {
 }
 
 /** out[start..end) ~ U(-bound, bound), 24-bit resolution. */
-function fillUniform(rng: RandomGenerator, out: Float32Array, start: number, end: number, bound: number): void {
+function fillUniform(
+  rng: RandomGenerator,
+  out: Float32Array,
+  start: number,
+  end: number,
+  bound: number,
+): void {
   const scale = 2 * bound * TWO_POW_MINUS_24;
   for (let i = start; i < end; i++) {
     out[i] = (rng.next() & 0xffffff) * scale - bound;

@@ -3,17 +3,19 @@ import { computeLandmarks } from './landmarks';
 
 describe('computeLandmarks', () => {
   // E = 2. Type 0: 3 cells (odd), type 1: 4 cells (even), type 2: 1 cell, type 3: none.
-  const embeddings = Float32Array.from([
-    5, 0, // cell 0, type 0
-    1, 10, // cell 1, type 1
-    3, -1, // cell 2, type 0
-    9, 2, // cell 3, type 1
-    -4, 7, // cell 4, type 2
-    4, 4, // cell 5, type 0
-    2, 6, // cell 6, type 1
-    8, -3, // cell 7, type 1
-  ]);
-  const labels = Int32Array.from([0, 1, 0, 1, 2, 0, 1, 1]);
+  // [dim 0, dim 1, type] per cell.
+  const cells = [
+    [5, 0, 0],
+    [1, 10, 1],
+    [3, -1, 0],
+    [9, 2, 1],
+    [-4, 7, 2],
+    [4, 4, 0],
+    [2, 6, 1],
+    [8, -3, 1],
+  ];
+  const embeddings = Float32Array.from(cells.flatMap(([a, b]) => [a, b]));
+  const labels = Int32Array.from(cells.map(([, , type]) => type));
   const landmarks = computeLandmarks(embeddings, 2, labels, 4);
 
   it('should take the middle value for an odd count', () => {

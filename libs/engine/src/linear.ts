@@ -29,8 +29,14 @@ const linearOp = tf.customGrad((...args: unknown[]) => {
 });
 
 /** Throws (naming `fn`) unless x (B x I), w (I x O), b (O) fit together. */
-export function checkLinearShapes(fn: string, x: tf.Tensor, w: tf.Tensor, b: tf.Tensor): void {
-  if (x.rank !== 2 || w.rank !== 2 || b.rank !== 1 || x.shape[1] !== w.shape[0] || b.shape[0] !== w.shape[1]) {
+function checkLinearShapes(fn: string, x: tf.Tensor, w: tf.Tensor, b: tf.Tensor): void {
+  if (
+    x.rank !== 2 ||
+    w.rank !== 2 ||
+    b.rank !== 1 ||
+    x.shape[1] !== w.shape[0] ||
+    b.shape[0] !== w.shape[1]
+  ) {
     throw new Error(
       `${fn}: expected x (B x I), w (I x O), b (O); got x [${x.shape}], w [${w.shape}], b [${b.shape}]`,
     );

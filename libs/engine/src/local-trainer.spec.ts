@@ -1,6 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { initBackend } from './backend';
+import { geneChunkBounds } from './gene-chunks';
 import { initParameters } from './init-parameters';
 import { LocalTrainer } from './local-trainer';
 
@@ -96,6 +97,58 @@ describe('LocalTrainer', () => {
     expect(b.exportState().adam.m.every((x) => x === 0)).toBe(true);
   });
 
+  it('should give the same result with and without gene compaction, in several gene chunks', () => {
+    // F = 1,200 genes at H = 2,100 span 3 gene chunks; genes 12.. are all zero except gene 700,
+    // so a batch has 13 active genes (compaction applies).
+    const wide = { inputSize: 1200, hiddenSize: 2100, embeddingSize: 4 };
+    expect(geneChunkBounds(1200, 2100).length - 1).toBe(3);
+    const toy = toyData();
+    const values = new Float32Array(toy.labelCodes.length * 1200);
+    toy.labelCodes.forEach((_, cell) => {
+      values.set(toy.values.subarray(cell * 12, cell * 12 + 12), cell * 1200);
+      values[cell * 1200 + 700] = (cell % 5) + 1;
+    });
+    const run = (compactGenes: boolean) => {
+      const trainer = new LocalTrainer({
+        shape: wide,
+        values,
+        labelCodes: toy.labelCodes,
+        nTypes: 4,
+        seed: 3,
+        compactGenes,
+      });
+      const params = initParameters(wide, 4);
+      const losses = Array.from({ length: 5 }, () => trainer.step(params));
+      return { params, losses };
+    };
+    const dense = run(false);
+    const compact = run(true);
+    compact.losses.forEach((loss, i) => expect(loss).toBeCloseTo(dense.losses[i], 5));
+    let worst = 0;
+    for (let i = 0; i < dense.params.length; i++)
+      worst = Math.max(worst, Math.abs(compact.params[i] - dense.params[i]));
+    // Chunk boundaries differ, so sums round differently; Adam normalises each gradient by its
+    // own scale, so near-zero gradients can turn a 1e-7 difference into a visible fraction of
+    // a step. Bound: 2% of the largest possible move, 5 steps x lr (5 x 0.0005).
+    expect(worst).toBeLessThan(0.02 * 5 * 0.0005);
+  });
+
+  it('should leave the W1 rows of genes that are zero in every cell unchanged by a first step', () => {
+    const wide = { inputSize: 40, hiddenSize: 16, embeddingSize: 4 };
+    const toy = toyData();
+    const values = new Float32Array(toy.labelCodes.length * 40);
+    toy.labelCodes.forEach((_, cell) =>
+      values.set(toy.values.subarray(cell * 12, cell * 12 + 12), cell * 40),
+    );
+    const trainer = new LocalTrainer({ shape: wide, values, labelCodes: toy.labelCodes, nTypes: 4, seed: 3 });
+    const params = initParameters(wide, 4);
+    const before = params.slice();
+    trainer.step(params);
+    // Rows 12..39 of W1 (F x H row-major): zero gradient, zero first moment, so no move.
+    expect(params.subarray(12 * 16, 40 * 16)).toEqual(before.subarray(12 * 16, 40 * 16));
+    expect(params.subarray(0, 12 * 16)).not.toEqual(before.subarray(0, 12 * 16));
+  });
+
   it('should refuse data with no type of 2 or more cells', () => {
     expect(
       () =>
@@ -111,10 +164,12 @@ describe('LocalTrainer', () => {
 
   it('should validate its inputs, naming the class', () => {
     const { values, labelCodes } = toyData();
-    expect(() => new LocalTrainer({ shape, values: values.subarray(1), labelCodes, nTypes: 4, seed: 1 })).toThrow(
-      /LocalTrainer: values/,
+    expect(
+      () => new LocalTrainer({ shape, values: values.subarray(1), labelCodes, nTypes: 4, seed: 1 }),
+    ).toThrow(/LocalTrainer: values/);
+    expect(() => new LocalTrainer({ shape, values, labelCodes, nTypes: 3, seed: 1 })).toThrow(
+      /LocalTrainer: label code 3/,
     );
-    expect(() => new LocalTrainer({ shape, values, labelCodes, nTypes: 3, seed: 1 })).toThrow(/LocalTrainer: label code 3/);
     const trainer = new LocalTrainer({ shape, values, labelCodes, nTypes: 4, seed: 1 });
     expect(() => trainer.step(new Float32Array(3))).toThrow(/LocalTrainer.step: params/);
   });

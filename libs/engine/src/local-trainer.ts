@@ -1,13 +1,25 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { ADAM_DEFAULTS, adamStep, createAdamState, type AdamOptions, type AdamState } from './adam';
+import {
+  ADAM_DEFAULTS,
+  adamGradientBuffer,
+  adamStep,
+  createAdamState,
+  type AdamOptions,
+  type AdamState,
+} from './adam';
+import { geneChunkBounds } from './gene-chunks';
 import { groupCellsByType } from './group-cells-by-type';
 import { parameterLayout, type ModelShape, type ParameterLayout } from './model-shape';
 import { npairGradients } from './npair-gradients';
 import { readTensorInto } from './read-tensor-into';
 import { createRng, rngFromState, type RandomGenerator } from './rng';
 import { sampleNPairs } from './sample-npairs';
-import { uploadParameters, type ModelTensors } from './upload-parameters';
+import { scratchBuffer } from './scratch';
+import { disposeModelTensors, uploadWithW1Rows, type ModelTensors } from './upload-parameters';
 import { validateShape } from './validate-shape';
+
+/** Below this fraction of genes active in a batch, the step drops the inactive genes. */
+const COMPACT_BELOW = 0.75;
 
 export interface LocalTrainerOptions {
   shape: ModelShape;
@@ -22,6 +34,12 @@ export interface LocalTrainerOptions {
   learningRate?: number;
   /** Other Adam hyper-parameters (defaults 0.9 / 0.999 / 1e-8). */
   adam?: Omit<AdamOptions, 'learningRate'>;
+  /**
+   * Skip genes that are zero in every cell of a step's batch (default true). Their rows of W1
+   * take no part in the forward pass and get an exactly zero gradient, so the result is the
+   * same up to float rounding; with scRNA-seq sparsity it saves most of the step's products.
+   */
+  compactGenes?: boolean;
 }
 
 /** Everything needed to resume a trainer exactly (copies, safe to post to another thread). */
@@ -36,6 +54,10 @@ export interface LocalTrainerState {
 /**
  * One institution's local training: the N-pair loss on its labelled cells and its own Adam
  * state (never shared). Types with fewer than 2 cells are not trained on.
+ *
+ * Memory: the trainer's own Adam state holds 4 floats per parameter (moments, and the SIMD
+ * kernel's staging copies of parameters and gradients); the gather buffers are scratch shared
+ * by all trainers of a thread (steps are synchronous).
  */
 export class LocalTrainer {
   /** Type codes in L (types with >= 2 cells), ascending. */
@@ -44,12 +66,18 @@ export class LocalTrainer {
   private readonly layout: ParameterLayout;
   private readonly values: Float32Array;
   private readonly groups: Int32Array[];
+  private readonly compactGenes: boolean;
+  /** Batch cells: anchors (rows 0..n-1) then positives (rows n..2n-1). */
+  private readonly cells: Int32Array;
   private readonly anchors: Int32Array;
   private readonly positives: Int32Array;
+  /** The batch, gene chunk after gene chunk (chunk c: 2n x F_c, row-major). */
   private readonly batch: Float32Array;
-  private readonly grads: Float32Array;
+  private readonly geneActive: Uint8Array;
+  private readonly activeGenes: Int32Array;
+  private readonly denseBounds: Int32Array;
   private readonly adamOptions: Required<AdamOptions>;
-  private adam: AdamState;
+  private readonly adam: AdamState;
   private rng: RandomGenerator;
 
   constructor(options: LocalTrainerOptions) {
@@ -81,11 +109,15 @@ export class LocalTrainer {
     this.values = values;
     this.trainingTypes = Int32Array.from(types);
     this.groups = types.map((c) => all[c]);
+    this.compactGenes = options.compactGenes ?? true;
     const n = types.length;
-    this.anchors = new Int32Array(n);
-    this.positives = new Int32Array(n);
+    this.cells = new Int32Array(2 * n);
+    this.anchors = this.cells.subarray(0, n);
+    this.positives = this.cells.subarray(n);
     this.batch = new Float32Array(2 * n * f);
-    this.grads = new Float32Array(this.layout.total);
+    this.geneActive = new Uint8Array(f);
+    this.activeGenes = new Int32Array(f);
+    this.denseBounds = geneChunkBounds(f, shape.hiddenSize);
     this.adamOptions = { ...ADAM_DEFAULTS, ...options.adam, learningRate };
     this.adam = createAdamState(this.layout.total);
     this.rng = createRng(seed);
@@ -109,13 +141,14 @@ export class LocalTrainer {
         `LocalTrainer.step: params must be a Float32Array of length ${this.layout.total}, got ${params?.length}`,
       );
     }
-    this.sampleBatch();
-    const n = this.groups.length;
-    const loss = this.lossAndGradients(params, n);
+    sampleNPairs(this.rng, this.groups, this.anchors, this.positives);
+    // Gradients go straight into the Adam kernel's staging area when it has one.
+    const grads = adamGradientBuffer(this.adam) ?? scratchBuffer('LocalTrainer.grads', this.layout.total);
+    const loss = this.lossAndGradients(params, grads);
     if (!Number.isFinite(loss)) {
       throw new Error(`LocalTrainer.step: the loss is not finite (${loss}); parameters left unchanged`);
     }
-    adamStep(params, this.grads, this.adam, this.adamOptions);
+    adamStep(params, grads, this.adam, this.adamOptions);
     return loss;
   }
 
@@ -143,51 +176,112 @@ export class LocalTrainer {
       throw new Error(`LocalTrainer.importState: Adam state must hold m and v of length ${total} and t >= 0`);
     }
     this.rng = rngFromState(state.rng);
-    this.adam = { m: adam.m.slice(), v: adam.v.slice(), t: adam.t };
+    this.adam.m.set(adam.m);
+    this.adam.v.set(adam.v);
+    this.adam.t = adam.t;
   }
 
-  private sampleBatch(): void {
-    sampleNPairs(this.rng, this.groups, this.anchors, this.positives);
+  /** Genes non-zero in at least one batch cell, ascending, into `activeGenes`; returns how many. */
+  private markActiveGenes(): number {
     const f = this.shape.inputSize;
-    const n = this.groups.length;
-    for (let c = 0; c < n; c++) {
-      const a = this.anchors[c];
-      const p = this.positives[c];
-      this.batch.set(this.values.subarray(a * f, a * f + f), c * f);
-      this.batch.set(this.values.subarray(p * f, p * f + f), (n + c) * f);
+    const active = this.geneActive;
+    active.fill(0);
+    for (const cell of this.cells) {
+      const row = this.values.subarray(cell * f, cell * f + f);
+      for (let g = 0; g < f; g++) if (row[g] !== 0) active[g] = 1;
     }
+    let count = 0;
+    for (let g = 0; g < f; g++) if (active[g] === 1) this.activeGenes[count++] = g;
+    return count;
   }
 
-  /** Fills `this.grads`; returns the loss. Frees every tensor it makes. */
-  private lossAndGradients(params: Float32Array, n: number): number {
-    const x = tf.tensor2d(this.batch, [2 * n, this.shape.inputSize], 'float32');
-    const p = uploadParameters(params, this.shape);
+  /**
+   * Fills `grads` (flat layout); returns the loss. Frees every tensor it makes.
+   *
+   * The batch and W1 go to the backend in gene chunks (`geneChunkBounds`); when compacting,
+   * only the genes active in the batch, with W1's rows gathered to match and the gradient
+   * scattered back (zero for the other rows).
+   */
+  private lossAndGradients(params: Float32Array, grads: Float32Array): number {
+    const { inputSize: f, hiddenSize: h } = this.shape;
+    const rows = this.cells.length;
+    const nActive = this.compactGenes ? this.markActiveGenes() : f;
+    const compact = nActive > 0 && nActive < COMPACT_BELOW * f;
+    const w1Offset = this.layout.w1.offset;
+    let bounds = this.denseBounds;
+    let w1Rows = params.subarray(w1Offset, w1Offset + f * h);
+    if (compact) {
+      bounds = geneChunkBounds(nActive, h);
+      w1Rows = scratchBuffer('LocalTrainer.w1Rows', nActive * h);
+      for (let j = 0; j < nActive; j++) {
+        const g = this.activeGenes[j];
+        w1Rows.set(params.subarray(w1Offset + g * h, w1Offset + (g + 1) * h), j * h);
+      }
+    }
+    this.gatherBatch(bounds, compact);
+
+    const x: tf.Tensor2D[] = [];
+    for (let c = 0; c + 1 < bounds.length; c++) {
+      const base = rows * bounds[c];
+      const width = bounds[c + 1] - bounds[c];
+      x.push(tf.tensor2d(this.batch.subarray(base, base + rows * width), [rows, width], 'float32'));
+    }
+    const p = uploadWithW1Rows(params, this.shape, w1Rows, bounds);
     let result: { loss: tf.Scalar; grads: ModelTensors };
     try {
       result = npairGradients(x, p);
     } finally {
-      x.dispose();
-      disposeTensors(p);
+      tf.dispose(x);
+      disposeModelTensors(p);
     }
     // Read out after the gradient scope (reading inside a tidy makes it walk the arrays).
     try {
-      const { grads } = result;
-      const { w1, b1, w2, b2 } = this.layout;
-      readTensorInto(grads.w1, this.grads, w1.offset);
-      readTensorInto(grads.b1, this.grads, b1.offset);
-      readTensorInto(grads.w2, this.grads, w2.offset);
-      readTensorInto(grads.b2, this.grads, b2.offset);
+      const { b1, w2, b2 } = this.layout;
+      const w1Target = compact ? w1Rows : grads.subarray(w1Offset, w1Offset + f * h);
+      result.grads.w1.forEach((chunk, c) => readTensorInto(chunk, w1Target, bounds[c] * h));
+      readTensorInto(result.grads.b1, grads, b1.offset);
+      readTensorInto(result.grads.w2, grads, w2.offset);
+      readTensorInto(result.grads.b2, grads, b2.offset);
+      if (compact) this.scatterW1Gradient(w1Rows, nActive, grads);
       return result.loss.dataSync()[0];
     } finally {
       result.loss.dispose();
-      disposeTensors(result.grads);
+      disposeModelTensors(result.grads);
     }
   }
-}
 
-function disposeTensors(t: ModelTensors): void {
-  t.w1.dispose();
-  t.b1.dispose();
-  t.w2.dispose();
-  t.b2.dispose();
+  /** The batch cells' values, chunk after chunk (all genes, or only the active ones). */
+  private gatherBatch(bounds: Int32Array, compact: boolean): void {
+    const f = this.shape.inputSize;
+    const rows = this.cells.length;
+    for (let c = 0; c + 1 < bounds.length; c++) {
+      const start = bounds[c];
+      const width = bounds[c + 1] - start;
+      const base = rows * start;
+      for (let r = 0; r < rows; r++) {
+        const cellBase = this.cells[r] * f;
+        const out = base + r * width;
+        if (compact) {
+          for (let j = 0; j < width; j++)
+            this.batch[out + j] = this.values[cellBase + this.activeGenes[start + j]];
+        } else {
+          this.batch.set(this.values.subarray(cellBase + start, cellBase + start + width), out);
+        }
+      }
+    }
+  }
+
+  /** Gradient rows of the active genes to their places in W1's block; zero elsewhere. */
+  private scatterW1Gradient(compactRows: Float32Array, nActive: number, grads: Float32Array): void {
+    const { inputSize: f, hiddenSize: h } = this.shape;
+    const w1Offset = this.layout.w1.offset;
+    let next = 0; // first gene row not yet written
+    for (let j = 0; j < nActive; j++) {
+      const g = this.activeGenes[j];
+      if (g > next) grads.fill(0, w1Offset + next * h, w1Offset + g * h);
+      grads.set(compactRows.subarray(j * h, (j + 1) * h), w1Offset + g * h);
+      next = g + 1;
+    }
+    if (next < f) grads.fill(0, w1Offset + next * h, w1Offset + f * h);
+  }
 }

@@ -2,10 +2,11 @@ import * as tf from '@tensorflow/tfjs-core';
 import { afterAll, describe, expect, it } from 'vitest';
 import { referenceBatchLoss } from '../test-support/reference-model';
 import { initBackend } from './backend';
+import { columnChunks } from './column-chunks';
 import { initParameters } from './init-parameters';
 import { parameterLayout } from './model-shape';
 import { npairGradients } from './npair-gradients';
-import { uploadParameters } from './upload-parameters';
+import { disposeModelTensors, uploadWithW1Rows } from './upload-parameters';
 
 const shape = { inputSize: 7, hiddenSize: 5, embeddingSize: 3 };
 const layout = parameterLayout(shape);
@@ -14,22 +15,26 @@ const n = 3;
 /** Input rows: non-negative like log-normalised expression, with some zeros. */
 function makeBatch(): Float32Array {
   const x = new Float32Array(2 * n * shape.inputSize);
-  for (let i = 0; i < x.length; i++) x[i] = i % 4 === 0 ? 0 : Math.fround(1.5 * Math.abs(Math.sin(3.7 * i + 1)));
+  for (let i = 0; i < x.length; i++)
+    x[i] = i % 4 === 0 ? 0 : Math.fround(1.5 * Math.abs(Math.sin(3.7 * i + 1)));
   return x;
 }
 
-/** Engine loss and flat gradient (W1, b1, W2, b2 layout). */
-function engineGradients(params: Float32Array, x: Float32Array): { loss: number; grad: Float32Array } {
-  const xt = tf.tensor2d(x, [2 * n, shape.inputSize]);
-  const p = uploadParameters(params, shape);
-  const { loss, grads } = npairGradients(xt, p);
+/** Engine loss and flat gradient (W1, b1, W2, b2 layout), the genes cut at `bounds`. */
+function engineGradients(params: Float32Array, x: Float32Array, bounds: Int32Array) {
+  const { inputSize: f, hiddenSize: h } = shape;
+  const xChunks = columnChunks(x, 2 * n, f, bounds);
+  const p = uploadWithW1Rows(params, shape, params.subarray(0, f * h), bounds);
+  const { loss, grads } = npairGradients(xChunks, p);
   const grad = new Float32Array(layout.total);
-  grad.set(grads.w1.dataSync(), layout.w1.offset);
+  grads.w1.forEach((chunk, c) => grad.set(chunk.dataSync(), bounds[c] * h));
   grad.set(grads.b1.dataSync(), layout.b1.offset);
   grad.set(grads.w2.dataSync(), layout.w2.offset);
   grad.set(grads.b2.dataSync(), layout.b2.offset);
   const value = loss.dataSync()[0];
-  tf.dispose([xt, p.w1, p.b1, p.w2, p.b2, loss, grads.w1, grads.b1, grads.w2, grads.b2]);
+  tf.dispose([...xChunks, loss]);
+  disposeModelTensors(p);
+  disposeModelTensors(grads);
   return { loss: value, grad };
 }
 
@@ -37,14 +42,19 @@ afterAll(async () => {
   await initBackend('wasm');
 });
 
-describe.each(['wasm', 'cpu'] as const)('npairGradients (%s backend)', (backend) => {
+describe.each([
+  ['wasm', [0, 7]],
+  ['wasm', [0, 3, 5, 7]],
+  ['cpu', [0, 7]],
+  ['cpu', [0, 2, 7]],
+] as const)('npairGradients (%s backend, gene chunks at %j)', (backend, cuts) => {
   it('should agree with central finite differences of a float64 reference for every block', async () => {
     await initBackend(backend);
     // Scale the default initialisation up so the loss is far from its minimum.
     const params = initParameters(shape, 11).map((v) => Math.fround(3 * v));
     const x = makeBatch();
     const before = tf.memory().numTensors;
-    const { loss, grad } = engineGradients(params, x);
+    const { loss, grad } = engineGradients(params, x, Int32Array.from(cuts));
     expect(tf.memory().numTensors).toBe(before);
 
     const p64 = Float64Array.from(params);
@@ -82,8 +92,9 @@ describe('npairGradients', () => {
   it('should reject a batch with an odd number of rows', async () => {
     await initBackend('wasm');
     tf.tidy(() => {
-      const p = uploadParameters(initParameters(shape, 1), shape);
-      expect(() => npairGradients(tf.zeros([3, 7]), p)).toThrow(/npairGradients:/);
+      const params = initParameters(shape, 1);
+      const p = uploadWithW1Rows(params, shape, params.subarray(0, 35), Int32Array.from([0, 7]));
+      expect(() => npairGradients([tf.zeros([3, 7]) as tf.Tensor2D], p)).toThrow(/npairGradients:/);
     });
   });
 });

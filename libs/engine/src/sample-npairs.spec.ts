@@ -52,8 +52,8 @@ describe('sampleNPairs', () => {
   });
 
   it('should reject a group with fewer than 2 cells', () => {
-    expect(() => sampleNPairs(createRng(1), [Int32Array.from([3])], new Int32Array(1), new Int32Array(1))).toThrow(
-      /sampleNPairs: group 0/,
-    );
+    expect(() =>
+      sampleNPairs(createRng(1), [Int32Array.from([3])], new Int32Array(1), new Int32Array(1)),
+    ).toThrow(/sampleNPairs: group 0/);
   });
 });

@@ -7,7 +7,12 @@ import { parameterLayout, type ModelShape } from '../src/model-shape';
 type NumArray = ArrayLike<number>;
 
 /** relu(x W1 + b1) W2 + b2 for `rows` rows of x (rows x F); returns rows x E (float64). */
-export function referenceForward(params: NumArray, shape: ModelShape, x: NumArray, rows: number): Float64Array {
+export function referenceForward(
+  params: NumArray,
+  shape: ModelShape,
+  x: NumArray,
+  rows: number,
+): Float64Array {
   const { inputSize: f, hiddenSize: h, embeddingSize: e } = shape;
   const L = parameterLayout(shape);
   const out = new Float64Array(rows * e);
