@@ -11,8 +11,18 @@ export interface AggregationStrategy {
    * Writes the merged parameters of `results` into `out`. The result must not depend on
    * the order in which results arrived.
    */
-  aggregate(round: number, results: readonly TrainResult[], out: Float32Array): void;
+  aggregate(round: number, results: readonly TrainResult[], out: Float32Array): void | Promise<void>;
 }
+
+/**
+ * Computes out = sum_k weights[k] * vectors[k]. The default runs in this thread; an institution
+ * pool whose results live in shared memory offers one that splits the parameters over its threads.
+ */
+export type WeightedMeanKernel = (
+  vectors: readonly Float32Array[],
+  weights: Float64Array,
+  out: Float32Array,
+) => void | Promise<void>;
 
 export type Weighting = 'uniform' | 'numExamples';
 
@@ -24,11 +34,14 @@ export type Weighting = 'uniform' | 'numExamples';
 export class FedAvg implements AggregationStrategy {
   readonly name: string;
 
-  constructor(private readonly weighting: Weighting = 'uniform') {
+  constructor(
+    private readonly weighting: Weighting = 'uniform',
+    private readonly kernel: WeightedMeanKernel = weightedMeanInto,
+  ) {
     this.name = `fedavg-${weighting}`;
   }
 
-  aggregate(_round: number, results: readonly TrainResult[], out: Float32Array): void {
+  async aggregate(_round: number, results: readonly TrainResult[], out: Float32Array): Promise<void> {
     if (results.length === 0) throw new Error('FedAvg.aggregate: no results to aggregate');
     const ordered = [...results].sort((a, b) => a.institution - b.institution);
     for (const r of ordered) {
@@ -39,7 +52,7 @@ export class FedAvg implements AggregationStrategy {
       }
     }
     const weights = this.weights(ordered);
-    weightedMeanInto(
+    await this.kernel(
       ordered.map((r) => r.params),
       weights,
       out,
@@ -61,18 +74,44 @@ export function weightedMeanInto(
   weights: Float64Array,
   out: Float32Array,
 ): void {
-  const n = out.length;
+  weightedMeanRange(vectors, weights, out, 0, out.length);
+}
+
+/**
+ * weightedMeanInto over [lo, hi) only, so threads can share the work. Every element is
+ * computed by the same expression (w0*a + w1*b + ..., left to right, in float64) whichever
+ * branch or thread runs it, so results are the same bits however the range is split.
+ */
+export function weightedMeanRange(
+  vectors: readonly Float32Array[],
+  weights: Float64Array,
+  out: Float32Array,
+  lo: number,
+  hi: number,
+): void {
   const k = vectors.length;
-  if (k === 2) {
-    // The common case, unrolled: it runs once a round over millions of parameters.
+  // Unrolled common cases: this runs once a round over millions of parameters.
+  if (k === 1) {
+    const [a] = vectors;
+    const [wa] = weights;
+    for (let i = lo; i < hi; i++) out[i] = wa * a[i];
+  } else if (k === 2) {
     const [a, b] = vectors;
     const [wa, wb] = weights;
-    for (let i = 0; i < n; i++) out[i] = wa * a[i] + wb * b[i];
-    return;
-  }
-  for (let i = 0; i < n; i++) {
-    let s = 0;
-    for (let j = 0; j < k; j++) s += weights[j] * vectors[j][i];
-    out[i] = s;
+    for (let i = lo; i < hi; i++) out[i] = wa * a[i] + wb * b[i];
+  } else if (k === 3) {
+    const [a, b, c] = vectors;
+    const [wa, wb, wc] = weights;
+    for (let i = lo; i < hi; i++) out[i] = wa * a[i] + wb * b[i] + wc * c[i];
+  } else if (k === 4) {
+    const [a, b, c, d] = vectors;
+    const [wa, wb, wc, wd] = weights;
+    for (let i = lo; i < hi; i++) out[i] = wa * a[i] + wb * b[i] + wc * c[i] + wd * d[i];
+  } else {
+    for (let i = lo; i < hi; i++) {
+      let s = weights[0] * vectors[0][i];
+      for (let j = 1; j < k; j++) s += weights[j] * vectors[j][i];
+      out[i] = s;
+    }
   }
 }

@@ -1,3 +1,4 @@
+import type { WeightedMeanKernel } from './aggregation';
 import type { InstitutionInfo, LandmarkSet, RoundConfig, TrainResult } from './messages';
 
 /**
@@ -19,5 +20,7 @@ export interface InstitutionPool {
   readonly global: Float32Array;
   /** The tensor backend the institutions compute with. */
   readonly backend: string;
+  /** A faster weighted mean for results that live in the pool's shared memory, if it has one. */
+  readonly weightedMean?: WeightedMeanKernel;
   close(): Promise<void>;
 }

@@ -8,6 +8,8 @@ export interface RoundSummary {
   /** Each institution's mean loss this round, in institution order. */
   losses: number[];
   meanLoss: number;
+  /** Each institution's seconds of local training this round, in institution order. */
+  institutionSeconds: number[];
   /** Wall-clock seconds of the round (training + aggregation). */
   seconds: number;
   aggregateSeconds: number;
@@ -45,13 +47,14 @@ export async function runRounds(
     const config = { round, localSteps: options.localSteps };
     const results = await Promise.all(pool.clients.map((c) => c.train(config, global)));
     const aggregateStarted = performance.now();
-    options.strategy.aggregate(round, results, global);
+    await options.strategy.aggregate(round, results, global);
     const now = performance.now();
     const losses = results.map((r) => r.loss);
     const summary: RoundSummary = {
       round,
       losses,
       meanLoss: losses.reduce((a, b) => a + b, 0) / losses.length,
+      institutionSeconds: results.map((r) => r.seconds),
       seconds: (now - started) / 1000,
       aggregateSeconds: (now - aggregateStarted) / 1000,
     };

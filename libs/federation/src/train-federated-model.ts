@@ -121,7 +121,7 @@ export async function trainFederatedModel(
   opts: TrainFederatedOptions = {},
 ): Promise<TrainedFederation> {
   if (references.length === 0) throw new InputError('no reference datasets were given: nothing to train on');
-  const strategy = opts.strategy ?? new FedAvg(opts.weighting ?? PUBLISHED_DEFAULTS.weighting);
+  const weighting = opts.weighting ?? PUBLISHED_DEFAULTS.weighting;
   const options: TrainingOptions = {
     rounds: opts.rounds ?? PUBLISHED_DEFAULTS.rounds,
     localSteps: opts.localSteps ?? PUBLISHED_DEFAULTS.localSteps,
@@ -129,8 +129,8 @@ export async function trainFederatedModel(
     seed: opts.seed ?? PUBLISHED_DEFAULTS.seed,
     hiddenSize: opts.hiddenSize ?? PUBLISHED_DEFAULTS.hiddenSize,
     embeddingSize: opts.embeddingSize ?? PUBLISHED_DEFAULTS.embeddingSize,
-    weighting: opts.weighting ?? PUBLISHED_DEFAULTS.weighting,
-    aggregation: strategy.name,
+    weighting,
+    aggregation: opts.strategy?.name ?? new FedAvg(weighting).name,
   };
   const genes = buildGeneUnion(references.map((r) => r.matrix.genes));
   const shape: ModelShape = {
@@ -147,6 +147,7 @@ export async function trainFederatedModel(
     typeCounts: d.labels.counts,
   }));
   const pool = await createPool(data, shape, options, opts.threads ?? 1, opts.backend);
+  const strategy = opts.strategy ?? new FedAvg(weighting, pool.weightedMean);
   try {
     const started = performance.now();
     const outcome = await runRounds(pool, {

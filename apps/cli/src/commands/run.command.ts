@@ -40,6 +40,11 @@ interface RunOptions {
   quiet: boolean;
 }
 
+const median = (xs: number[]): number => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length === 0 ? 0 : s.length % 2 ? s[s.length >> 1] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
+};
+
 /** Fails before training when a query shares no gene with the references. */
 function checkQueriesShareGenes(genes: string[], queries: readonly LoadedDataset[]): void {
   const model = new Set(genes);
@@ -101,6 +106,11 @@ async function run(opts: RunOptions): Promise<void> {
           institutions: trained.institutions,
           options: trained.options,
           trainingSeconds: trained.trainingSeconds,
+          medianRoundSeconds: median(trained.history.map((r) => r.seconds)),
+          medianAggregateSeconds: median(trained.history.map((r) => r.aggregateSeconds)),
+          medianInstitutionSeconds: trained.institutions.map((_, i) =>
+            median(trained.history.map((r) => r.institutionSeconds[i])),
+          ),
           finalLoss: last?.meanLoss,
           modelDir: opts.modelDir,
           annotation: summary,

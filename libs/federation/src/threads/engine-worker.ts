@@ -6,7 +6,10 @@
 import { parentPort } from 'node:worker_threads';
 import { embed, initBackend } from '@fl/engine';
 import { LocalInstitution } from '../local-institution';
-import type { WorkerRequest, WorkerResponse } from './protocol';
+import { weightedMeanRange } from '../aggregation';
+import type { SharedFloats, WorkerRequest, WorkerResponse } from './protocol';
+
+const view = (s: SharedFloats) => new Float32Array(s.buffer, s.byteOffset, s.length);
 
 const institutions = new Map<number, { institution: LocalInstitution; global: Float32Array }>();
 
@@ -38,6 +41,16 @@ function handle(
     case 'landmarks': {
       const entry = institutions.get(request.key)!;
       return { landmarks: entry.institution.landmarks(entry.global) };
+    }
+    case 'weightedMean': {
+      weightedMeanRange(
+        request.vectors.map(view),
+        request.weights,
+        view(request.out),
+        request.lo,
+        request.hi,
+      );
+      return {};
     }
     case 'embed': {
       const { shape, firstCell, endCell } = request;

@@ -1,5 +1,12 @@
 import type { ModelShape } from '@fl/engine';
 
+/** A Float32Array view on shared memory, as it crosses a thread boundary. */
+export interface SharedFloats {
+  buffer: SharedArrayBuffer;
+  byteOffset: number;
+  length: number;
+}
+
 /** Messages between the main thread and an engine worker thread. */
 export type WorkerRequest =
   | { type: 'init'; id: number; backend?: string }
@@ -22,6 +29,15 @@ export type WorkerRequest =
     }
   | { type: 'train'; id: number; key: number; localSteps: number }
   | { type: 'landmarks'; id: number; key: number }
+  | {
+      type: 'weightedMean';
+      id: number;
+      vectors: SharedFloats[];
+      weights: Float64Array;
+      out: SharedFloats;
+      lo: number;
+      hi: number;
+    }
   | {
       type: 'embed';
       id: number;

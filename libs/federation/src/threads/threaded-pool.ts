@@ -5,6 +5,38 @@ import type { InstitutionData } from '../local-institution';
 import type { InstitutionInfo, LandmarkSet, RoundConfig, TrainResult } from '../messages';
 import type { PoolOptions } from '../in-process-pool';
 import { WorkerHandle } from './worker-handle';
+import { weightedMeanInto, type WeightedMeanKernel } from '../aggregation';
+import type { SharedFloats } from './protocol';
+
+const shared = (v: Float32Array): SharedFloats | undefined =>
+  v.buffer instanceof SharedArrayBuffer
+    ? { buffer: v.buffer, byteOffset: v.byteOffset, length: v.length }
+    : undefined;
+
+/** Splits a weighted mean over the pool's threads when every vector lives in shared memory. */
+function parallelWeightedMean(workers: readonly WorkerHandle[]): WeightedMeanKernel {
+  return async (vectors, weights, out) => {
+    const inputs = vectors.map(shared);
+    const target = shared(out);
+    if (!target || inputs.some((v) => v === undefined) || workers.length < 2) {
+      weightedMeanInto(vectors, weights, out);
+      return;
+    }
+    const per = Math.ceil(out.length / workers.length);
+    await Promise.all(
+      workers.map((w, t) =>
+        w.request({
+          type: 'weightedMean',
+          vectors: inputs as SharedFloats[],
+          weights,
+          out: target,
+          lo: t * per,
+          hi: Math.min(out.length, (t + 1) * per),
+        }),
+      ),
+    );
+  };
+}
 
 class ThreadClient implements InstitutionClient {
   constructor(
@@ -93,6 +125,7 @@ export async function createThreadedPool(
       clients,
       global,
       backend: ready[0].backend!,
+      weightedMean: parallelWeightedMean(workers),
       close: async () => {
         await Promise.all(workers.map((w) => w.terminate()));
       },
