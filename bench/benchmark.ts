@@ -15,7 +15,7 @@ import { Command } from 'commander';
 import { evaluate, readLabelTable } from '@fl/evaluation';
 import { initParameters } from '@fl/engine';
 import { annotateMatrix, trainFederatedModel, type FederatedModel } from '@fl/federation';
-import { datasetName, listDataFiles, readExpression, type ExpressionMatrix } from '@fl/formats';
+import { datasetName, listDataFiles, readExpression, sharedFloat32, type ExpressionMatrix } from '@fl/formats';
 
 interface ScenarioResult {
   scenario: string;
@@ -103,7 +103,7 @@ async function runThroughput(dataRoot: string, cells: number, threads: number): 
   const source = await readExpression(join(dataRoot, 'pbmc/query/pbmc_10x_3p_v3.csv'), { role: 'query' });
   const genes = 2000;
   const nSource = source.cellIds.length;
-  const values = new Float32Array(cells * genes);
+  const values = sharedFloat32(cells * genes); // as the readers allocate it
   for (let c = 0; c < cells; c++) {
     const from = ((c * 7919) % nSource) * source.genes.length;
     values.set(source.values.subarray(from, from + genes), c * genes);
@@ -115,10 +115,7 @@ async function runThroughput(dataRoot: string, cells: number, threads: number): 
     values,
   };
   const shape = { inputSize: genes, hiddenSize: 500, embeddingSize: 20 };
-  const landmarkValues = initParameters({ inputSize: 1, hiddenSize: 20, embeddingSize: 1 }, 7).subarray(
-    0,
-    5 * 20,
-  );
+  const landmarkValues = Float32Array.from({ length: 5 * 20 }, (_, j) => Math.sin(j * 12.9898) * 0.5);
   const model: FederatedModel = {
     genes: matrix.genes.map((g) => g.toLowerCase()),
     shape,
@@ -203,7 +200,12 @@ async function main(): Promise<void> {
   const dataRoot = resolve(o.data);
   if (!existsSync(dataRoot)) throw new Error(`${dataRoot}: scenarios folder not found (pass --data)`);
   const results: ScenarioResult[] = [];
-  for (const scenario of String(o.scenarios).split(',')) {
+  const throughput: ThroughputResult[] = [];
+  const save = async () => {
+    await mkdir(resolve(o.out, '..'), { recursive: true });
+    await writeFile(o.out, JSON.stringify({ date: new Date().toISOString(), results, throughput }, null, 2) + '\n');
+  };
+  for (const scenario of String(o.scenarios).split(',').filter(Boolean)) {
     for (const seed of String(o.seeds).split(',').map(Number)) {
       process.stderr.write(`${scenario}, seed ${seed} ... `);
       const spec = {
@@ -219,9 +221,9 @@ async function main(): Promise<void> {
           `annotation ${r.annotationSeconds.toFixed(2)} s, peak ${Math.round(r.peakRssMB)} MB\n`,
       );
       results.push(r);
+      await save(); // a later failure keeps what was measured
     }
   }
-  const throughput: ThroughputResult[] = [];
   for (const threads of [1, Number(o.threads)]) {
     const spec = { kind: 'throughput', dataRoot, cells: Number(o.throughputCells), threads };
     const t = child(['--child', JSON.stringify(spec)]) as ThroughputResult;
@@ -229,6 +231,7 @@ async function main(): Promise<void> {
       `annotation throughput, ${threads} thread(s): ${Math.round(t.cellsPerSecond)} cells/s\n`,
     );
     throughput.push(t);
+    await save();
   }
   const table = markdownTable(results, throughput);
   process.stdout.write(table + '\n');

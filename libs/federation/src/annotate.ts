@@ -1,6 +1,6 @@
 import { assignCells } from '@fl/engine';
 import type { ExpressionMatrix } from '@fl/formats';
-import { alignToGenes } from './gene-space';
+import { assertSharesGenes, geneMapping } from './gene-space';
 import type { FederatedModel } from './model';
 import { embedCells } from './threads/parallel-embed';
 import { findWorkerScript } from './threads/worker-handle';
@@ -36,23 +36,20 @@ export async function annotateMatrix(
   matrix: ExpressionMatrix,
   options: AnnotationOptions = {},
 ): Promise<Annotation> {
-  const aligned = alignToGenes(matrix, model.genes);
-  const embeddings = await embedCells(model.params, model.shape, aligned.values, aligned.nCells, {
+  const mapping = geneMapping(matrix.genes, model.genes);
+  assertSharesGenes(matrix, mapping, model.genes);
+  const nCells = matrix.cellIds.length;
+  const embeddings = await embedCells(model.params, model.shape, matrix.values, nCells, mapping, {
     threads: options.threads ?? 1,
     workerScript: findWorkerScript(),
     backend: options.backend,
   });
   const sets = model.landmarks.map((l) => ({ landmarks: l.landmarks, nTypes: l.types.length }));
-  const { bestSet, bestType, correlation } = assignCells(
-    embeddings,
-    aligned.nCells,
-    model.shape.embeddingSize,
-    sets,
-  );
+  const { bestSet, bestType, correlation } = assignCells(embeddings, nCells, model.shape.embeddingSize, sets);
   const threshold = options.rejectThreshold;
-  const labels = new Array<string>(aligned.nCells);
-  const institutions = new Array<string>(aligned.nCells);
-  for (let c = 0; c < aligned.nCells; c++) {
+  const labels = new Array<string>(nCells);
+  const institutions = new Array<string>(nCells);
+  for (let c = 0; c < nCells; c++) {
     const set = model.landmarks[bestSet[c]];
     institutions[c] = set.institution;
     const rejected = threshold !== undefined && !(correlation[c] >= threshold);
@@ -64,7 +61,7 @@ export async function annotateMatrix(
     labels,
     confidence: correlation,
     institutions,
-    coveredGenes: aligned.coveredGenes,
+    coveredGenes: mapping.coveredGenes,
     modelGenes: model.genes.length,
   };
 }

@@ -25,6 +25,70 @@ export function buildGeneUnion(geneLists: readonly (readonly string[])[]): strin
   return union;
 }
 
+/** Where each of a matrix's genes goes in the model's gene list (-1: not a model gene). */
+export interface GeneMapping {
+  target: Int32Array;
+  modelGenes: number;
+  coveredGenes: number;
+  /** True when the matrix's genes are the model's, in the model's order: rows need no rearranging. */
+  identity: boolean;
+}
+
+export function geneMapping(sourceGenes: readonly string[], modelGenes: readonly string[]): GeneMapping {
+  const modelIndex = new Map<string, number>();
+  modelGenes.forEach((gene, i) => modelIndex.set(gene, i));
+  const target = new Int32Array(sourceGenes.length);
+  let covered = 0;
+  let identity = sourceGenes.length === modelGenes.length;
+  for (let g = 0; g < sourceGenes.length; g++) {
+    const index = modelIndex.get(normaliseGeneName(sourceGenes[g])) ?? -1;
+    target[g] = index;
+    if (index >= 0) covered++;
+    if (index !== g) identity = false;
+  }
+  return { target, modelGenes: modelGenes.length, coveredGenes: covered, identity };
+}
+
+/** Throws the input error for a matrix that shares no gene with the model. */
+export function assertSharesGenes(
+  matrix: ExpressionMatrix,
+  mapping: GeneMapping,
+  modelGenes: readonly string[],
+): void {
+  if (mapping.coveredGenes > 0) return;
+  throw new InputError(
+    `${matrix.source}: none of its ${matrix.genes.length} genes is among the model's ${modelGenes.length} genes ` +
+      `(e.g. model: ${modelGenes.slice(0, 3).join(', ')}; file: ${matrix.genes.slice(0, 3).join(', ')}). ` +
+      'Check that both use the same gene naming (symbols vs Ensembl ids) and species.',
+    matrix.source,
+  );
+}
+
+/**
+ * Writes rows [first, end) of `source` (cells x mapping.target.length), aligned to the model's
+ * genes, into `out` (row-major, (end - first) x modelGenes); genes the source lacks are zero.
+ */
+export function alignRows(
+  source: Float32Array,
+  mapping: GeneMapping,
+  first: number,
+  end: number,
+  out: Float32Array,
+): void {
+  const nSource = mapping.target.length;
+  const nModel = mapping.modelGenes;
+  const { target } = mapping;
+  out.fill(0, 0, (end - first) * nModel);
+  for (let c = first; c < end; c++) {
+    const from = c * nSource;
+    const to = (c - first) * nModel;
+    for (let g = 0; g < nSource; g++) {
+      const t = target[g];
+      if (t >= 0) out[to + t] = source[from + g];
+    }
+  }
+}
+
 export interface AlignedMatrix {
   /** cells x modelGenes.length, row-major; genes the matrix lacks are zero. */
   values: Float32Array;
@@ -41,35 +105,15 @@ export interface AlignedMatrix {
  * cell would embed to the same point.
  */
 export function alignToGenes(matrix: ExpressionMatrix, modelGenes: readonly string[]): AlignedMatrix {
-  const modelIndex = new Map<string, number>();
-  modelGenes.forEach((gene, i) => modelIndex.set(gene, i));
+  const mapping = geneMapping(matrix.genes, modelGenes);
+  assertSharesGenes(matrix, mapping, modelGenes);
   const nCells = matrix.cellIds.length;
-  const nSource = matrix.genes.length;
-  const target = new Int32Array(nSource);
-  let covered = 0;
-  for (let g = 0; g < nSource; g++) {
-    const index = modelIndex.get(normaliseGeneName(matrix.genes[g]));
-    target[g] = index ?? -1;
-    if (index !== undefined) covered++;
-  }
-  if (covered === 0) {
-    throw new InputError(
-      `${matrix.source}: none of its ${nSource} genes is among the model's ${modelGenes.length} genes ` +
-        `(e.g. model: ${modelGenes.slice(0, 3).join(', ')}; file: ${matrix.genes.slice(0, 3).join(', ')}). ` +
-        'Check that both use the same gene naming (symbols vs Ensembl ids) and species.',
-      matrix.source,
-    );
-  }
-  const nModel = modelGenes.length;
-  const values = new Float32Array(nCells * nModel);
-  const source = matrix.values;
-  for (let c = 0; c < nCells; c++) {
-    const from = c * nSource;
-    const to = c * nModel;
-    for (let g = 0; g < nSource; g++) {
-      const t = target[g];
-      if (t >= 0) values[to + t] = source[from + g];
-    }
-  }
-  return { values, nCells, coveredGenes: covered, droppedGenes: nSource - covered };
+  const values = new Float32Array(nCells * modelGenes.length);
+  alignRows(matrix.values, mapping, 0, nCells, values);
+  return {
+    values,
+    nCells,
+    coveredGenes: mapping.coveredGenes,
+    droppedGenes: matrix.genes.length - mapping.coveredGenes,
+  };
 }

@@ -15,3 +15,4 @@ export * from './train-federated-model';
 export * from './threads/parallel-embed';
 export * from './threads/threaded-pool';
 export * from './threads/worker-handle';
+export * from './embed-query-rows';

@@ -14,3 +14,4 @@ export { readExpression } from './read-expression';
 export { readRawCounts } from './read-raw-counts';
 export { writeH5ad, type H5adContent } from './write-h5ad';
 export { listDataFiles } from './list-data-files';
+export { sharedFloat32 } from './shared-floats';

@@ -6,6 +6,7 @@ import { forEachDenseBlock, locateX, readDenseRows, readSparse, type H5adX, type
 import { InputError } from './input-error';
 import { transposeCsr, type Csr } from './sparse';
 import type { DatasetRole, ExpressionMatrix, ReadProgress, SparseCounts } from './types';
+import { sharedFloat32 } from './shared-floats';
 
 /** Log-normalised cells x genes from an AnnData file, made dense. */
 export async function readH5adExpression(
@@ -17,7 +18,7 @@ export async function readH5adExpression(
     const { cellIds, genes, x, locate } = parts;
     assertUniqueGenes(genes, path, (i) => `var index entry ${i + 1}`);
     const labels = readLabels(file, path, role, cellIds);
-    const values = new Float32Array(x.rows * x.cols);
+    const values = sharedFloat32(x.rows * x.cols);
     if (x.kind === 'dense') readDenseRows(x, 0, x.rows, values, 0, path, locate);
     else {
       const m = readSparse(x, path, locate);

@@ -1,3 +1,4 @@
+import { sharedFloat32 } from './shared-floats';
 /**
  * Collects fixed-length float rows whose count is unknown until the end of a
  * stream, then hands back one contiguous row-major Float32Array.
@@ -37,7 +38,7 @@ export class RowBlocks {
 
   /** The rows as one array; the blocks are dropped afterwards. */
   toArray(): Float32Array {
-    const out = new Float32Array(this.total * this.rowLength);
+    const out = sharedFloat32(this.total * this.rowLength);
     let offset = 0;
     for (const block of this.blocks) {
       out.set(block, offset);

@@ -4,7 +4,8 @@
  * The wasm backend runs one thread per backend, so a worker per core puts both cores to work.
  */
 import { parentPort } from 'node:worker_threads';
-import { embed, initBackend } from '@fl/engine';
+import { Embedder, initBackend } from '@fl/engine';
+import { embedQueryRows } from '../embed-query-rows';
 import { LocalInstitution } from '../local-institution';
 import { weightedMeanRange } from '../aggregation';
 import type { SharedFloats, WorkerRequest, WorkerResponse } from './protocol';
@@ -54,10 +55,17 @@ function handle(
     }
     case 'embed': {
       const { shape, firstCell, endCell } = request;
-      const f = shape.inputSize;
-      const values = new Float32Array(request.values, firstCell * f * 4, (endCell - firstCell) * f);
-      const result = embed(new Float32Array(request.params), shape, values, endCell - firstCell);
-      new Float32Array(request.out, firstCell * shape.embeddingSize * 4, result.length).set(result);
+      const embedder = new Embedder(view(request.params), shape);
+      try {
+        const out = new Float32Array(
+          request.out,
+          firstCell * shape.embeddingSize * 4,
+          (endCell - firstCell) * shape.embeddingSize,
+        );
+        embedQueryRows(embedder, shape, view(request.values), request.mapping, firstCell, endCell, out);
+      } finally {
+        embedder.dispose();
+      }
       return {};
     }
   }

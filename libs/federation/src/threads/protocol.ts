@@ -1,4 +1,5 @@
 import type { ModelShape } from '@fl/engine';
+import type { GeneMapping } from '../gene-space';
 
 /** A Float32Array view on shared memory, as it crosses a thread boundary. */
 export interface SharedFloats {
@@ -42,8 +43,10 @@ export type WorkerRequest =
       type: 'embed';
       id: number;
       shape: ModelShape;
-      params: SharedArrayBuffer;
-      values: SharedArrayBuffer;
+      params: SharedFloats;
+      /** The query's rows in its own gene order; `mapping` aligns them. */
+      values: SharedFloats;
+      mapping: GeneMapping;
       out: SharedArrayBuffer;
       firstCell: number;
       endCell: number;

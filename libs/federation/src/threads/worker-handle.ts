@@ -27,12 +27,18 @@ export class WorkerHandle {
   private nextId = 1;
   private failure?: Error;
 
-  constructor(script: string) {
+  /** With `idleUnref`, the thread keeps the process alive only while a request is pending. */
+  constructor(
+    script: string,
+    private readonly options: { idleUnref?: boolean } = {},
+  ) {
     this.worker = new Worker(script);
+    if (options.idleUnref) this.worker.unref();
     this.worker.on('message', (response: WorkerResponse) => {
       const p = this.pending.get(response.id);
       if (!p) return;
       this.pending.delete(response.id);
+      if (this.options.idleUnref && this.pending.size === 0) this.worker.unref();
       if (response.type === 'ok') p.resolve(response);
       else p.reject(Object.assign(new Error(response.message), { stack: response.stack }));
     });
@@ -48,6 +54,7 @@ export class WorkerHandle {
   ): Promise<WorkerResponse & { type: 'ok' }> {
     if (this.failure) return Promise.reject(this.failure);
     const id = this.nextId++;
+    this.worker.ref();
     return new Promise((resolve, reject) => {
       this.pending.set(id, { resolve, reject });
       this.worker.postMessage({ ...message, id }, transfer);
