@@ -11,6 +11,7 @@ export default defineConfig({
       '@fl/engine': lib('engine'),
       '@fl/federation': lib('federation'),
       '@fl/evaluation': lib('evaluation'),
+      '@fl/secure-agg': lib('secure-agg'),
     },
   },
   test: {

@@ -15,7 +15,13 @@ import { Command } from 'commander';
 import { evaluate, readLabelTable } from '@fl/evaluation';
 import { initParameters } from '@fl/engine';
 import { annotateMatrix, trainFederatedModel, type FederatedModel } from '@fl/federation';
-import { datasetName, listDataFiles, readExpression, sharedFloat32, type ExpressionMatrix } from '@fl/formats';
+import {
+  datasetName,
+  listDataFiles,
+  readExpression,
+  sharedFloat32,
+  type ExpressionMatrix,
+} from '@fl/formats';
 
 interface ScenarioResult {
   scenario: string;
@@ -203,7 +209,10 @@ async function main(): Promise<void> {
   const throughput: ThroughputResult[] = [];
   const save = async () => {
     await mkdir(resolve(o.out, '..'), { recursive: true });
-    await writeFile(o.out, JSON.stringify({ date: new Date().toISOString(), results, throughput }, null, 2) + '\n');
+    await writeFile(
+      o.out,
+      JSON.stringify({ date: new Date().toISOString(), results, throughput }, null, 2) + '\n',
+    );
   };
   for (const scenario of String(o.scenarios).split(',').filter(Boolean)) {
     for (const seed of String(o.seeds).split(',').map(Number)) {
