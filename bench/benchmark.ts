@@ -159,7 +159,8 @@ function markdownTable(results: ScenarioResult[], throughput: ThroughputResult[]
       `| ${scenario} | ${rs[0].institutions} x ${rs[0].genes} | ${rs.map((r) => r.seed).join(', ')} | ` +
       `${acc.toFixed(3)} (${median(rs.map((r) => r.macroF1)).toFixed(3)}) | ${rs.map((r) => r.accuracy.toFixed(3)).join(', ')} | ` +
       `${ref ? ref.accuracy.toFixed(3) : '—'} | ${train.toFixed(1)} | ${ref ? ref.efficientSeconds : '—'} | ` +
-      `${ref?.publishedSeconds ?? '—'} | ${median(rs.map((r) => r.annotationSeconds)).toFixed(2)} | ` +
+      `${ref?.publishedSeconds ?? '—'} | ${ref ? (ref.efficientSeconds / train).toFixed(1) + 'x' : '—'} | ` +
+      `${median(rs.map((r) => r.annotationSeconds)).toFixed(2)} | ` +
       `${median(rs.map((r) => r.readSeconds)).toFixed(1)} | ${Math.round(Math.max(...rs.map((r) => r.peakRssMB)))} |`
     );
   });
@@ -168,8 +169,8 @@ function markdownTable(results: ScenarioResult[], throughput: ThroughputResult[]
       `| ${t.genes} | ${t.cells} | ${t.threads} | ${t.seconds.toFixed(2)} | ${Math.round(t.cellsPerSecond)} |`,
   );
   return [
-    '| scenario | institutions x genes | seeds | accuracy, median (macro-F1) | accuracy per seed | reference accuracy | training s, median | PyTorch efficient s (REFERENCE.md) | PyTorch published path s | annotation s | reading s | peak RSS MB |',
-    '|---|---|---|---|---|---|---|---|---|---|---|---|',
+    '| scenario | institutions x genes | seeds | accuracy, median (macro-F1) | accuracy per seed | reference accuracy | training s, median | PyTorch efficient s (REFERENCE.md) | PyTorch published path s | speed-up vs efficient | annotation s | reading s | peak RSS MB |',
+    '|---|---|---|---|---|---|---|---|---|---|---|---|---|',
     ...rows,
     '',
     'Annotation throughput (embedding + assignment; random weights, resampled pbmc query cells):',
