@@ -189,7 +189,7 @@ async function main(): Promise<void> {
     .option('--seeds <list>', 'comma-separated seeds', '1,2,3')
     .option('--rounds <n>', 'rounds', '300')
     .option('--threads <n>', 'worker threads', String(availableParallelism()))
-    .option('--throughput-cells <n>', 'cells for the throughput run', '50000')
+    .option('--throughput-cells <n>', 'cells for the throughput run', '100000')
     .option('--out <file>', 'JSON output', 'bench-output/benchmark.json')
     .option('--markdown <file>', 'markdown file whose table is replaced', 'docs/benchmarks.md')
     .option('--child <json>', 'internal: run one case and print its JSON')

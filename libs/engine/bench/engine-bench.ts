@@ -1,6 +1,9 @@
 /**
  * Micro-benchmark of the engine: LocalTrainer.step (steps/s) and embed (cells/s) at F = 2,000
  * and 20,000 genes, H = 500, E = 20, n = 12 cell types; each figure the median of 3 runs.
+ * Then embed by density of the rows (5%, 10%, 30%, 100% non-zero) at F = 2,000 and 20,000,
+ * with the default choice of path per row (sparse kernel below `SPARSE_DENSITY_THRESHOLD`) and
+ * with the dense product only. `node ... wasm embed` runs only these embedding figures.
  *
  *   npx esbuild libs/engine/bench/engine-bench.ts --bundle --platform=node --format=esm \
  *     --packages=external --outfile=node_modules/.cache/eb.mjs && node node_modules/.cache/eb.mjs [wasm|cpu]
@@ -20,6 +23,7 @@ import {
   initBackend,
   initParameters,
   LocalTrainer,
+  SPARSE_DENSITY_THRESHOLD,
   type BackendPreference,
 } from '@fl/engine';
 
@@ -39,12 +43,13 @@ function syntheticValues(
   f: number,
   seed: number,
   profile: 'uniform' | 'skewed',
+  density = DENSITY,
 ): Float32Array {
   const rng = createRng(seed);
   const values = new Float32Array(nCells * f);
-  const threshold = (p: number) => Math.floor(p * 4294967296) - 2147483648;
-  const rare = threshold(profile === 'uniform' ? DENSITY : 0.004);
-  const common = threshold(profile === 'uniform' ? DENSITY : 2 * DENSITY - 0.004);
+  const threshold = (p: number) => (p >= 1 ? Infinity : Math.floor(p * 4294967296) - 2147483648);
+  const rare = threshold(profile === 'uniform' ? density : 0.004);
+  const common = threshold(profile === 'uniform' ? density : 2 * density - 0.004);
   for (let cell = 0; cell < nCells; cell++) {
     for (let g = 0; g < f; g++) {
       if (rng.next() < (g % 2 === 0 ? rare : common))
@@ -97,16 +102,22 @@ function benchAdam(f: number): number {
   return median(times);
 }
 
-function benchEmbedding(f: number, nCells: number): { cellsPerSecond: number; runs: number[] } {
+function benchEmbedding(
+  f: number,
+  nCells: number,
+  density = DENSITY,
+  sparseDensity = SPARSE_DENSITY_THRESHOLD,
+): { cellsPerSecond: number; runs: number[] } {
   const shape = { inputSize: f, hiddenSize: 500, embeddingSize: 20 };
-  const values = syntheticValues(nCells, f, 4, 'uniform');
+  const values = syntheticValues(nCells, f, 4, 'uniform', density);
   const params = initParameters(shape, 5);
   const warm = Math.min(nCells, 512);
-  embed(params, shape, values.subarray(0, warm * f), warm); // warm-up
+  const options = { sparseDensity };
+  embed(params, shape, values.subarray(0, warm * f), warm, undefined, options); // warm-up
   const runs: number[] = [];
   for (let r = 0; r < 3; r++) {
     const start = performance.now();
-    embed(params, shape, values, nCells);
+    embed(params, shape, values, nCells, undefined, options);
     runs.push((1000 * nCells) / (performance.now() - start));
   }
   return { cellsPerSecond: median(runs), runs };
@@ -116,10 +127,13 @@ const preferred = process.argv[2] as BackendPreference | undefined;
 const backend = await initBackend(preferred);
 console.log(`backend: ${backend}  (node ${process.version}, single thread)`);
 const fmt = (x: number, digits = 1) => x.toFixed(digits);
-for (const [f, steps, embedCells] of [
-  [2_000, 40, 20_000],
-  [20_000, 5, 4_000],
-] as const) {
+const embedOnly = process.argv[3] === 'embed';
+for (const [f, steps, embedCells] of embedOnly
+  ? []
+  : ([
+      [2_000, 40, 20_000],
+      [20_000, 5, 4_000],
+    ] as const)) {
   const adamMs = benchAdam(f);
   for (const profile of ['uniform', 'skewed'] as const) {
     const training = benchTraining(f, steps, profile);
@@ -133,4 +147,24 @@ for (const [f, steps, embedCells] of [
   console.log(
     `F=${f}: embed ${fmt(embedding.cellsPerSecond, 0)} cells/s (runs ${embedding.runs.map((x) => fmt(x, 0)).join(', ')})`,
   );
+}
+
+for (const [f, nCells] of [
+  [2_000, 20_000],
+  [20_000, 2_000],
+] as const) {
+  for (const density of [0.05, 0.1, 0.3, 1]) {
+    const figures = [SPARSE_DENSITY_THRESHOLD, 0].map((sparseDensity) => {
+      const { cellsPerSecond, runs } = benchEmbedding(
+        f,
+        density === 1 ? nCells / 4 : nCells,
+        density,
+        sparseDensity,
+      );
+      return `${fmt(cellsPerSecond, 0)} cells/s (runs ${runs.map((x) => fmt(x, 0)).join(', ')})`;
+    });
+    console.log(
+      `F=${f}: embed, ${fmt(100 * density, 0)}% non-zero: ${figures[0]}; dense product only: ${figures[1]}`,
+    );
+  }
 }

@@ -35,7 +35,9 @@ describe('embed', () => {
     expect(geneChunkBounds(1200, 2100).length - 1).toBe(3);
     const wideParams = initParameters(wide, 2);
     const x = Float32Array.from({ length: 5 * 1200 }, (_, i) => (i % 7 === 0 ? Math.abs(Math.cos(i)) : 0));
-    expectClose(embed(wideParams, wide, x, 5, 2), referenceForward(wideParams, wide, x, 5));
+    const expected = referenceForward(wideParams, wide, x, 5);
+    expectClose(embed(wideParams, wide, x, 5, 2, { sparseDensity: 0 }), expected); // dense product
+    expectClose(embed(wideParams, wide, x, 5, 2), expected); // sparse kernel (1/7 of genes non-zero)
   });
 
   it('should not leak tensors', () => {

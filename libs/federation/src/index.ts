@@ -16,3 +16,4 @@ export * from './threads/parallel-embed';
 export * from './threads/threaded-pool';
 export * from './threads/worker-handle';
 export * from './embed-query-rows';
+export * from './secure-fed-avg';

@@ -107,7 +107,7 @@ describe(trainFederatedModel.name, () => {
     expect(Buffer.from(threaded.model.params.buffer).equals(Buffer.from(inline.model.params.buffer))).toBe(
       true,
     );
-    const q = toyInstitution('q', genes, ['alpha', 'beta'], 3000, 7).matrix;
+    const q = toyInstitution('q', genes, ['alpha', 'beta'], 40_000, 7).matrix;
     const one = await annotateMatrix(inline.model, q, { threads: 1 });
     const two = await annotateMatrix(inline.model, q, { threads: 2 });
     expect(two.labels).toEqual(one.labels);

@@ -1,6 +1,7 @@
 import { DEFAULT_EMBEDDING_SIZE, DEFAULT_HIDDEN_SIZE, type ModelShape } from '@fl/engine';
 import { InputError, type ExpressionMatrix } from '@fl/formats';
 import { FedAvg, type AggregationStrategy } from './aggregation';
+import { SecureFedAvg, type SecureAggregationOptions, type SecureRoundReport } from './secure-fed-avg';
 import { alignToGenes, buildGeneUnion } from './gene-space';
 import { createInProcessPool } from './in-process-pool';
 import type { InstitutionPool } from './institution-client';
@@ -26,6 +27,8 @@ export interface TrainFederatedOptions extends Partial<TrainingOptions> {
   /** Train on types with >= 2 cells and give singleton types landmarks only (published behaviour). */
   allowSingletonTypes?: boolean;
   strategy?: AggregationStrategy;
+  /** Secure aggregation (the server sees only masked parameters); off when false or absent. */
+  secureAggregation?: SecureAggregationOptions | false;
   onRound?: (summary: RoundSummary) => void;
 }
 
@@ -35,8 +38,9 @@ export interface TrainedFederation {
   institutions: InstitutionInfo[];
   history: RoundSummary[];
   backend: string;
-  /** Seconds from the first round to the last landmark. */
+  /** Seconds from the first round to the last landmark (secure-aggregation key set-up included). */
   trainingSeconds: number;
+  secureAggregation?: { threshold: number; reports: SecureRoundReport[] };
 }
 
 export const PUBLISHED_DEFAULTS = {
@@ -130,7 +134,8 @@ export async function trainFederatedModel(
     hiddenSize: opts.hiddenSize ?? PUBLISHED_DEFAULTS.hiddenSize,
     embeddingSize: opts.embeddingSize ?? PUBLISHED_DEFAULTS.embeddingSize,
     weighting,
-    aggregation: opts.strategy?.name ?? new FedAvg(weighting).name,
+    aggregation:
+      opts.strategy?.name ?? (opts.secureAggregation ? `secagg-fedavg-${weighting}` : `fedavg-${weighting}`),
   };
   const genes = buildGeneUnion(references.map((r) => r.matrix.genes));
   const shape: ModelShape = {
@@ -147,9 +152,12 @@ export async function trainFederatedModel(
     typeCounts: d.labels.counts,
   }));
   const pool = await createPool(data, shape, options, opts.threads ?? 1, opts.backend);
-  const strategy = opts.strategy ?? new FedAvg(weighting, pool.weightedMean);
   try {
     const started = performance.now();
+    const secure = opts.secureAggregation
+      ? await SecureFedAvg.create(institutions, weighting, opts.secureAggregation)
+      : undefined;
+    const strategy = opts.strategy ?? secure ?? new FedAvg(weighting, pool.weightedMean);
     const outcome = await runRounds(pool, {
       shape,
       rounds: options.rounds,
@@ -165,6 +173,7 @@ export async function trainFederatedModel(
       history: outcome.history,
       backend: pool.backend,
       trainingSeconds: (performance.now() - started) / 1000,
+      secureAggregation: secure && { threshold: secure.threshold, reports: secure.reports },
     };
   } finally {
     await pool.close();

@@ -34,6 +34,8 @@ interface RunOptions {
   hiddenSize: number;
   embeddingSize: number;
   allowSingletonTypes: boolean;
+  secureAggregation: 'on' | 'off';
+  secaggThreshold?: number;
   threads: number;
   backend?: string;
   json: boolean;
@@ -77,10 +79,23 @@ async function run(opts: RunOptions): Promise<void> {
     hiddenSize: opts.hiddenSize,
     embeddingSize: opts.embeddingSize,
     allowSingletonTypes: opts.allowSingletonTypes,
+    secureAggregation: opts.secureAggregation === 'on' && { threshold: opts.secaggThreshold },
     threads: opts.threads,
     backend: opts.backend,
     onRound: (r) => bar.update(r.round, `loss ${r.meanLoss.toFixed(4)}`),
   }).finally(() => bar.stop());
+  if (trained.secureAggregation) {
+    const outOfRange = trained.secureAggregation.reports.reduce((n, r) => n + r.outOfRange, 0);
+    reporter.info(
+      `Secure aggregation: the server saw only masked parameters (threshold ${trained.secureAggregation.threshold} of ` +
+        `${trained.institutions.length} institutions)` +
+        (outOfRange > 0 ? `; ${outOfRange} parameter values were clipped to the fixed-point range` : ''),
+    );
+  } else {
+    reporter.warn(
+      "secure aggregation is off: the aggregator saw every institution's parameters in the clear",
+    );
+  }
   reporter.info(
     `Trained ${trained.institutions.length} institutions x ${trained.model.genes.length} genes for ` +
       `${opts.rounds} rounds in ${trained.trainingSeconds.toFixed(1)} s (tensor backend: ${trained.backend})`,
@@ -107,6 +122,12 @@ async function run(opts: RunOptions): Promise<void> {
           options: trained.options,
           trainingSeconds: trained.trainingSeconds,
           medianRoundSeconds: median(trained.history.map((r) => r.seconds)),
+          secureAggregation: trained.secureAggregation && {
+            threshold: trained.secureAggregation.threshold,
+            medianMaskingMs: median(trained.secureAggregation.reports.map((r) => r.maskingMsMean)),
+            medianServerUnmaskMs: median(trained.secureAggregation.reports.map((r) => r.serverUnmaskMs)),
+            bytesSentPerInstitutionPerRound: trained.secureAggregation.reports[0]?.bytesSentPerInstitution,
+          },
           medianAggregateSeconds: median(trained.history.map((r) => r.aggregateSeconds)),
           medianInstitutionSeconds: trained.institutions.map((_, i) =>
             median(trained.history.map((r) => r.institutionSeconds[i])),
@@ -171,6 +192,19 @@ export function runCommand(): Command {
       'embedding dimension',
       positiveInt('--embedding-size'),
       PUBLISHED_DEFAULTS.embeddingSize,
+    )
+    .addOption(
+      new Option(
+        '--secure-aggregation <mode>',
+        "mask institutions' parameters so the server sees only their sum",
+      )
+        .choices(['on', 'off'])
+        .default('on'),
+    )
+    .option(
+      '--secagg-threshold <t>',
+      'institutions that must remain for a round to complete (default: a majority)',
+      positiveInt('--secagg-threshold'),
     )
     .option(
       '--allow-singleton-types',

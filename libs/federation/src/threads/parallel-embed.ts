@@ -4,7 +4,8 @@ import { embedQueryRows } from '../embed-query-rows';
 import type { GeneMapping } from '../gene-space';
 import { WorkerHandle } from './worker-handle';
 
-const MIN_CELLS_PER_THREAD = 2048;
+// Starting a thread and its backend (~0.6 s) costs as much as one thread embedding ~40,000 sparse cells.
+const MIN_CELLS_PER_THREAD = 40_000;
 
 /**
  * Embedding threads outlive one call: starting a thread and its wasm backend costs about as

@@ -1,0 +1,270 @@
+import type { EnvelopeSigner, EnvelopeVerifier, SignedEnvelope } from '../envelope';
+import { SecAggClient } from './client';
+import { type RandomSource } from './key-agreement';
+import { encodeUnmaskRequest, type MaskedInput } from './messages';
+import { makeConfig, type SecAggConfig } from './params';
+import { aggregateMean, SecAggServer, type RoundAggregate, type UnmaskKernel } from './server';
+import { envelopeWireBytes } from './wire';
+
+/**
+ * Runs the whole protocol in one process: K institution clients and the aggregator, messages
+ * passed by reference, bytes counted as they would travel. For tests, benchmarks and the embedded
+ * federation. The two halves stay separate objects that only exchange protocol messages, so the
+ * distributed platform runs the same SecAggClient in each worker and SecAggServer in the aggregator.
+ */
+
+export interface SessionSetupOptions {
+  federationId: string;
+  /** The institutions, in the federation's fixed order. */
+  institutions: readonly string[];
+  /** Default: a majority (defaultThreshold). */
+  threshold?: number;
+  /** Fixed-point clipping range (default 8). */
+  clip?: number;
+  /** Key epoch (default 0); `rekey()` uses the next one. */
+  epoch?: number;
+  /** Pair masks per institution (SecAgg+ ring); default every pair. See SecAggConfig. */
+  maskDegree?: number;
+  /** 'none' only for in-process runs (see SecAggConfig). Default 'sha256'. */
+  vectorDigest?: 'sha256' | 'none';
+  signers: ReadonlyMap<string, EnvelopeSigner>;
+  verifier: EnvelopeVerifier;
+  random?: RandomSource;
+}
+
+export interface AggregateOptions {
+  /** Institutions that mask their input but whose masked input never reaches the aggregator. */
+  dropAfterMasking?: readonly string[];
+  /** Survivors that do not answer the unmask request. */
+  dropBeforeUnmask?: readonly string[];
+  /** Per-institution weights in (0, 1] (public; e.g. cell count / largest cell count). Default 1. */
+  weights?: ReadonlyMap<string, number>;
+  /** Removes the masks from the sum; pass a threaded one for big vectors. */
+  unmaskKernel?: UnmaskKernel;
+  /** Where to write the mean (reused across rounds by the caller); a new array otherwise. */
+  out?: Float32Array;
+  /**
+   * Build each institution's masks before its input is used (prepareRound + maskPrepared), as an
+   * institution would while waiting for the round; `masking` then times only the critical path
+   * and `precomputeMs` the part that can be hidden.
+   */
+  precompute?: boolean;
+}
+
+export interface RoundTimings {
+  /** Precomputing the masks (precompute mode only; off the critical path), mean per institution. */
+  precomputeMsMean: number;
+  /** Mean and max over institutions of plan + encode + mask + digest + sign (critical path). */
+  maskingMsMean: number;
+  maskingMsMax: number;
+  maskingMsBy: Record<string, number>;
+  /** Aggregator: signature and digest checks and the running sum, all inputs. */
+  serverCollectMs: number;
+  /** Survivors answering the unmask request (mean per survivor). */
+  clientUnmaskMsMean: number;
+  /** Aggregator: share reconstruction and mask removal. */
+  serverUnmaskMs: number;
+  /** Decoding the sum to the float32 mean. */
+  decodeMs: number;
+}
+
+export interface SecureRoundResult {
+  round: number;
+  mean: Float32Array;
+  /**
+   * Exact modular sum of the survivors' encoded inputs (for checks and bit-exact comparisons);
+   * the aggregator's buffer, valid until the next round.
+   */
+  sum: Uint32Array;
+  survivors: string[];
+  dropped: string[];
+  /** Members that were given no input this round (offline at the start; not penalised). */
+  absent: string[];
+  /** Institutions given an input but no longer members (excluded after dropping earlier). */
+  excluded: string[];
+  outOfRange: number;
+  outOfRangeBy: Record<string, number>;
+  /** Bytes one institution sends in the round (masked-input envelope + vector + unmask response), mean. */
+  bytesSentPerInstitution: number;
+  /** Bytes one institution receives (its unmask request), mean over survivors. */
+  bytesReceivedPerInstitution: number;
+  streamsRemoved: number;
+  rejected: { institution: string; reason: string }[];
+  timings: RoundTimings;
+}
+
+export class SecureAggregationSession {
+  /** One masking buffer for all in-process institutions (each hands its vector over at once). */
+  private scratch: Uint32Array | null = null;
+
+  private constructor(
+    readonly config: SecAggConfig,
+    readonly clients: ReadonlyMap<string, SecAggClient>,
+    readonly server: SecAggServer,
+    private readonly options: SessionSetupOptions,
+    /** Bytes one institution sent during key set-up (advertisement + shares), mean. */
+    readonly setupBytesPerInstitution: number,
+    readonly setupMs: number,
+  ) {}
+
+  /** Key set-up: AdvertiseKeys and ShareKeys between all institutions, through the aggregator. */
+  static async setup(opts: SessionSetupOptions): Promise<SecureAggregationSession> {
+    const t0 = performance.now();
+    const config = makeConfig({
+      federationId: opts.federationId,
+      roster: opts.institutions,
+      threshold: opts.threshold,
+      epoch: opts.epoch,
+      clip: opts.clip,
+      maskDegree: opts.maskDegree,
+      vectorDigest: opts.vectorDigest,
+    });
+    const server = new SecAggServer(config, opts.verifier);
+    const clients = new Map<string, SecAggClient>();
+    for (const id of config.roster) {
+      const signer = opts.signers.get(id);
+      if (!signer) throw new Error(`SecureAggregationSession.setup: no signer for ${id}`);
+      clients.set(id, new SecAggClient({ config, id, signer, verifier: opts.verifier, random: opts.random }));
+    }
+    let bytes = 0;
+    const ads = [...clients.values()].map((c) => c.advertiseKeys());
+    for (const a of ads) bytes += envelopeWireBytes(a);
+    const broadcast = server.collectAdvertisements(ads);
+    const shares: SignedEnvelope[] = [];
+    for (const c of clients.values()) shares.push(...(await c.shareKeys(broadcast)));
+    for (const s of shares) bytes += envelopeWireBytes(s);
+    const routed = server.routeShares(shares);
+    for (const [id, envs] of routed) clients.get(id)!.receiveShares(envs);
+    return new SecureAggregationSession(
+      config,
+      clients,
+      server,
+      opts,
+      bytes / clients.size,
+      performance.now() - t0,
+    );
+  }
+
+  /** Members that can still take part. */
+  members(): string[] {
+    return this.server.memberList();
+  }
+
+  /**
+   * A fresh key set-up for the whole roster (excluded institutions included) under the next key
+   * epoch: what a federation does when too few members remain, or on resume after a restart.
+   */
+  rekey(
+    signers: ReadonlyMap<string, EnvelopeSigner> = this.options.signers,
+  ): Promise<SecureAggregationSession> {
+    return SecureAggregationSession.setup({ ...this.options, signers, epoch: this.config.epoch + 1 });
+  }
+
+  /**
+   * One secure-aggregation round: every member given an input masks it, the aggregator sums the
+   * masked inputs that arrive, asks the survivors for shares and removes the masks. Round numbers
+   * must increase; after RoundFailed, retry with a new number (the failed one's masks are spent).
+   */
+  async aggregate(
+    round: number,
+    inputs: ReadonlyMap<string, Float32Array>,
+    opts: AggregateOptions = {},
+  ): Promise<SecureRoundResult> {
+    const members = new Set(this.server.memberList());
+    const excluded = [...inputs.keys()].filter((id) => !members.has(id));
+    const absent = [...members].filter((id) => !inputs.has(id));
+    const participants = this.server.beginRound(
+      round,
+      [...inputs.keys()].filter((id) => members.has(id)),
+    );
+    const dropAfter = new Set(opts.dropAfterMasking ?? []);
+    const dropUnmask = new Set(opts.dropBeforeUnmask ?? []);
+
+    const maskingMsBy: Record<string, number> = {};
+    let precomputeMs = 0;
+    const sent = new Map<string, number>();
+    let serverCollectMs = 0;
+    for (const id of participants) {
+      const x = inputs.get(id)!;
+      if (this.scratch?.length !== x.length) this.scratch = new Uint32Array(x.length);
+      const client = this.clients.get(id)!;
+      const weight = opts.weights?.get(id) ?? 1;
+      let masked: MaskedInput;
+      if (opts.precompute) {
+        let t = performance.now();
+        const prepared = await client.prepareRound(round, participants, x.length, {
+          weight,
+          out: this.scratch,
+        });
+        precomputeMs += performance.now() - t;
+        t = performance.now();
+        masked = client.maskPrepared(prepared, x).masked;
+        maskingMsBy[id] = performance.now() - t;
+      } else {
+        const t = performance.now();
+        masked = (await client.maskInput(round, participants, x, { weight, out: this.scratch })).masked;
+        maskingMsBy[id] = performance.now() - t;
+      }
+      sent.set(id, maskedInputWireBytes(masked));
+      if (dropAfter.has(id)) continue;
+      const s = performance.now();
+      this.server.acceptMaskedInput(masked);
+      serverCollectMs += performance.now() - s;
+    }
+
+    let s = performance.now();
+    const requests = this.server.unmaskRequests();
+    serverCollectMs += performance.now() - s;
+    const responses: SignedEnvelope[] = [];
+    let clientUnmaskMs = 0;
+    let received = 0;
+    for (const [id, req] of requests) {
+      received += encodeUnmaskRequest(req).length;
+      if (dropUnmask.has(id)) continue;
+      const t = performance.now();
+      const response = this.clients.get(id)!.unmask(req);
+      clientUnmaskMs += performance.now() - t;
+      sent.set(id, sent.get(id)! + envelopeWireBytes(response));
+      responses.push(response);
+    }
+    s = performance.now();
+    const agg: RoundAggregate = await this.server.finishRound(responses, opts.unmaskKernel);
+    const serverUnmaskMs = performance.now() - s;
+    s = performance.now();
+    const mean = aggregateMean(agg, opts.out);
+    const decodeMs = performance.now() - s;
+
+    const maskTimes = Object.values(maskingMsBy);
+    const survivorBytes = agg.survivors.map((id) => sent.get(id)!);
+    return {
+      round,
+      mean,
+      sum: agg.sum,
+      survivors: agg.survivors,
+      dropped: agg.dropped,
+      absent,
+      excluded,
+      outOfRange: agg.outOfRange,
+      outOfRangeBy: agg.outOfRangeBy,
+      bytesSentPerInstitution: survivorBytes.reduce((a, b) => a + b, 0) / survivorBytes.length,
+      bytesReceivedPerInstitution: received / requests.size,
+      streamsRemoved: agg.streamsRemoved,
+      rejected: agg.rejected,
+      timings: {
+        precomputeMsMean: precomputeMs / participants.length,
+        maskingMsMean: maskTimes.reduce((a, b) => a + b, 0) / maskTimes.length,
+        maskingMsMax: Math.max(...maskTimes),
+        maskingMsBy,
+        serverCollectMs,
+        clientUnmaskMsMean: clientUnmaskMs / Math.max(1, responses.length),
+        serverUnmaskMs,
+        decodeMs,
+      },
+    };
+  }
+}
+
+/** Wire bytes of a masked input: its envelope plus the 4N-byte vector (length-prefixed). */
+export function maskedInputWireBytes(m: MaskedInput): number {
+  return envelopeWireBytes(m.envelope) + 4 + m.vector.byteLength;
+}

@@ -1,0 +1,293 @@
+/**
+ * WebAssembly SIMD kernels for the masking hot loops, assembled here from their bytes (nothing
+ * compiled or downloaded). The JavaScript loops run ~1 ns per word per mask stream and ~4 ns per
+ * encoded parameter; these do four lanes per instruction, with the exact same arithmetic:
+ *
+ *   acc_c_n(nBytes)      W += S0 + ... + S(c-n-1) - S(c-n) - ... - S(c-1)   (i32 lanes, mod 2^32)
+ *   encode(x, w, nBytes, clip: f64, m: f64) -> clipped count       (x, w: byte offsets)
+ *     w = i32(floor(clamp(f64(x), -clip, clip) * m + 0.5)), NaN -> 0; counts x > clip, x < -clip, NaN
+ *     (float32 promoted to float64 first: bit-identical to encodeRange's JavaScript)
+ *
+ * over the kernel's own fixed memory: an input region X, the work region W and four keystream
+ * slots, each KERNEL_CHUNK_WORDS words. Callers copy a chunk in, run, copy it out.
+ */
+
+export const KERNEL_CHUNK_WORDS = 16384;
+const REGION = KERNEL_CHUNK_WORDS * 4;
+/** Byte offsets of the regions. */
+export const X = 0;
+export const W = REGION;
+export const SLOTS = [2 * REGION, 3 * REGION, 4 * REGION, 5 * REGION] as const;
+const PAGES = (6 * REGION) / 65536;
+
+const I32 = 0x7f;
+const F64 = 0x7c;
+const V128 = 0x7b;
+const get = (i: number) => [0x20, i];
+const set = (i: number) => [0x21, i];
+function leb(n: number): number[] {
+  const out: number[] = [];
+  do {
+    let byte = n & 0x7f;
+    n >>>= 7;
+    if (n !== 0) byte |= 0x80;
+    out.push(byte);
+  } while (n !== 0);
+  return out;
+}
+const simd = (op: number) => [0xfd, ...leb(op)];
+const load = [...simd(0x00), 0x00, 0x00]; // v128.load align=1 offset=0
+const store = [...simd(0x0b), 0x00, 0x00];
+const shuffle = (lanes: number[]) => [...simd(0x0d), ...lanes];
+const I32_ADD = 0x6a;
+const I32_GE_U = 0x4f;
+const op = {
+  i32x4Splat: simd(0x11),
+  i64x2Splat: simd(0x12),
+  f64x2Splat: simd(0x14),
+  i64x2ExtractLane: (l: number) => [...simd(0x1d), l],
+  f64x2Ne: simd(0x48),
+  f64x2Lt: simd(0x49),
+  f64x2Gt: simd(0x4a),
+  andnot: simd(0x4f),
+  or: simd(0x50),
+  xor: simd(0x51),
+  promoteLow: simd(0x5f),
+  f64x2Floor: simd(0x75),
+  i32x4Add: simd(0xae),
+  i32x4Sub: simd(0xb1),
+  i64x2Sub: simd(0xd1),
+  f64x2Add: simd(0xf0),
+  f64x2Mul: simd(0xf2),
+  f64x2Pmin: simd(0xf6),
+  f64x2Pmax: simd(0xf7),
+  truncSatZero: simd(0xfc),
+};
+const f64Const = (v: number) => {
+  const b = new Uint8Array(8);
+  new DataView(b.buffer).setFloat64(0, v, true);
+  return [0x44, ...b];
+};
+const addr = (base: number, off: number) => [...get(base), ...get(off), I32_ADD];
+/** Loop over byte offsets 0, 16, ..., n - 16 of local `off` against local `n`; `body` per step. */
+const loop16 = (off: number, n: number, body: number[]) => [
+  0x02,
+  0x40,
+  0x03,
+  0x40,
+  ...get(off),
+  ...get(n),
+  I32_GE_U,
+  0x0d,
+  0x01,
+  ...body,
+  ...get(off),
+  0x41,
+  0x10,
+  I32_ADD,
+  ...set(off),
+  0x0c,
+  0x00,
+  0x0b,
+  0x0b,
+];
+
+// acc_c_n(nBytes): W += S0 + ... (first c - n slots) - ... (last n slots). Regions are at fixed
+// offsets, so each load is `local.get off; v128.load offset=REGION`: no address arithmetic, no sign
+// lanes. One variant per (c, n), c = 1..4, n = 0..c.
+const loadAt = (region: number) => [...simd(0x00), 0x04, ...leb(region)]; // align 16, offset
+const storeAt = (region: number) => [...simd(0x0b), 0x04, ...leb(region)];
+function accBody(c: number, n: number): number[] {
+  const OFF = 1;
+  return [
+    0x01,
+    0x01,
+    I32,
+    ...loop16(OFF, 0, [
+      ...get(OFF),
+      ...get(OFF),
+      ...loadAt(W),
+      ...Array.from({ length: c }, (_, j) => [
+        ...get(OFF),
+        ...loadAt(SLOTS[j]),
+        ...(j < c - n ? op.i32x4Add : op.i32x4Sub),
+      ]).flat(),
+      ...storeAt(W),
+    ]),
+    0x0b,
+  ];
+}
+const ACC_VARIANTS: [number, number][] = [];
+for (let c = 1; c <= 4; c++) for (let n = 0; n <= c; n++) ACC_VARIANTS.push([c, n]);
+
+// encode: params X0 W1 N2 CLIP3 (f64) M4 (f64); locals OFF5 (i32), VC6 VNC7 VM8 VHALF9 V10 CNT11 NAN12 ILO13 H14 (v128)
+const encodeBody = (() => {
+  const [OFF, VC, VNC, VM, VHALF, V, CNT, NAN, ILO, H] = [5, 6, 7, 8, 9, 10, 11, 12, 13, 14];
+  // f64x2 lanes in H -> i32x4 [a, b, 0, 0] on the stack; counts clipped lanes into CNT.
+  const half = [
+    ...get(H),
+    ...get(H),
+    ...op.f64x2Ne,
+    ...set(NAN),
+    ...get(CNT),
+    ...get(H),
+    ...get(VC),
+    ...op.f64x2Gt,
+    ...get(H),
+    ...get(VNC),
+    ...op.f64x2Lt,
+    ...op.or,
+    ...get(NAN),
+    ...op.or,
+    ...op.i64x2Sub,
+    ...set(CNT),
+    ...get(H),
+    ...get(VNC),
+    ...op.f64x2Pmax,
+    ...get(VC),
+    ...op.f64x2Pmin,
+    ...get(NAN),
+    ...op.andnot,
+    ...get(VM),
+    ...op.f64x2Mul,
+    ...get(VHALF),
+    ...op.f64x2Add,
+    ...op.f64x2Floor,
+    ...op.truncSatZero,
+  ];
+  return [
+    0x02,
+    0x01,
+    I32,
+    0x09,
+    V128,
+    ...get(3),
+    ...op.f64x2Splat,
+    ...set(VC),
+    ...get(3),
+    0x9a /* f64.neg */,
+    ...op.f64x2Splat,
+    ...set(VNC),
+    ...get(4),
+    ...op.f64x2Splat,
+    ...set(VM),
+    ...f64Const(0.5),
+    ...op.f64x2Splat,
+    ...set(VHALF),
+    0x42,
+    0x00,
+    ...op.i64x2Splat,
+    ...set(CNT),
+    ...loop16(OFF, 2, [
+      ...addr(0, OFF),
+      ...load,
+      ...set(V),
+      ...get(V),
+      ...op.promoteLow,
+      ...set(H),
+      ...half,
+      ...set(ILO),
+      ...addr(1, OFF),
+      ...get(ILO),
+      ...get(V),
+      ...get(V),
+      ...shuffle([8, 9, 10, 11, 12, 13, 14, 15, 0, 1, 2, 3, 4, 5, 6, 7]),
+      ...op.promoteLow,
+      ...set(H),
+      ...half,
+      ...shuffle([0, 1, 2, 3, 4, 5, 6, 7, 16, 17, 18, 19, 20, 21, 22, 23]),
+      ...store,
+    ]),
+    ...get(CNT),
+    ...op.i64x2ExtractLane(0),
+    ...get(CNT),
+    ...op.i64x2ExtractLane(1),
+    0x7c /* i64.add */,
+    0xa7 /* i32.wrap_i64 */,
+    0x0b,
+  ];
+})();
+
+const section = (id: number, content: number[]) => [id, ...leb(content.length), ...content];
+const name = (s: string) => [s.length, ...Array.from(s, (c) => c.charCodeAt(0))];
+const fn = (body: number[]) => [...leb(body.length), ...body];
+
+// prettier-ignore
+const MODULE_BYTES = new Uint8Array([
+  0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00,
+  ...section(1, [
+    0x02,
+    0x60, 0x01, I32, 0x00,
+    0x60, 0x05, I32, I32, I32, F64, F64, 0x01, I32,
+  ]),
+  ...section(2, [0x01, ...name('env'), ...name('memory'), 0x02, 0x00, ...leb(PAGES)]),
+  ...section(3, [...leb(ACC_VARIANTS.length + 1), ...ACC_VARIANTS.map(() => 0x00), 0x01]),
+  ...section(7, [
+    ...leb(ACC_VARIANTS.length + 1),
+    ...ACC_VARIANTS.flatMap(([c, n], i) => [...name(`acc_${c}_${n}`), 0x00, ...leb(i)]),
+    ...name('encode'), 0x00, ...leb(ACC_VARIANTS.length),
+  ]),
+  ...section(10, [
+    ...leb(ACC_VARIANTS.length + 1),
+    ...ACC_VARIANTS.flatMap(([c, n]) => fn(accBody(c, n))),
+    ...fn(encodeBody),
+  ]),
+]);
+
+export interface MaskKernel {
+  /** acc[c][n](nBytes): W += the first c - n slots, -= the next n (c = 1..4 slots in use). */
+  readonly acc: ((nBytes: number) => void)[][];
+  encode(x: number, w: number, nBytes: number, clip: number, m: number): number;
+  readonly u8: Uint8Array;
+  readonly i32: Int32Array;
+  readonly f32: Float32Array;
+}
+
+/** The few WebAssembly APIs used (the project compiles without the DOM library's types). */
+interface WasmApi {
+  validate(bytes: Uint8Array): boolean;
+  Module: new (bytes: Uint8Array) => object;
+  Instance: new (module: object, imports: object) => { exports: Record<string, unknown> };
+  Memory: new (descriptor: { initial: number; maximum: number }) => { readonly buffer: ArrayBuffer };
+}
+
+const wasmApi = (globalThis as unknown as { WebAssembly?: WasmApi }).WebAssembly;
+let kernel: MaskKernel | null | undefined;
+
+/** This thread's kernel, or undefined where WebAssembly SIMD is unavailable (callers fall back to JS). */
+export function maskKernel(): MaskKernel | undefined {
+  if (kernel === undefined) kernel = instantiate();
+  return kernel ?? undefined;
+}
+
+/** Forces the JavaScript loops (tests compare the two paths). */
+export function setMaskKernelEnabled(enabled: boolean): void {
+  kernel = enabled ? instantiate() : null;
+}
+
+function instantiate(): MaskKernel | null {
+  try {
+    if (wasmApi === undefined || !wasmApi.validate(MODULE_BYTES)) return null;
+    const memory = new wasmApi.Memory({ initial: PAGES, maximum: PAGES });
+    const instance = new wasmApi.Instance(new wasmApi.Module(MODULE_BYTES), { env: { memory } });
+    const buffer = memory.buffer;
+    return {
+      acc: [1, 2, 3, 4].reduce<((nBytes: number) => void)[][]>(
+        (table, c) => {
+          table[c] = Array.from(
+            { length: c + 1 },
+            (_, n) => instance.exports[`acc_${c}_${n}`] as (nBytes: number) => void,
+          );
+          return table;
+        },
+        [[]],
+      ),
+      encode: instance.exports.encode as MaskKernel['encode'],
+      u8: new Uint8Array(buffer),
+      i32: new Int32Array(buffer),
+      f32: new Float32Array(buffer),
+    };
+  } catch {
+    return null;
+  }
+}
