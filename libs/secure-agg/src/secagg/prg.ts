@@ -23,7 +23,7 @@ if (endianness() !== 'LE')
 export const PRG_ALGORITHM = 'aes-128-ctr';
 const PRG_SALT = new TextEncoder().encode('scprivacy/secagg/prg/v1');
 
-/** Words per keystream request: 64 KiB, so a chunk of every stream stays in L2 while it is added. */
+/** Words per keystream request (32 KiB): a chunk of every stream stays in cache while it is added. */
 export const CHUNK_WORDS = KERNEL_CHUNK_WORDS;
 const ZERO = new Uint8Array(CHUNK_WORDS * 4);
 

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { EnvelopeRejected } from '../envelope';
-import { ProtocolViolation, RoundFailed } from './errors';
+import { RoundFailed } from './errors';
 import { encode, quantisationBound } from './fixed-point';
 import type { UnmaskRequest } from './messages';
 import { modularSum } from './modular';

@@ -12,13 +12,19 @@
  * slots, each KERNEL_CHUNK_WORDS words. Callers copy a chunk in, run, copy it out.
  */
 
-export const KERNEL_CHUNK_WORDS = 16384;
+/**
+ * Words per chunk (32 KiB). Also the size of each keystream buffer OpenSSL hands back: glibc runs
+ * its consolidate-and-trim check whenever a freed chunk is 64 KiB or more, and on this kind of VM a
+ * trimmed heap costs ~10 us per page fault to grow back (measured: 64 KiB buffers caused page-fault
+ * storms of up to 1 s per K = 10 masking of 10 M words; 32 KiB ones did not).
+ */
+export const KERNEL_CHUNK_WORDS = 8192;
 const REGION = KERNEL_CHUNK_WORDS * 4;
 /** Byte offsets of the regions. */
 export const X = 0;
 export const W = REGION;
 export const SLOTS = [2 * REGION, 3 * REGION, 4 * REGION, 5 * REGION] as const;
-const PAGES = (6 * REGION) / 65536;
+const PAGES = Math.ceil((6 * REGION) / 65536);
 
 const I32 = 0x7f;
 const F64 = 0x7c;
