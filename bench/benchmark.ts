@@ -38,6 +38,20 @@ interface ScenarioResult {
   trainingSeconds: number;
   annotationSeconds: number;
   peakRssMB: number;
+  secureAggregation: boolean;
+}
+
+interface SecureComparison {
+  scenario: string;
+  seed: number;
+  plainTrainingSeconds: number;
+  secureTrainingSeconds: number;
+  /** secure / plain - 1 */
+  overhead: number;
+  plainAccuracy: number;
+  secureAccuracy: number;
+  /** Fraction of query cells with the same prediction. */
+  samePredictions: number;
 }
 
 interface ThroughputResult {
@@ -66,7 +80,8 @@ async function runScenario(
   seed: number,
   rounds: number,
   threads: number,
-): Promise<ScenarioResult> {
+  secure = false,
+): Promise<ScenarioResult & { labels: string[] }> {
   const readStarted = performance.now();
   const refFiles = await listDataFiles(join(dir, 'reference'));
   const references = [];
@@ -76,7 +91,13 @@ async function runScenario(
   const queryFile = (await listDataFiles(join(dir, 'query'))).find((f) => f.endsWith('.csv'))!;
   const query = await readExpression(queryFile, { role: 'query' });
   const readSeconds = (performance.now() - readStarted) / 1000;
-  const trained = await trainFederatedModel(references, { rounds, seed, threads, allowSingletonTypes: true });
+  const trained = await trainFederatedModel(references, {
+    rounds,
+    seed,
+    threads,
+    allowSingletonTypes: true,
+    secureAggregation: secure && {},
+  });
   const annotateStarted = performance.now();
   const annotation = await annotateMatrix(trained.model, query, { threads });
   const annotationSeconds = (performance.now() - annotateStarted) / 1000;
@@ -97,6 +118,8 @@ async function runScenario(
     trainingSeconds: trained.trainingSeconds,
     annotationSeconds,
     peakRssMB: process.resourceUsage().maxRSS / 1024,
+    secureAggregation: secure,
+    labels: annotation.labels,
   };
 }
 
@@ -192,6 +215,7 @@ async function main(): Promise<void> {
     .option('--throughput-cells <n>', 'cells for the throughput run', '100000')
     .option('--out <file>', 'JSON output', 'bench-output/benchmark.json')
     .option('--markdown <file>', 'markdown file whose table is replaced', 'docs/benchmarks.md')
+    .option('--compare-secure', 'also train the first seed with secure aggregation and compare')
     .option('--child <json>', 'internal: run one case and print its JSON')
     .parse();
   const o = program.opts();
@@ -199,7 +223,7 @@ async function main(): Promise<void> {
     const c = JSON.parse(o.child);
     const result =
       c.kind === 'scenario'
-        ? await runScenario(c.dir, c.seed, c.rounds, c.threads)
+        ? await runScenario(c.dir, c.seed, c.rounds, c.threads, c.secure)
         : await runThroughput(c.dataRoot, c.cells, c.threads);
     process.stdout.write(JSON.stringify(result) + '\n');
     process.exit(0);
@@ -225,7 +249,9 @@ async function main(): Promise<void> {
         rounds: Number(o.rounds),
         threads: Number(o.threads),
       };
-      const r = child(['--child', JSON.stringify(spec)]) as ScenarioResult;
+      const { labels: _labels, ...r } = child(['--child', JSON.stringify(spec)]) as ScenarioResult & {
+        labels: string[];
+      };
       process.stderr.write(
         `accuracy ${r.accuracy.toFixed(3)}, macro-F1 ${r.macroF1.toFixed(3)}, training ${r.trainingSeconds.toFixed(1)} s, ` +
           `annotation ${r.annotationSeconds.toFixed(2)} s, peak ${Math.round(r.peakRssMB)} MB\n`,

@@ -8,6 +8,7 @@ const entryPoints = {
   'cli/main': 'apps/cli/src/main.ts',
   'cli/engine-worker': 'libs/federation/src/threads/engine-worker.ts',
   'bench/benchmark': 'bench/benchmark.ts',
+  'bench/secagg-bench': 'libs/secure-agg/bench/secagg-bench.ts',
 };
 const present = Object.fromEntries(Object.entries(entryPoints).filter(([, file]) => existsSync(file)));
 

@@ -114,6 +114,33 @@ describe(trainFederatedModel.name, () => {
     expect(Array.from(two.confidence)).toEqual(Array.from(one.confidence));
   });
 
+  it('should train the same model with secure aggregation, up to the fixed-point bound', async () => {
+    const plain = await trainFederatedModel(references(), { ...small, seed: 4, rounds: 10 });
+    const secure = await trainFederatedModel(references(), {
+      ...small,
+      seed: 4,
+      rounds: 10,
+      secureAggregation: {},
+    });
+    expect(secure.options.aggregation).toBe('secagg-fedavg-uniform');
+    expect(secure.secureAggregation?.reports).toHaveLength(10);
+    expect(secure.secureAggregation?.reports.every((r) => r.survivors === 3 && r.outOfRange === 0)).toBe(
+      true,
+    );
+    let worst = 0;
+    for (let i = 0; i < plain.model.params.length; i++) {
+      worst = Math.max(worst, Math.abs(plain.model.params[i] - secure.model.params[i]));
+    }
+    // One quantisation step is ~1e-8 (clip 8, 3 inputs, modulus 2^32); ten Adam rounds keep the
+    // trajectories within a few steps of each other, far below the parameters' scale (~0.1).
+    expect(worst).toBeGreaterThan(0);
+    expect(worst).toBeLessThan(1e-5);
+    const query = toyInstitution('q', genes, ['alpha', 'beta', 'gamma'], 5, 99).matrix;
+    const a = await annotateMatrix(plain.model, query);
+    const b = await annotateMatrix(secure.model, query);
+    expect(b.labels).toEqual(a.labels);
+  });
+
   it('should refuse a reference whose cell type has a single cell, naming file and type', async () => {
     const refs = references();
     refs[0].matrix.labels![0] = 'lonely';

@@ -1,6 +1,6 @@
 /**
  * Secure aggregation (Bonawitz et al., CCS 2017) with a per-federation key set-up and per-round
- * derived masks. See docs/security-protocol.md for the threat model, messages and parameters.
+ * derived masks. See docs/security.md for the threat model, messages and parameters.
  *
  * - SecureAggregationSession: the whole protocol in one process (tests, embedded federation).
  * - SecAggClient / SecAggServer: the institution's and the aggregator's halves, for the

@@ -19,7 +19,7 @@ export interface SecAggConfig {
    * Pair masks per institution (SecAgg+): each participant masks with its `maskDegree` nearest
    * participants on a ring (a Harary graph, vertex connectivity = maskDegree). At least
    * participants - 1 means every pair (Bonawitz's complete graph, the default). Fewer neighbours
-   * cost less but weaken the guarantee: see docs/security-protocol.md.
+   * cost less but weaken the guarantee: see docs/security.md.
    */
   readonly maskDegree: number;
   /**
