@@ -171,6 +171,35 @@ function child(args: string[]): unknown {
   return JSON.parse(line);
 }
 
+/** Plain and secure aggregation back to back on one scenario, so their ratio shares conditions. */
+async function compareSecure(
+  dir: string,
+  seed: number,
+  o: Record<string, string>,
+): Promise<SecureComparison> {
+  const base = { kind: 'scenario', dir, seed, rounds: Number(o.rounds), threads: Number(o.threads) };
+  type Run = ScenarioResult & { labels: string[] };
+  const plain = child(['--child', JSON.stringify(base)]) as Run;
+  const secure = child(['--child', JSON.stringify({ ...base, secure: true })]) as Run;
+  const same = plain.labels.filter((l, i) => l === secure.labels[i]).length;
+  const row: SecureComparison = {
+    scenario: plain.scenario,
+    seed,
+    plainTrainingSeconds: plain.trainingSeconds,
+    secureTrainingSeconds: secure.trainingSeconds,
+    overhead: secure.trainingSeconds / plain.trainingSeconds - 1,
+    plainAccuracy: plain.accuracy,
+    secureAccuracy: secure.accuracy,
+    samePredictions: same / plain.labels.length,
+  };
+  process.stderr.write(
+    `${row.scenario} with secure aggregation: training ${row.secureTrainingSeconds.toFixed(1)} s vs ` +
+      `${row.plainTrainingSeconds.toFixed(1)} s plain (+${(row.overhead * 100).toFixed(0)}%), accuracy ` +
+      `${row.secureAccuracy.toFixed(3)} vs ${row.plainAccuracy.toFixed(3)}, same predictions ${(row.samePredictions * 100).toFixed(2)}%\n`,
+  );
+  return row;
+}
+
 function markdownTable(results: ScenarioResult[], throughput: ThroughputResult[]): string {
   const byScenario = new Map<string, ScenarioResult[]>();
   for (const r of results) byScenario.set(r.scenario, [...(byScenario.get(r.scenario) ?? []), r]);
@@ -232,14 +261,16 @@ async function main(): Promise<void> {
   if (!existsSync(dataRoot)) throw new Error(`${dataRoot}: scenarios folder not found (pass --data)`);
   const results: ScenarioResult[] = [];
   const throughput: ThroughputResult[] = [];
+  const comparisons: SecureComparison[] = [];
   const save = async () => {
     await mkdir(resolve(o.out, '..'), { recursive: true });
     await writeFile(
       o.out,
-      JSON.stringify({ date: new Date().toISOString(), results, throughput }, null, 2) + '\n',
+      JSON.stringify({ date: new Date().toISOString(), results, comparisons, throughput }, null, 2) + '\n',
     );
   };
-  for (const scenario of String(o.scenarios).split(',').filter(Boolean)) {
+  // --compare-secure measures only the secure/plain pairs.
+  for (const scenario of o.compareSecure ? [] : String(o.scenarios).split(',').filter(Boolean)) {
     for (const seed of String(o.seeds).split(',').map(Number)) {
       process.stderr.write(`${scenario}, seed ${seed} ... `);
       const spec = {
@@ -258,6 +289,14 @@ async function main(): Promise<void> {
       );
       results.push(r);
       await save(); // a later failure keeps what was measured
+    }
+  }
+  if (o.compareSecure) {
+    for (const scenario of String(o.scenarios).split(',').filter(Boolean)) {
+      comparisons.push(
+        await compareSecure(join(dataRoot, scenario), Number(String(o.seeds).split(',')[0]), o),
+      );
+      await save();
     }
   }
   for (const threads of [1, Number(o.threads)]) {
