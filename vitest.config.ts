@@ -12,6 +12,7 @@ export default defineConfig({
       '@fl/federation': lib('federation'),
       '@fl/evaluation': lib('evaluation'),
       '@fl/secure-agg': lib('secure-agg'),
+      '@fl/wasm-kit': lib('wasm-kit'),
     },
   },
   test: {

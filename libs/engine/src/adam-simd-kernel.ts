@@ -10,17 +10,13 @@
  */
 
 // Local indices: parameters 0..11, then the locals declared below.
+import { F32, get, I32, leb, name, section, set, simd, V128 } from '@fl/wasm-kit';
+
 const [N_BYTES, P, G, M, V] = [0, 1, 2, 3, 4];
 const [B1, B2, C1, C2, SS, IBC2, EPS] = [5, 6, 7, 8, 9, 10, 11];
 const OFF = 12;
 const [VG, VM, VV, VB1, VB2, VC1, VC2, VSS, VIBC2, VEPS] = [13, 14, 15, 16, 17, 18, 19, 20, 21, 22];
 
-const I32 = 0x7f;
-const F32 = 0x7d;
-const V128 = 0x7b;
-const get = (i: number) => [0x20, i];
-const set = (i: number) => [0x21, i];
-const simd = (op: number) => (op < 0x80 ? [0xfd, op] : [0xfd, (op & 0x7f) | 0x80, op >> 7]);
 const load = [...simd(0x00), 0x00, 0x00]; // v128.load, align hint 1, offset 0
 const store = [...simd(0x0b), 0x00, 0x00]; // v128.store
 const splat = simd(0x13); // f32x4.splat
@@ -31,19 +27,6 @@ const mul = simd(0xe6);
 const div = simd(0xe7);
 const I32_ADD = 0x6a;
 const addr = (base: number) => [...get(base), ...get(OFF), I32_ADD];
-
-function leb(n: number): number[] {
-  const out: number[] = [];
-  do {
-    let byte = n & 0x7f;
-    n >>>= 7;
-    if (n !== 0) byte |= 0x80;
-    out.push(byte);
-  } while (n !== 0);
-  return out;
-}
-const section = (id: number, content: number[]) => [id, ...leb(content.length), ...content];
-const name = (s: string) => [s.length, ...Array.from(s, (c) => c.charCodeAt(0))];
 
 // prettier-ignore
 const body = [

@@ -60,7 +60,7 @@ import {
   v128Store,
   wasmApi,
   whileLess,
-} from './wasm-bytes';
+} from '@fl/wasm-kit';
 import { parameterLayout, type ModelShape } from './model-shape';
 import { validateShape } from './validate-shape';
 

@@ -11,6 +11,7 @@
  * over the kernel's own fixed memory: an input region X, the work region W and four keystream
  * slots, each KERNEL_CHUNK_WORDS words. Callers copy a chunk in, run, copy it out.
  */
+import { F64, get, I32, leb, name, section, set, simd, V128 } from '@fl/wasm-kit';
 
 /**
  * Words per chunk (32 KiB). Also the size of each keystream buffer OpenSSL hands back: glibc runs
@@ -26,22 +27,6 @@ export const W = REGION;
 export const SLOTS = [2 * REGION, 3 * REGION, 4 * REGION, 5 * REGION] as const;
 const PAGES = Math.ceil((6 * REGION) / 65536);
 
-const I32 = 0x7f;
-const F64 = 0x7c;
-const V128 = 0x7b;
-const get = (i: number) => [0x20, i];
-const set = (i: number) => [0x21, i];
-function leb(n: number): number[] {
-  const out: number[] = [];
-  do {
-    let byte = n & 0x7f;
-    n >>>= 7;
-    if (n !== 0) byte |= 0x80;
-    out.push(byte);
-  } while (n !== 0);
-  return out;
-}
-const simd = (op: number) => [0xfd, ...leb(op)];
 const load = [...simd(0x00), 0x00, 0x00]; // v128.load align=1 offset=0
 const store = [...simd(0x0b), 0x00, 0x00];
 const shuffle = (lanes: number[]) => [...simd(0x0d), ...lanes];
@@ -214,8 +199,6 @@ const encodeBody = (() => {
   ];
 })();
 
-const section = (id: number, content: number[]) => [id, ...leb(content.length), ...content];
-const name = (s: string) => [s.length, ...Array.from(s, (c) => c.charCodeAt(0))];
 const fn = (body: number[]) => [...leb(body.length), ...body];
 
 // prettier-ignore

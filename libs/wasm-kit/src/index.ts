@@ -1,11 +1,14 @@
 /**
- * A few WebAssembly instruction encoders, enough to assemble small SIMD kernels in code (see
- * `sparse-embed-kernel.ts`): nothing is compiled by a toolchain or downloaded.
+ * @fl/wasm-kit: a few WebAssembly encoders, enough to assemble the small SIMD kernels of the
+ * engine (fused Adam, sparse embedding) and of secure aggregation (mask streams) in code, so
+ * nothing is compiled by a toolchain or downloaded. Written by hand because no maintained npm
+ * package emits raw instruction bytes without a compiler.
  */
 
 export const I32 = 0x7f;
 export const F32 = 0x7d;
 export const V128 = 0x7b;
+export const F64 = 0x7c;
 
 /** Unsigned LEB128. */
 export function leb(n: number): number[] {
@@ -55,7 +58,8 @@ export const F32_ZERO = [0x43, 0x00, 0x00, 0x00, 0x00];
 export const ifThen = (body: number[]) => [0x04, 0x40, ...body, 0x0b];
 export const RETURN = 0x0f;
 
-const simd = (op: number) => [0xfd, ...leb(op)];
+/** A SIMD (0xfd-prefixed) opcode. */
+export const simd = (op: number) => [0xfd, ...leb(op)];
 /** v128.load (alignment hint 16 bytes). */
 export const v128Load = (offset = 0) => [...simd(0x00), 0x04, ...leb(offset)];
 /** v128.store (alignment hint 16 bytes, or 2^alignLog2). */
