@@ -82,6 +82,41 @@ describe('scprivacy run / annotate / evaluate', () => {
     );
   });
 
+  it('should train in the clear with --secure-aggregation off, warn, and predict the same labels', async () => {
+    const plain = runCli([
+      'run',
+      '--train',
+      join(EXAMPLES, 'train'),
+      '--test',
+      join(EXAMPLES, 'test'),
+      '--out',
+      join(dir, 'plain', 'result.txt'),
+      '--model-dir',
+      join(dir, 'plain-model'),
+      '--rounds',
+      '40',
+      '--seed',
+      '3',
+      '--secure-aggregation',
+      'off',
+    ]);
+    expect(plain.status).toBe(0);
+    expect(plain.stderr).toMatch(/secure aggregation is off/);
+    const manifest = JSON.parse(await readFile(join(dir, 'plain-model', 'manifest.json'), 'utf8'));
+    expect(manifest.options.aggregation).toBe('fedavg-uniform');
+    const secureManifest = JSON.parse(await readFile(join(dir, 'model', 'manifest.json'), 'utf8'));
+    expect(secureManifest.options.aggregation).toBe('secagg-fedavg-uniform');
+    const labels = async (f: string) =>
+      (await readFile(f, 'utf8'))
+        .trimEnd()
+        .split('\n')
+        .map((l) => l.split('\t')[1]);
+    const a = await labels(join(dir, 'plain', 'result.txt'));
+    const b = await labels(join(dir, 'out', 'result.txt'));
+    // The models differ only by fixed-point rounding, so (almost) every label agrees.
+    expect(a.filter((l, i) => l === b[i]).length).toBeGreaterThanOrEqual(a.length - 2);
+  });
+
   it('should label low-confidence cells unassigned with --reject-threshold', async () => {
     const r = runCli([
       'annotate',
