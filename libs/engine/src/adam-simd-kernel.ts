@@ -10,7 +10,7 @@
  */
 
 // Local indices: parameters 0..11, then the locals declared below.
-import { F32, get, I32, leb, name, section, set, simd, V128 } from '@fl/wasm-kit';
+import { F32, get, I32, leb, name, section, set, simd, V128, wasmApi } from '@fl/wasm-kit';
 
 const [N_BYTES, P, G, M, V] = [0, 1, 2, 3, 4];
 const [B1, B2, C1, C2, SS, IBC2, EPS] = [5, 6, 7, 8, 9, 10, 11];
@@ -80,15 +80,6 @@ export type AdamSimdFunction = (
   eps: number,
 ) => void;
 
-/** The few WebAssembly APIs used (the project compiles without the DOM library's types). */
-interface WasmApi {
-  validate(bytes: Uint8Array): boolean;
-  Module: new (bytes: Uint8Array) => object;
-  Instance: new (module: object, imports: object) => { exports: Record<string, unknown> };
-  Memory: new (descriptor: { initial: number; maximum: number }) => { readonly buffer: ArrayBuffer };
-}
-
-const wasmApi = (globalThis as unknown as { WebAssembly?: WasmApi }).WebAssembly;
 let compiled: object | null | undefined;
 
 /**

@@ -11,7 +11,7 @@
  * over the kernel's own fixed memory: an input region X, the work region W and four keystream
  * slots, each KERNEL_CHUNK_WORDS words. Callers copy a chunk in, run, copy it out.
  */
-import { F64, get, I32, leb, name, section, set, simd, V128 } from '@fl/wasm-kit';
+import { F64, get, I32, leb, name, section, set, simd, V128, wasmApi } from '@fl/wasm-kit';
 
 /**
  * Words per chunk (32 KiB). Also the size of each keystream buffer OpenSSL hands back: glibc runs
@@ -232,15 +232,6 @@ export interface MaskKernel {
   readonly f32: Float32Array;
 }
 
-/** The few WebAssembly APIs used (the project compiles without the DOM library's types). */
-interface WasmApi {
-  validate(bytes: Uint8Array): boolean;
-  Module: new (bytes: Uint8Array) => object;
-  Instance: new (module: object, imports: object) => { exports: Record<string, unknown> };
-  Memory: new (descriptor: { initial: number; maximum: number }) => { readonly buffer: ArrayBuffer };
-}
-
-const wasmApi = (globalThis as unknown as { WebAssembly?: WasmApi }).WebAssembly;
 let kernel: MaskKernel | null | undefined;
 
 /** This thread's kernel, or undefined where WebAssembly SIMD is unavailable (callers fall back to JS). */
