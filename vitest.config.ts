@@ -1,20 +1,20 @@
 import { defineConfig } from 'vitest/config';
+import { readdirSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
+// @ts-expect-error plain ES module without types (shared with scripts/build.mjs)
+import { viteDecoratorMetadata } from './scripts/decorator-metadata.mjs';
 
-const lib = (name: string) => fileURLToPath(new URL(`./libs/${name}/src`, import.meta.url));
+const libsDir = fileURLToPath(new URL('./libs', import.meta.url));
+// Every library is importable as @fl/<folder>, as in tsconfig.json's paths.
+const alias = Object.fromEntries(
+  readdirSync(libsDir, { withFileTypes: true })
+    .filter((d) => d.isDirectory())
+    .map((d) => [`@fl/${d.name}`, `${libsDir}/${d.name}/src`]),
+);
 
 export default defineConfig({
-  resolve: {
-    alias: {
-      '@fl/formats': lib('formats'),
-      '@fl/preprocess': lib('preprocess'),
-      '@fl/engine': lib('engine'),
-      '@fl/federation': lib('federation'),
-      '@fl/evaluation': lib('evaluation'),
-      '@fl/secure-agg': lib('secure-agg'),
-      '@fl/wasm-kit': lib('wasm-kit'),
-    },
-  },
+  plugins: [viteDecoratorMetadata()],
+  resolve: { alias },
   test: {
     include: ['libs/**/*.spec.ts', 'apps/**/*.spec.ts', 'test/**/*.spec.ts'],
     testTimeout: 60_000,

@@ -2,15 +2,29 @@
 // esbuild resolves the @fl/* tsconfig paths; every npm package stays external so
 // tfjs-backend-wasm and h5wasm find their .wasm files inside node_modules.
 import { build } from 'esbuild';
+import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
+import { decoratorMetadataPlugin } from './decorator-metadata.mjs';
 
 const entryPoints = {
   'cli/main': 'apps/cli/src/main.ts',
   'cli/engine-worker': 'libs/federation/src/threads/engine-worker.ts',
   'bench/benchmark': 'bench/benchmark.ts',
   'bench/secagg-bench': 'libs/secure-agg/bench/secagg-bench.ts',
+  'bench/stack-bench': 'bench/stack-bench.ts',
+  'api/main': 'apps/api/src/main.ts',
+  'aggregator/main': 'apps/aggregator/src/main.ts',
+  'trainer-worker/main': 'apps/trainer-worker/src/main.ts',
+  'stack/main': 'scripts/stack.ts',
 };
 const present = Object.fromEntries(Object.entries(entryPoints).filter(([, file]) => existsSync(file)));
+
+// Prisma's client is generated offline: generation never runs the schema engine, but the
+// command line insists that one exists, so any file will do (see docs/platform.md).
+execFileSync('npx', ['prisma', 'generate'], {
+  stdio: ['ignore', 'ignore', 'inherit'],
+  env: { ...process.env, PRISMA_SCHEMA_ENGINE_BINARY: process.execPath, PRISMA_HIDE_UPDATE_MESSAGE: '1' },
+});
 
 await build({
   entryPoints: present,
@@ -22,5 +36,6 @@ await build({
   packages: 'external',
   sourcemap: true,
   logLevel: 'warning',
+  plugins: [decoratorMetadataPlugin],
   banner: { js: '#!/usr/bin/env node' },
 });

@@ -1,0 +1,3 @@
+export * from './jobs';
+export * from './object-keys';
+export * from './queues';

@@ -1,0 +1,164 @@
+/**
+ * The jobs the aggregator puts in an institution's queue, and what the worker answers. These are
+ * the round protocol's messages (libs/federation/src/messages.ts, libs/secure-agg) carried over
+ * BullMQ: binary protocol messages travel base64-encoded, vectors through the object store.
+ *
+ * Workers hold no storage credentials: every object a job may read or write comes with a
+ * presigned URL for exactly that object (expiring), so a worker cannot reach another tenant's keys.
+ */
+
+/** An object the worker may read: presigned GET URL plus the sha256 it must have. */
+export interface ReadableObject {
+  key: string;
+  url: string;
+  sha256: string;
+}
+
+/** An object the worker may write: presigned PUT URL. */
+export interface WritableObject {
+  key: string;
+  url: string;
+}
+
+/** What the worker reports for an object it wrote. */
+export interface WrittenObject {
+  key: string;
+  sha256: string;
+  bytes: number;
+}
+
+/** One of the institution's reference datasets. */
+export type DatasetSource =
+  | { kind: 'object'; datasetId: string; fileName: string; object: ReadableObject }
+  | { kind: 'site'; datasetId: string; path: string };
+
+/** Model and training settings shared by every job of a federation. */
+export interface FederationSpec {
+  federationId: string;
+  /** Position of this institution in the federation's fixed order. */
+  index: number;
+  /** The institutions, in order (their names). */
+  participants: string[];
+  seed: number;
+  learningRate: number;
+  localSteps: number;
+  hiddenSize: number;
+  embeddingSize: number;
+  allowSingletonTypes: boolean;
+  datasets: DatasetSource[];
+}
+
+export interface DescribeJob {
+  spec: FederationSpec;
+}
+export interface DescribeResult {
+  genes: string[];
+  nCells: number;
+  types: string[];
+  typeCounts: number[];
+  backend: string;
+}
+
+/** Secure-aggregation key set-up (once per key epoch). */
+export interface SecAggConfigJob {
+  spec: FederationSpec;
+  epoch: number;
+  threshold: number;
+  clip: number;
+}
+export type AdvertiseJob = SecAggConfigJob;
+export interface AdvertiseResult {
+  envelope: string;
+}
+export interface ShareKeysJob extends SecAggConfigJob {
+  advertisements: string[];
+}
+export interface ShareKeysResult {
+  envelopes: string[];
+}
+export interface ReceiveSharesJob extends SecAggConfigJob {
+  envelopes: string[];
+}
+export interface ReceiveSharesResult {
+  received: number;
+}
+
+export interface TrainJob {
+  spec: FederationSpec;
+  round: number;
+  genes: ReadableObject;
+  model: ReadableObject;
+  upload: WritableObject;
+  /** Present under secure aggregation: the round's participants and this institution's weight. */
+  secure?: { epoch: number; threshold: number; clip: number; participants: string[]; weight: number };
+}
+export interface TrainResult {
+  update: WrittenObject;
+  /** Under secure aggregation: the signed masked-input header (wire envelope, base64). */
+  maskedEnvelope?: string;
+  loss: number;
+  numExamples: number;
+  backend: string;
+  trainMs: number;
+  maskMs: number;
+  transferMs: number;
+}
+
+export interface UnmaskJob {
+  spec: FederationSpec;
+  round: number;
+  epoch: number;
+  /** The aggregator's unmask request (binary, base64). */
+  request: string;
+}
+export interface UnmaskResult {
+  envelope: string;
+}
+
+export interface LandmarksJob {
+  spec: FederationSpec;
+  genes: ReadableObject;
+  model: ReadableObject;
+  upload: WritableObject;
+}
+export interface LandmarksResult {
+  landmarks: WrittenObject;
+  types: string[];
+  cellCounts: number[];
+}
+
+/** Job name -> [data, result]. */
+export interface InstitutionJobs {
+  describe: [DescribeJob, DescribeResult];
+  'secagg-advertise': [AdvertiseJob, AdvertiseResult];
+  'secagg-share': [ShareKeysJob, ShareKeysResult];
+  'secagg-receive': [ReceiveSharesJob, ReceiveSharesResult];
+  train: [TrainJob, TrainResult];
+  unmask: [UnmaskJob, UnmaskResult];
+  landmarks: [LandmarksJob, LandmarksResult];
+}
+export type InstitutionJobName = keyof InstitutionJobs;
+export type JobData<N extends InstitutionJobName> = InstitutionJobs[N][0];
+export type JobResult<N extends InstitutionJobName> = InstitutionJobs[N][1];
+
+/** Deterministic job ids make every enqueue idempotent (a restarted aggregator re-adds safely). */
+export function institutionJobId(
+  federationId: string,
+  name: InstitutionJobName,
+  institution: string,
+  round = 0,
+  attempt = 0,
+): string {
+  return `${federationId}.${name}.${institution}.r${round}.a${attempt}`;
+}
+
+/** Control queue messages (api -> aggregator). */
+export interface ControlJob {
+  action: 'start' | 'cancel' | 'resume';
+  federationId: string;
+}
+
+/** Annotation queue (api -> aggregator process). */
+export interface AnnotationJobData {
+  annotationJobId: string;
+}

@@ -1,0 +1,24 @@
+/**
+ * Object-store key layout (one bucket per consortium deployment). Tenant data lives under
+ * `institutions/<name>/`; federation artefacts under `federations/<id>/`.
+ */
+export const objectKeys = {
+  dataset: (institution: string, datasetId: string, fileName: string) =>
+    `institutions/${institution}/datasets/${datasetId}/${fileName}`,
+  genes: (federationId: string) => `federations/${federationId}/genes.txt`,
+  model: (federationId: string, round: number) =>
+    `federations/${federationId}/models/round-${String(round).padStart(5, '0')}/weights.bin`,
+  /** One institution's (masked, under secure aggregation) update of one round. */
+  update: (federationId: string, round: number, institution: string) =>
+    `federations/${federationId}/rounds/${String(round).padStart(5, '0')}/${institution}.bin`,
+  landmarks: (federationId: string, institution: string) =>
+    `federations/${federationId}/landmarks/${institution}.json`,
+  importedModel: (modelVersionId: string, file: string) => `models/${modelVersionId}/${file}`,
+  annotationInput: (jobId: string, fileName: string) => `annotations/${jobId}/input/${fileName}`,
+  annotationResult: (jobId: string, file: 'result.txt' | 'predictions.csv') => `annotations/${jobId}/${file}`,
+};
+
+/** Prefix every key of an institution's own data starts with. */
+export function institutionPrefix(institution: string): string {
+  return `institutions/${institution}/`;
+}
