@@ -17,3 +17,4 @@ export * from './threads/threaded-pool';
 export * from './threads/worker-handle';
 export * from './embed-query-rows';
 export * from './secure-fed-avg';
+export * from './institution-info';

@@ -53,8 +53,11 @@ export const PUBLISHED_DEFAULTS = {
   weighting: 'uniform',
 } as const;
 
-/** Checks one reference's labels and turns it into an institution's private data. */
-function toInstitutionData(
+/**
+ * Checks one reference's labels and turns it into an institution's private data, aligned to the
+ * federation's genes. The distributed worker calls it too, so both shapes train on the same rows.
+ */
+export function prepareInstitutionData(
   ref: ReferenceDataset,
   genes: readonly string[],
   allowSingletonTypes: boolean,
@@ -143,7 +146,7 @@ export async function trainFederatedModel(
     hiddenSize: options.hiddenSize,
     embeddingSize: options.embeddingSize,
   };
-  const data = references.map((r) => toInstitutionData(r, genes, opts.allowSingletonTypes ?? false));
+  const data = references.map((r) => prepareInstitutionData(r, genes, opts.allowSingletonTypes ?? false));
   const institutions = data.map((d, index) => ({
     index,
     name: d.name,

@@ -65,6 +65,13 @@ export interface SecAggConfigJob {
   epoch: number;
   threshold: number;
   clip: number;
+  /**
+   * The participants' certificates (PEM, by institution). The worker checks each against the
+   * consortium root it pinned when it was certified, never against a root sent by the aggregator.
+   */
+  certificates: Record<string, string>;
+  /** The consortium root's current signed revocation list (JSON of RevocationList). */
+  revocationList: unknown;
 }
 export type AdvertiseJob = SecAggConfigJob;
 export interface AdvertiseResult {

@@ -1,0 +1,136 @@
+import { describe, expect, it } from 'vitest';
+import { readExpression } from '@fl/formats';
+import { trainFederatedModel } from '@fl/federation';
+import type { FederationOptions } from './federation-driver';
+import { MemoryFederation } from './testing/in-memory-federation';
+
+// Three PBMC institutions cut from ../shared/datasets/pbmc (examples/pbmc-mini, see its README).
+const references = [
+  { institution: 'pbmc3k-10x-v1', path: 'examples/pbmc-mini/train/pbmc3k_10x_v1.csv.gz' },
+  { institution: 'pbmc-10x-3p-v2', path: 'examples/pbmc-mini/train/pbmc_10x_3p_v2.tsv.gz' },
+  { institution: 'pbmc-10x-5p-vdj', path: 'examples/pbmc-mini/train/pbmc_10x_5p_vdj.csv.gz' },
+];
+
+const base: FederationOptions = {
+  rounds: 4,
+  localSteps: 1,
+  learningRate: 0.0005,
+  seed: 7,
+  hiddenSize: 32,
+  embeddingSize: 8,
+  weighting: 'uniform',
+  secureAggregation: false,
+  roundDeadlineSeconds: 30,
+};
+
+async function embedded(options: FederationOptions) {
+  const refs = [];
+  for (const r of references)
+    refs.push({ name: r.institution, matrix: await readExpression(r.path, { role: 'reference' }) });
+  return trainFederatedModel(refs, {
+    ...options,
+    backend: 'cpu',
+    threads: 1,
+    secureAggregation: options.secureAggregation ? {} : false,
+  });
+}
+
+describe('FederationDriver (in-memory transport)', () => {
+  it('gives the embedded federation model bit for bit, secure aggregation off', async () => {
+    const fed = await MemoryFederation.create({ references, options: base });
+    const end = await fed.driver().run();
+    expect(end.phase).toBe('done');
+    const reference = await embedded(base);
+    expect(Buffer.from((await fed.finalWeights()).buffer)).toEqual(
+      Buffer.from(reference.model.params.buffer),
+    );
+    expect(fed.state.versions.size).toBe(base.rounds + 1);
+    expect(fed.state.rounds.map((r) => r.status)).toEqual([
+      'completed',
+      'completed',
+      'completed',
+      'completed',
+    ]);
+    expect(fed.state.landmarks.map((l) => l.institution)).toEqual(references.map((r) => r.institution));
+  });
+
+  it('gives the embedded secure federation model bit for bit, and the aggregator sees only masked updates', async () => {
+    const options = { ...base, secureAggregation: true };
+    const fed = await MemoryFederation.create({ references, options });
+    await fed.driver().run();
+    const reference = await embedded(options);
+    const weights = await fed.finalWeights();
+    expect(Buffer.from(weights.buffer)).toEqual(Buffer.from(reference.model.params.buffer));
+    // An update object is a masked vector: nothing like the institution's plain parameters.
+    const update = fed.store.objects.get('federations/fed-test/rounds/00001/pbmc3k-10x-v1.bin')!;
+    const words = new Uint32Array(
+      update.buffer.slice(update.byteOffset, update.byteOffset + update.byteLength),
+    );
+    const plainLike = Array.from(words.subarray(0, 1000)).filter(
+      (w) => Math.abs(new Float32Array(new Uint32Array([w]).buffer)[0]) < 1,
+    );
+    expect(plainLike.length).toBeLessThan(600); // plain float32 parameters would all be < 1 in magnitude
+  });
+
+  it('resumes after a stop between rounds and ends with the same model', async () => {
+    const fed = await MemoryFederation.create({ references, options: base });
+    let steps = 0;
+    const first = await fed.driver(() => ++steps > 3).run();
+    expect(first.phase).toBe('rounds');
+    expect(first.round).toBeLessThan(base.rounds);
+    const end = await fed.driver().run(); // a new driver, as a restarted aggregator
+    expect(end.phase).toBe('done');
+    const reference = await embedded(base);
+    expect(Buffer.from((await fed.finalWeights()).buffer)).toEqual(
+      Buffer.from(reference.model.params.buffer),
+    );
+  });
+
+  it('completes a secure round without a worker that dies mid-round, then takes it back after a re-key', async () => {
+    const options = { ...base, secureAggregation: true };
+    const fed = await MemoryFederation.create({ references, options });
+    let killed = false;
+    fed.intercept = (institution, name, data) => {
+      const round = (data as { round?: number }).round;
+      if (!killed && institution === 'pbmc-10x-5p-vdj' && name === 'train' && round === 2) {
+        killed = true;
+        fed.restartWorker(institution); // its keys and optimiser state are gone
+        return { ok: false, reason: 'worker killed', timedOut: true, stateLost: false };
+      }
+      return undefined;
+    };
+    const end = await fed.driver().run();
+    expect(end.phase).toBe('done');
+    const round2 = fed.state.rounds.find((r) => r.round === 2)!;
+    expect(round2.status).toBe('completed');
+    expect(round2.dropouts).toEqual(['pbmc-10x-5p-vdj']);
+    expect(round2.survivors).toHaveLength(2);
+    const round3 = fed.state.rounds.find((r) => r.round === 3)!;
+    expect(round3.survivors).toHaveLength(3); // back after the fresh key set-up
+    expect(end.secagg!.epoch).toBe(1);
+  });
+
+  it('fails a secure round cleanly below the threshold, keeps the previous model and retries it', async () => {
+    const options = { ...base, rounds: 2, secureAggregation: true };
+    const fed = await MemoryFederation.create({ references, options });
+    let failures = 0;
+    fed.intercept = (institution, name, data) => {
+      if (
+        name === 'train' &&
+        (data as { round: number }).round === 2 &&
+        failures < 2 &&
+        institution !== 'pbmc3k-10x-v1'
+      ) {
+        failures++;
+        return { ok: false, reason: 'offline', timedOut: true, stateLost: false };
+      }
+      return undefined;
+    };
+    const end = await fed.driver().run();
+    expect(end.phase).toBe('done');
+    const r2 = fed.state.rounds.filter((r) => r.round === 2);
+    expect(r2.map((r) => r.status)).toEqual(['failed', 'completed']);
+    expect(r2[0].error).toMatch(/threshold/);
+    expect(fed.state.versions.size).toBe(3); // rounds 0, 1, 2: the failed attempt stored nothing
+  });
+});

@@ -1,0 +1,698 @@
+import { initParameters, type ModelShape } from '@fl/engine';
+import { buildGeneUnion, FedAvg, type TrainingOptions, type Weighting } from '@fl/federation';
+import {
+  aggregateMean,
+  ConsortiumTrust,
+  decodeEnvelopeWire,
+  defaultThreshold,
+  DEFAULT_CLIP,
+  encodeEnvelopeWire,
+  encodeUnmaskRequest,
+  makeConfig,
+  RoundFailed,
+  SecAggServer,
+  type RevocationList,
+} from '@fl/secure-agg';
+import type { FederationEvent } from './events';
+import { fromBase64, toBase64 } from './institution-runtime';
+import {
+  institutionJobId,
+  type DatasetSource,
+  type FederationSpec,
+  type InstitutionJobName,
+  type JobData,
+  type JobResult,
+  type ReadableObject,
+  type TrainResult,
+} from './jobs';
+import {
+  decodeWeights,
+  encodeGenes,
+  encodeWeights,
+  type ModelVersionManifest,
+  type ObjectRef,
+} from './model-objects';
+import { objectKeys } from './object-keys';
+
+/**
+ * The aggregator's side of a distributed federation (ARCHITECTURE.md, "The flow of a
+ * federation"), independent of BullMQ, Prisma and MinIO: the aggregator app supplies ports for
+ * them, tests supply in-memory ones. It drives the same round protocol as the embedded federation
+ * (runRounds + FedAvg / SecureFedAvg), so the same seed and data give the same model bit for bit.
+ *
+ * Every step is idempotent and its outcome is saved before the next one starts: job ids are
+ * deterministic (a restarted aggregator re-adds a job and gets the existing one's result), and the
+ * driver's state (phase, institution summaries, key set-up messages, last round and model) is
+ * saved after every step, so `run()` after a restart continues where the last run stopped.
+ */
+
+export interface FederationOptions {
+  rounds: number;
+  localSteps: number;
+  learningRate: number;
+  seed: number;
+  hiddenSize: number;
+  embeddingSize: number;
+  weighting: Weighting;
+  secureAggregation: boolean;
+  /** Shamir threshold; default a majority. */
+  threshold?: number;
+  clip?: number;
+  /** A round's institutions that have not answered by then count as dropped. */
+  roundDeadlineSeconds: number;
+  allowSingletonTypes?: boolean;
+}
+
+export interface FederationPlan {
+  federationId: string;
+  options: FederationOptions;
+  participants: { institution: string; datasets: DatasetSource[] }[];
+}
+
+export type CallOutcome<T> =
+  { ok: true; result: T } | { ok: false; reason: string; timedOut: boolean; stateLost: boolean };
+
+export interface AggregatorPorts {
+  /** Puts a job in an institution's queue (idempotent by jobId) and waits for its outcome. */
+  call<N extends InstitutionJobName>(
+    institution: string,
+    name: N,
+    data: JobData<N>,
+    opts: { jobId: string; deadlineMs: number },
+  ): Promise<CallOutcome<JobResult<N>>>;
+  putBuffer(key: string, data: Uint8Array): Promise<{ key: string; sha256: string; bytes: number }>;
+  getBuffer(key: string, sha256: string): Promise<Buffer>;
+  presignedGetUrl(key: string): Promise<string>;
+  presignedPutUrl(key: string): Promise<string>;
+  /** The consortium's trust material (secure aggregation only). */
+  trust?(): Promise<{
+    caCertificatePem: string;
+    certificates: Record<string, string>;
+    revocationList: RevocationList;
+  }>;
+  state: FederationStatePort;
+  /**
+   * Whether an institution's worker is connected now (BullMQ lists a queue's workers). Offline
+   * institutions are left out of a round instead of being waited for until the deadline.
+   */
+  online?(institution: string): Promise<boolean>;
+  /** Checked between steps: true stops the run (state saved; `run()` later resumes). */
+  shouldStop?(): Promise<boolean> | boolean;
+  onEvent?(event: FederationEvent): void;
+}
+
+export interface RoundRecord {
+  round: number;
+  status: 'completed' | 'failed';
+  participants: string[];
+  survivors: string[];
+  dropouts: string[];
+  losses: Record<string, number>;
+  timings: Record<string, unknown>;
+  bytesIn: number;
+  bytesOut: number;
+  startedAt: Date;
+  error?: string;
+}
+
+export interface ModelVersionRecord {
+  round: number;
+  weights: { key: string; sha256: string; bytes: number };
+  manifest: ModelVersionManifest;
+  backend: string;
+}
+
+export interface LandmarkRecord {
+  institution: string;
+  object: { key: string; sha256: string; bytes: number };
+  types: string[];
+  cellCounts: number[];
+}
+
+export interface FederationStatePort {
+  load(): Promise<DriverState | null>;
+  save(state: DriverState): Promise<void>;
+  recordRound(record: RoundRecord): Promise<void>;
+  /** Upsert by (federation, round); the parent is the previous round's version. */
+  recordModelVersion(record: ModelVersionRecord): Promise<void>;
+  recordLandmarks(round: number, sets: LandmarkRecord[]): Promise<void>;
+}
+
+export interface InstitutionSummary {
+  institution: string;
+  nCells: number;
+  types: string[];
+  typeCounts: number[];
+  backend: string;
+}
+
+/** Federation.state: what a restarted aggregator needs. JSON only. */
+export interface DriverState {
+  phase: 'describe' | 'keys' | 'rounds' | 'landmarks' | 'done';
+  institutions?: InstitutionSummary[];
+  genes?: ObjectRef & { count: number };
+  /** Secure aggregation: the current key epoch and its set-up messages (base64 wire envelopes). */
+  secagg?: { epoch: number; advertisements: string[]; shares: string[] };
+  /** Set when a dropout or lost keys call for a fresh key set-up before the next round. */
+  rekey?: boolean;
+  /** Attempts of the round in progress (a failed secure round is retried after a re-key). */
+  attempt: number;
+  /** Last completed round (0: only the initial model). */
+  round: number;
+  model?: ObjectRef;
+}
+
+export class FederationFailed extends Error {}
+
+const MAX_ROUND_ATTEMPTS = 3;
+
+export class FederationDriver {
+  private state: DriverState = { phase: 'describe', attempt: 0, round: 0 };
+  private server: SecAggServer | null = null;
+  private readonly order: string[];
+
+  constructor(
+    private readonly plan: FederationPlan,
+    private readonly ports: AggregatorPorts,
+  ) {
+    this.order = plan.participants.map((p) => p.institution);
+    if (new Set(this.order).size !== this.order.length) throw new Error('an institution is listed twice');
+  }
+
+  /** Runs (or resumes) the federation; returns the state it ended in ('done' when finished). */
+  async run(): Promise<DriverState> {
+    this.state = (await this.ports.state.load()) ?? this.state;
+    while (this.state.phase !== 'done') {
+      if (await this.ports.shouldStop?.()) return this.state;
+      switch (this.state.phase) {
+        case 'describe':
+          await this.describe();
+          break;
+        case 'keys':
+          await this.keySetup();
+          break;
+        case 'rounds':
+          await this.nextRound();
+          break;
+        case 'landmarks':
+          await this.landmarks();
+          break;
+      }
+    }
+    return this.state;
+  }
+
+  // ----------------------------------------------------------------------------- phases
+
+  private async describe(): Promise<void> {
+    const outcomes = await Promise.all(
+      this.order.map((inst, i) =>
+        this.ports.call(inst, 'describe', { spec: this.spec(i) }, this.opts('describe', inst)),
+      ),
+    );
+    const summaries: InstitutionSummary[] = [];
+    const geneLists: string[][] = [];
+    outcomes.forEach((o, i) => {
+      if (!o.ok) throw new FederationFailed(`${this.order[i]} could not describe its data: ${o.reason}`);
+      geneLists.push(o.result.genes);
+      const { nCells, types, typeCounts, backend } = o.result;
+      summaries.push({ institution: this.order[i], nCells, types, typeCounts, backend });
+    });
+    // The gene union in federation order: the embedded federation's buildGeneUnion, same input.
+    const genes = buildGeneUnion(geneLists);
+    const genesObject = await this.ports.putBuffer(
+      objectKeys.genes(this.plan.federationId),
+      Buffer.from(encodeGenes(genes)),
+    );
+    this.state.institutions = summaries;
+    this.state.genes = { key: genesObject.key, sha256: genesObject.sha256, count: genes.length };
+    const initial = initParameters(this.shape(), this.plan.options.seed);
+    const model = await this.storeModel(0, initial, 'init');
+    this.state.model = model;
+    this.state.phase = this.plan.options.secureAggregation ? 'keys' : 'rounds';
+    await this.ports.state.save(this.state);
+    this.emit('status', 'running');
+  }
+
+  /**
+   * AdvertiseKeys, ShareKeys, routed shares: a fresh key epoch for the institutions online now.
+   * Those that do not take part are not members of the epoch until the next set-up.
+   */
+  private async keySetup(): Promise<void> {
+    const epoch = (this.state.secagg?.epoch ?? -1) + 1;
+    const base = await this.secaggJobBase(epoch);
+    const tag = (name: InstitutionJobName, inst: string) => this.opts(name, inst, 0, 0, epoch);
+    let live = await this.onlineInstitutions(this.order);
+    const ads = await this.some(live, (inst, i) =>
+      this.ports.call(
+        inst,
+        'secagg-advertise',
+        { ...base, spec: this.spec(i) },
+        tag('secagg-advertise', inst),
+      ),
+    );
+    const server = this.newServer(epoch);
+    const broadcast = server.collectAdvertisements(
+      [...ads.values()].map((a) => decodeEnvelopeWire(fromBase64(a.envelope))),
+    );
+    const broadcastB64 = broadcast.map((e) => toBase64(encodeEnvelopeWire(e)));
+    live = [...ads.keys()];
+    const shareResults = await this.some(live, (inst, i) =>
+      this.ports.call(
+        inst,
+        'secagg-share',
+        { ...base, spec: this.spec(i), advertisements: broadcastB64 },
+        tag('secagg-share', inst),
+      ),
+    );
+    const shares = [...shareResults.values()].flatMap((s) => s.envelopes);
+    const routed = server.routeShares(shares.map((s) => decodeEnvelopeWire(fromBase64(s))));
+    await this.some(server.memberList(), (inst, i) =>
+      this.ports.call(
+        inst,
+        'secagg-receive',
+        {
+          ...base,
+          spec: this.spec(i),
+          envelopes: (routed.get(inst) ?? []).map((e) => toBase64(encodeEnvelopeWire(e))),
+        },
+        tag('secagg-receive', inst),
+      ),
+    );
+    this.server = server;
+    this.state.secagg = { epoch, advertisements: [...ads.values()].map((a) => a.envelope), shares };
+    this.state.rekey = false;
+    this.state.phase = 'rounds';
+    await this.ports.state.save(this.state);
+  }
+
+  private async nextRound(): Promise<void> {
+    const { options } = this.plan;
+    const round = this.state.round + 1;
+    if (round > options.rounds) {
+      this.state.phase = 'landmarks';
+      await this.ports.state.save(this.state);
+      return;
+    }
+    const startedAt = new Date();
+    const started = performance.now();
+    let participants = await this.onlineInstitutions(this.order);
+    if (options.secureAggregation) {
+      const members = this.server ? this.server.memberList() : (await this.restoreServer()).memberList();
+      // Someone outside the epoch is back (or keys were lost): a fresh key set-up brings it in.
+      if (this.state.rekey || participants.some((p) => !members.includes(p))) {
+        this.state.phase = 'keys';
+        this.server = null;
+        await this.ports.state.save(this.state);
+        return;
+      }
+      participants = participants.filter((p) => members.includes(p));
+    }
+    const attempt = this.state.attempt;
+    const model = await this.readable(this.state.model!);
+    const genes = await this.readable(this.state.genes!);
+    const secure = options.secureAggregation ? await this.secureRoundSetup(round, participants) : undefined;
+    const outcomes = await Promise.all(
+      participants.map(async (inst) => {
+        const i = this.order.indexOf(inst);
+        const key = objectKeys.update(this.plan.federationId, round, inst);
+        return this.ports.call(
+          inst,
+          'train',
+          {
+            spec: this.spec(i),
+            round,
+            genes,
+            model,
+            upload: { key, url: await this.ports.presignedPutUrl(key) },
+            secure: secure && { ...secure, weight: this.weightOf(inst) },
+          },
+          this.opts('train', inst, round, attempt),
+        );
+      }),
+    );
+    const dispatched = performance.now();
+    const results = new Map<string, TrainResult>();
+    const dropouts: string[] = [];
+    outcomes.forEach((o, i) => {
+      if (o.ok) results.set(participants[i], o.result);
+      else {
+        dropouts.push(participants[i]);
+        if (o.stateLost) this.state.rekey = true;
+      }
+    });
+    if (dropouts.length > 0 && options.secureAggregation) this.state.rekey = true;
+    const losses = Object.fromEntries([...results].map(([inst, r]) => [inst, r.loss]));
+    const institutionTimings = Object.fromEntries(
+      [...results].map(([inst, r]) => [
+        inst,
+        { trainMs: r.trainMs, maskMs: r.maskMs, transferMs: r.transferMs, backend: r.backend },
+      ]),
+    );
+    const bytesIn = [...results.values()].reduce((n, r) => n + r.update.bytes, 0);
+    let mean: Float32Array;
+    try {
+      mean = options.secureAggregation
+        ? await this.secureMean(round, attempt, results)
+        : await this.plainMean(round, results);
+    } catch (e) {
+      if (!(e instanceof RoundFailed) && !(e instanceof FederationFailed)) throw e;
+      await this.ports.state.recordRound({
+        round,
+        status: 'failed',
+        participants,
+        survivors: [...results.keys()],
+        dropouts,
+        losses,
+        timings: { institutions: institutionTimings },
+        bytesIn,
+        bytesOut: 0,
+        startedAt,
+        error: e.message,
+      });
+      this.state.attempt = attempt + 1;
+      this.state.rekey = options.secureAggregation;
+      if (this.state.attempt >= MAX_ROUND_ATTEMPTS) {
+        throw new FederationFailed(`round ${round} failed ${MAX_ROUND_ATTEMPTS} times; last: ${e.message}`);
+      }
+      await this.ports.state.save(this.state); // the previous model stays; the round is retried
+      return;
+    }
+    const aggregated = performance.now();
+    const stored = await this.storeModel(round, mean, [...results.values()][0]?.backend ?? 'unknown');
+    const finished = performance.now();
+    const survivors = participants.filter((p) => results.has(p));
+    await this.ports.state.recordRound({
+      round,
+      status: 'completed',
+      participants,
+      survivors,
+      dropouts,
+      losses,
+      timings: {
+        institutions: institutionTimings,
+        waitMs: dispatched - started,
+        aggregateMs: aggregated - dispatched,
+        storeMs: finished - aggregated,
+        totalMs: finished - started,
+      },
+      bytesIn,
+      bytesOut: stored.bytes * participants.length,
+      startedAt,
+    });
+    this.state.round = round;
+    this.state.attempt = 0;
+    this.state.model = { key: stored.key, sha256: stored.sha256 };
+    await this.ports.state.save(this.state);
+    const lossValues = Object.values(losses);
+    this.emit('round', 'running', {
+      meanLoss: lossValues.reduce((a, b) => a + b, 0) / Math.max(1, lossValues.length),
+      survivors,
+      dropouts,
+      seconds: (finished - started) / 1000,
+    });
+  }
+
+  private async landmarks(): Promise<void> {
+    const model = await this.readable(this.state.model!);
+    const genes = await this.readable(this.state.genes!);
+    const sets = await this.all(async (inst, i) => {
+      const key = objectKeys.landmarks(this.plan.federationId, inst);
+      return this.ports.call(
+        inst,
+        'landmarks',
+        { spec: this.spec(i), genes, model, upload: { key, url: await this.ports.presignedPutUrl(key) } },
+        this.opts('landmarks', inst, this.state.round),
+      );
+    });
+    await this.ports.state.recordLandmarks(
+      this.state.round,
+      sets.map((s, i) => ({
+        institution: this.order[i],
+        object: s.landmarks,
+        types: s.types,
+        cellCounts: s.cellCounts,
+      })),
+    );
+    this.state.phase = 'done';
+    await this.ports.state.save(this.state);
+    this.emit('status', 'completed');
+  }
+
+  // ----------------------------------------------------------------------------- aggregation
+
+  private async plainMean(round: number, results: Map<string, TrainResult>): Promise<Float32Array> {
+    if (results.size === 0) throw new FederationFailed(`round ${round}: no institution answered`);
+    const total = this.parameterCount();
+    const trainResults = await Promise.all(
+      [...results].map(async ([inst, r]) => ({
+        institution: this.order.indexOf(inst),
+        params: decodeWeights(await this.ports.getBuffer(r.update.key, r.update.sha256), total, r.update.key),
+        numExamples: r.numExamples,
+        loss: r.loss,
+        seconds: r.trainMs / 1000,
+      })),
+    );
+    const out = new Float32Array(total);
+    await new FedAvg(this.plan.options.weighting).aggregate(round, trainResults, out);
+    return out;
+  }
+
+  private async secureMean(
+    round: number,
+    attempt: number,
+    results: Map<string, TrainResult>,
+  ): Promise<Float32Array> {
+    const server = this.server!;
+    for (const [inst, r] of results) {
+      if (!r.maskedEnvelope)
+        throw new FederationFailed(`${inst} sent an unmasked update under secure aggregation`);
+      const bytes = await this.ports.getBuffer(r.update.key, r.update.sha256);
+      const vector = new Uint32Array(bytes.byteLength / 4);
+      new Uint8Array(vector.buffer).set(bytes);
+      server.acceptMaskedInput({ envelope: decodeEnvelopeWire(fromBase64(r.maskedEnvelope)), vector });
+    }
+    const requests = server.unmaskRequests(); // RoundFailed below t: nothing is revealed
+    const epoch = this.state.secagg!.epoch;
+    const answers = await Promise.all(
+      [...requests].map(([inst, req]) =>
+        this.ports.call(
+          inst,
+          'unmask',
+          {
+            spec: this.spec(this.order.indexOf(inst)),
+            round,
+            epoch,
+            request: toBase64(encodeUnmaskRequest(req)),
+          },
+          this.opts('unmask', inst, round, attempt),
+        ),
+      ),
+    );
+    const responses = answers.flatMap((a) =>
+      a.ok ? [decodeEnvelopeWire(fromBase64(a.result.envelope))] : [],
+    );
+    const aggregate = await server.finishRound(responses);
+    return aggregateMean(aggregate, new Float32Array(this.parameterCount()));
+  }
+
+  /** Opens the secure round on the (possibly rebuilt) server; returns what the train jobs carry. */
+  private async secureRoundSetup(round: number, participants: string[]) {
+    const server = this.server ?? (await this.restoreServer());
+    const inRound = server.beginRound(round, participants);
+    const { threshold, clip } = this.secaggParams();
+    return { epoch: this.state.secagg!.epoch, threshold, clip, participants: inRound };
+  }
+
+  /** A restarted aggregator: replays this epoch's key set-up messages into a fresh server. */
+  private async restoreServer(): Promise<SecAggServer> {
+    const { epoch, advertisements, shares } = this.state.secagg!;
+    const server = this.newServer(epoch, await this.verifier());
+    server.collectAdvertisements(advertisements.map((a) => decodeEnvelopeWire(fromBase64(a))));
+    server.routeShares(shares.map((s) => decodeEnvelopeWire(fromBase64(s))));
+    this.server = server;
+    return server;
+  }
+
+  private async onlineInstitutions(candidates: readonly string[]): Promise<string[]> {
+    if (!this.ports.online) return [...candidates];
+    const flags = await Promise.all(candidates.map((c) => this.ports.online!(c)));
+    return candidates.filter((_, i) => flags[i]);
+  }
+
+  /** Calls the given institutions; returns the answers of those that answered. */
+  private async some<T>(
+    institutions: readonly string[],
+    call: (inst: string, index: number) => Promise<CallOutcome<T>>,
+  ): Promise<Map<string, T>> {
+    const outcomes = await Promise.all(institutions.map((inst) => call(inst, this.order.indexOf(inst))));
+    const answered = new Map<string, T>();
+    outcomes.forEach((o, i) => {
+      if (o.ok) answered.set(institutions[i], o.result);
+    });
+    return answered;
+  }
+
+  // ----------------------------------------------------------------------------- helpers
+
+  private verifierCache: ConsortiumTrust | null = null;
+  private async verifier(): Promise<ConsortiumTrust> {
+    if (!this.verifierCache) {
+      if (!this.ports.trust)
+        throw new FederationFailed('secure aggregation needs the consortium trust material');
+      const t = await this.ports.trust();
+      const trust = new ConsortiumTrust(t.caCertificatePem, t.revocationList);
+      for (const inst of this.order) {
+        const pem = t.certificates[inst];
+        if (!pem)
+          throw new FederationFailed(`${inst} has no certificate; certify it before a secure federation`);
+        trust.registerCertificate(pem);
+      }
+      this.verifierCache = trust;
+    }
+    return this.verifierCache;
+  }
+
+  private newServer(epoch: number, verifier?: ConsortiumTrust): SecAggServer {
+    const { threshold, clip } = this.secaggParams();
+    const config = makeConfig({
+      federationId: this.plan.federationId,
+      roster: this.order,
+      threshold,
+      epoch,
+      clip,
+    });
+    if (verifier) return new SecAggServer(config, verifier);
+    if (!this.verifierCache) throw new Error('verifier not loaded');
+    return new SecAggServer(config, this.verifierCache);
+  }
+
+  private async secaggJobBase(epoch: number) {
+    await this.verifier();
+    const t = await this.ports.trust!();
+    const { threshold, clip } = this.secaggParams();
+    return { epoch, threshold, clip, certificates: t.certificates, revocationList: t.revocationList };
+  }
+
+  private secaggParams(): { threshold: number; clip: number } {
+    const { threshold, clip } = this.plan.options;
+    return { threshold: threshold ?? defaultThreshold(this.order.length), clip: clip ?? DEFAULT_CLIP };
+  }
+
+  /** SecureFedAvg's public weights: cell count / largest cell count, or 1 (uniform). */
+  private weightOf(inst: string): number {
+    if (this.plan.options.weighting !== 'numExamples') return 1;
+    const summaries = this.state.institutions!;
+    const largest = Math.max(...summaries.map((s) => s.nCells));
+    return summaries.find((s) => s.institution === inst)!.nCells / largest;
+  }
+
+  private shape(): ModelShape {
+    const { hiddenSize, embeddingSize } = this.plan.options;
+    return { inputSize: this.state.genes!.count, hiddenSize, embeddingSize };
+  }
+
+  private parameterCount(): number {
+    const { inputSize, hiddenSize, embeddingSize } = this.shape();
+    return inputSize * hiddenSize + hiddenSize + hiddenSize * embeddingSize + embeddingSize;
+  }
+
+  private trainingOptions(): TrainingOptions {
+    const o = this.plan.options;
+    return {
+      rounds: o.rounds,
+      localSteps: o.localSteps,
+      learningRate: o.learningRate,
+      seed: o.seed,
+      hiddenSize: o.hiddenSize,
+      embeddingSize: o.embeddingSize,
+      weighting: o.weighting,
+      aggregation: `${o.secureAggregation ? 'secagg-' : ''}fedavg-${o.weighting}`,
+    };
+  }
+
+  private async storeModel(round: number, params: Float32Array, backend: string) {
+    const weights = await this.ports.putBuffer(
+      objectKeys.model(this.plan.federationId, round),
+      encodeWeights(params),
+    );
+    await this.ports.state.recordModelVersion({
+      round,
+      weights,
+      backend,
+      manifest: {
+        shape: this.shape(),
+        options: this.trainingOptions(),
+        genes: this.state.genes!,
+        institutions: this.state.institutions!.map((s) => ({
+          name: s.institution,
+          numExamples: s.nCells,
+          types: s.types,
+          typeCounts: s.typeCounts,
+        })),
+        parameterCount: params.length,
+      },
+    });
+    return weights;
+  }
+
+  private async readable(ref: ObjectRef): Promise<ReadableObject> {
+    return { key: ref.key, sha256: ref.sha256, url: await this.ports.presignedGetUrl(ref.key) };
+  }
+
+  private spec(index: number): FederationSpec {
+    const o = this.plan.options;
+    return {
+      federationId: this.plan.federationId,
+      index,
+      participants: this.order,
+      seed: o.seed,
+      learningRate: o.learningRate,
+      localSteps: o.localSteps,
+      hiddenSize: o.hiddenSize,
+      embeddingSize: o.embeddingSize,
+      allowSingletonTypes: o.allowSingletonTypes ?? false,
+      datasets: this.plan.participants[index].datasets,
+    };
+  }
+
+  private deadlineMs(): number {
+    return this.plan.options.roundDeadlineSeconds * 1000;
+  }
+
+  private opts(
+    name: InstitutionJobName,
+    inst: string,
+    round = 0,
+    attempt = 0,
+    epoch = this.state.secagg?.epoch ?? 0,
+    deadlineMs = this.deadlineMs(),
+  ) {
+    // Epoch in the id: a re-keyed retry of a round is a new job, a resumed one is the same job.
+    return {
+      jobId: `${institutionJobId(this.plan.federationId, name, inst, round, attempt)}.e${epoch}`,
+      deadlineMs,
+    };
+  }
+
+  /** Calls every institution; any failure fails the step (set-up and landmarks need everyone). */
+  private async all<T>(call: (inst: string, index: number) => Promise<CallOutcome<T>>): Promise<T[]> {
+    const outcomes = await Promise.all(this.order.map((inst, i) => call(inst, i)));
+    return outcomes.map((o, i) => {
+      if (!o.ok) throw new FederationFailed(`${this.order[i]}: ${o.reason}`);
+      return o.result;
+    });
+  }
+
+  private emit(kind: FederationEvent['kind'], status: string, extra: Partial<FederationEvent> = {}): void {
+    this.ports.onEvent?.({
+      federationId: this.plan.federationId,
+      kind,
+      status,
+      round: this.state.round,
+      rounds: this.plan.options.rounds,
+      at: new Date().toISOString(),
+      ...extra,
+    });
+  }
+}

@@ -1,0 +1,322 @@
+import { parameterLayout, type ModelShape } from '@fl/engine';
+import {
+  buildGeneUnion,
+  deriveSeed,
+  institutionInfo,
+  LocalInstitution,
+  normaliseGeneName,
+  prepareInstitutionData,
+  type InstitutionData,
+} from '@fl/federation';
+import type { ExpressionMatrix } from '@fl/formats';
+import {
+  ConsortiumTrust,
+  decodeEnvelopeWire,
+  decodeUnmaskRequest,
+  encodeEnvelopeWire,
+  makeConfig,
+  SecAggClient,
+  type EnvelopeSigner,
+  type RevocationList,
+} from '@fl/secure-agg';
+import type {
+  AdvertiseJob,
+  AdvertiseResult,
+  DatasetSource,
+  DescribeJob,
+  DescribeResult,
+  FederationSpec,
+  LandmarksJob,
+  LandmarksResult,
+  ReadableObject,
+  ReceiveSharesJob,
+  ReceiveSharesResult,
+  SecAggConfigJob,
+  ShareKeysJob,
+  ShareKeysResult,
+  TrainJob,
+  TrainResult,
+  UnmaskJob,
+  UnmaskResult,
+  WritableObject,
+  WrittenObject,
+} from './jobs';
+import { decodeGenes, decodeWeights, encodeLandmarkSet, encodeWeights } from './model-objects';
+
+/**
+ * One institution's side of a distributed federation, independent of queues and storage: the
+ * trainer worker feeds it jobs, and tests feed it directly. It holds everything private to the
+ * institution: its cells, its optimiser state (inside LocalInstitution), its signing key and its
+ * secure-aggregation secrets. Only what the job results carry leaves it: gene names and counts,
+ * masked (or, with secure aggregation off, plain) parameters, protocol messages and landmarks.
+ */
+
+export interface InstitutionRuntimeOptions {
+  /** This institution's name (its certificate's common name). */
+  institution: string;
+  /** Reads one of this institution's datasets (downloaded through a presigned URL, or a site path). */
+  loadDataset(source: DatasetSource): Promise<ExpressionMatrix>;
+  readObject(object: ReadableObject): Promise<Uint8Array>;
+  writeObject(target: WritableObject, data: Uint8Array): Promise<WrittenObject>;
+  /** Signs this institution's protocol messages (its certified key); needed for secure aggregation. */
+  signer?: EnvelopeSigner;
+  /** The consortium root this institution pinned when it was certified (PEM). */
+  caCertificatePem?: string;
+  /** The tensor backend in use, reported with every result. */
+  backend: string;
+}
+
+/** Raised when a job needs state this process no longer has (e.g. keys lost in a restart). */
+export class StateLostError extends Error {
+  readonly code = 'state-lost';
+}
+
+interface FederationState {
+  specKey: string;
+  matrices: ExpressionMatrix[];
+  genes?: { sha256: string; list: string[] };
+  data?: InstitutionData;
+  local?: LocalInstitution;
+  shape?: ModelShape;
+  /** Secure-aggregation clients by key epoch. */
+  secagg: Map<number, SecAggClient>;
+  /** Scratch for the masked vector, reused every round (first touch of 4N bytes is not free). */
+  scratch?: Uint32Array;
+}
+
+export class InstitutionRuntime {
+  private readonly federations = new Map<string, FederationState>();
+
+  constructor(private readonly options: InstitutionRuntimeOptions) {}
+
+  get institution(): string {
+    return this.options.institution;
+  }
+
+  /** Gene names and public counts of this institution's datasets for one federation. */
+  async describe(job: DescribeJob): Promise<DescribeResult> {
+    const state = await this.federation(job.spec);
+    const combined = combineMatrices(state.matrices, this.institution);
+    const genes = buildGeneUnion(state.matrices.map((m) => m.genes));
+    const labels = combined.labels ?? [];
+    const counts = new Map<string, number>();
+    for (const l of labels) counts.set(l, (counts.get(l) ?? 0) + 1);
+    return {
+      genes,
+      nCells: combined.cellIds.length,
+      types: [...counts.keys()],
+      typeCounts: [...counts.values()],
+      backend: this.options.backend,
+    };
+  }
+
+  async advertise(job: AdvertiseJob): Promise<AdvertiseResult> {
+    const client = this.newSecAggClient(job);
+    (await this.federation(job.spec)).secagg.set(job.epoch, client);
+    return { envelope: toBase64(encodeEnvelopeWire(client.advertiseKeys())) };
+  }
+
+  async shareKeys(job: ShareKeysJob): Promise<ShareKeysResult> {
+    const client = await this.secaggClient(job.spec, job.epoch);
+    const envelopes = await client.shareKeys(
+      job.advertisements.map((a) => decodeEnvelopeWire(fromBase64(a))),
+    );
+    return { envelopes: envelopes.map((e) => toBase64(encodeEnvelopeWire(e))) };
+  }
+
+  async receiveShares(job: ReceiveSharesJob): Promise<ReceiveSharesResult> {
+    const client = await this.secaggClient(job.spec, job.epoch);
+    client.receiveShares(job.envelopes.map((e) => decodeEnvelopeWire(fromBase64(e))));
+    return { received: job.envelopes.length };
+  }
+
+  /** One round: local step(s) from the global model, then the (masked) parameters go to storage. */
+  async train(job: TrainJob): Promise<TrainResult> {
+    const state = await this.prepared(job.spec, job.genes);
+    const started = performance.now();
+    const global = decodeWeights(
+      await this.options.readObject(job.model),
+      state.local!.params.length,
+      job.model.key,
+    );
+    const fetched = performance.now();
+    const { loss } = state.local!.train(global, job.spec.localSteps);
+    const trained = performance.now();
+    let payload: Uint8Array;
+    let maskedEnvelope: string | undefined;
+    if (job.secure) {
+      const client = await this.secaggClient(job.spec, job.secure.epoch);
+      const params = state.local!.params;
+      if (state.scratch?.length !== params.length) state.scratch = new Uint32Array(params.length);
+      const { masked } = await client.maskInput(job.round, job.secure.participants, params, {
+        weight: job.secure.weight,
+        out: state.scratch,
+      });
+      payload = new Uint8Array(masked.vector.buffer, masked.vector.byteOffset, masked.vector.byteLength);
+      maskedEnvelope = toBase64(encodeEnvelopeWire(masked.envelope));
+    } else {
+      payload = encodeWeights(state.local!.params);
+    }
+    const masked = performance.now();
+    const update = await this.options.writeObject(job.upload, payload);
+    const uploaded = performance.now();
+    return {
+      update,
+      maskedEnvelope,
+      loss,
+      numExamples: state.data!.nCells,
+      backend: this.options.backend,
+      trainMs: trained - fetched,
+      maskMs: masked - trained,
+      transferMs: fetched - started + (uploaded - masked),
+    };
+  }
+
+  async unmask(job: UnmaskJob): Promise<UnmaskResult> {
+    const client = await this.secaggClient(job.spec, job.epoch);
+    const response = client.unmask(decodeUnmaskRequest(fromBase64(job.request)));
+    return { envelope: toBase64(encodeEnvelopeWire(response)) };
+  }
+
+  /** Median embedding per cell type with the final model. */
+  async landmarks(job: LandmarksJob): Promise<LandmarksResult> {
+    const state = await this.prepared(job.spec, job.genes);
+    const info = institutionInfo(state.data!, job.spec.index);
+    const params = decodeWeights(
+      await this.options.readObject(job.model),
+      state.local!.params.length,
+      job.model.key,
+    );
+    const set = {
+      institution: this.institution,
+      types: info.types,
+      cellCounts: info.typeCounts,
+      landmarks: state.local!.landmarks(params),
+    };
+    const landmarks = await this.options.writeObject(
+      job.upload,
+      Buffer.from(encodeLandmarkSet(set, job.spec.embeddingSize)),
+    );
+    return { landmarks, types: set.types, cellCounts: set.cellCounts };
+  }
+
+  /** Forgets a finished federation's private state. */
+  forget(federationId: string): void {
+    this.federations.delete(federationId);
+  }
+
+  // ------------------------------------------------------------------------------------------
+
+  private async federation(spec: FederationSpec): Promise<FederationState> {
+    if (spec.participants[spec.index] !== this.institution) {
+      throw new Error(
+        `job for ${spec.participants[spec.index]} reached the worker of ${this.institution}; refusing it`,
+      );
+    }
+    const specKey = JSON.stringify(spec);
+    let state = this.federations.get(spec.federationId);
+    if (state && state.specKey !== specKey) {
+      throw new Error(`federation ${spec.federationId}: its settings changed between jobs`);
+    }
+    if (!state) {
+      const matrices = [];
+      for (const source of spec.datasets) matrices.push(await this.options.loadDataset(source));
+      if (matrices.length === 0)
+        throw new Error(`${this.institution} has no reference dataset in this federation`);
+      state = { specKey, matrices, secagg: new Map() };
+      this.federations.set(spec.federationId, state);
+    }
+    return state;
+  }
+
+  /** The federation's state with data aligned to its genes and the local model ready. */
+  private async prepared(spec: FederationSpec, genesObject: ReadableObject): Promise<FederationState> {
+    const state = await this.federation(spec);
+    if (state.genes?.sha256 !== genesObject.sha256) {
+      const genes = decodeGenes(Buffer.from(await this.options.readObject(genesObject)).toString('utf8'));
+      const combined = combineMatrices(state.matrices, this.institution);
+      const data = prepareInstitutionData(
+        { name: this.institution, matrix: combined },
+        genes,
+        spec.allowSingletonTypes,
+      );
+      const shape = {
+        inputSize: genes.length,
+        hiddenSize: spec.hiddenSize,
+        embeddingSize: spec.embeddingSize,
+      };
+      state.genes = { sha256: genesObject.sha256, list: genes };
+      state.data = data;
+      state.shape = shape;
+      // The same seed stream as the embedded federation's institution at this index.
+      state.local = new LocalInstitution(
+        data,
+        { shape, seed: deriveSeed(spec.seed, spec.index), learningRate: spec.learningRate },
+        new Float32Array(parameterLayout(shape).total),
+      );
+    }
+    return state;
+  }
+
+  private newSecAggClient(job: SecAggConfigJob): SecAggClient {
+    const { signer, caCertificatePem } = this.options;
+    if (!signer || !caCertificatePem) {
+      throw new Error(`${this.institution} has no certified identity; secure aggregation needs one`);
+    }
+    const trust = new ConsortiumTrust(caCertificatePem, job.revocationList as RevocationList);
+    for (const name of job.spec.participants) {
+      const pem = job.certificates[name];
+      if (!pem) throw new Error(`no certificate for participant ${name}`);
+      const id = trust.registerCertificate(pem);
+      if (id !== name) throw new Error(`the certificate given for ${name} is ${id}'s`);
+    }
+    const config = makeConfig({
+      federationId: job.spec.federationId,
+      roster: job.spec.participants,
+      threshold: job.threshold,
+      epoch: job.epoch,
+      clip: job.clip,
+    });
+    return new SecAggClient({ config, id: this.institution, signer, verifier: trust });
+  }
+
+  private async secaggClient(spec: FederationSpec, epoch: number): Promise<SecAggClient> {
+    const client = (await this.federation(spec)).secagg.get(epoch);
+    if (!client) {
+      throw new StateLostError(
+        `${this.institution} holds no secure-aggregation keys for epoch ${epoch} of federation ` +
+          `${spec.federationId} (restarted?); a new key set-up is needed`,
+      );
+    }
+    return client;
+  }
+}
+
+/** An institution with several datasets trains on all of their cells (genes united by name). */
+function combineMatrices(matrices: readonly ExpressionMatrix[], institution: string): ExpressionMatrix {
+  if (matrices.length === 1) return matrices[0];
+  const genes = buildGeneUnion(matrices.map((m) => m.genes));
+  const index = new Map(genes.map((g, i) => [normaliseGeneName(g), i] as const));
+  const nCells = matrices.reduce((n, m) => n + m.cellIds.length, 0);
+  const values = new Float32Array(nCells * genes.length);
+  let row = 0;
+  for (const m of matrices) {
+    const cols = m.genes.map((g) => index.get(normaliseGeneName(g))!);
+    for (let c = 0; c < m.cellIds.length; c++, row++) {
+      const src = c * m.genes.length;
+      const dst = row * genes.length;
+      for (let j = 0; j < cols.length; j++) values[dst + cols[j]] += m.values[src + j];
+    }
+  }
+  return {
+    source: `${institution} (${matrices.map((m) => m.source).join(', ')})`,
+    cellIds: matrices.flatMap((m) => m.cellIds),
+    genes,
+    values,
+    labels: matrices.flatMap((m) => m.labels ?? []),
+  };
+}
+
+export const toBase64 = (b: Uint8Array): string =>
+  Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString('base64');
+export const fromBase64 = (s: string): Uint8Array => new Uint8Array(Buffer.from(s, 'base64'));
