@@ -1,0 +1,14 @@
+/**
+ * @fl/queue: the institutions' BullMQ queues.
+ * - redis-url, connection: Redis URLs and ioredis connections fit for BullMQ
+ * - acl, worker-commands: each institution's Redis ACL user, limited to its own queue
+ * - institution-queues: the aggregator enqueues jobs and waits for their outcome
+ * - worker, close-on-signals: an institution's trainer worker and its graceful shutdown
+ */
+export * from './redis-url';
+export * from './connection';
+export * from './worker-commands';
+export * from './acl';
+export * from './institution-queues';
+export * from './worker';
+export * from './close-on-signals';
