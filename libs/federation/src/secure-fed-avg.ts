@@ -83,6 +83,8 @@ export class SecureFedAvg implements AggregationStrategy {
       institutions: ids,
       threshold: options.threshold,
       clip: options.clip,
+      // Every party lives in this process: the vector cannot change between signing and summing.
+      vectorDigest: 'none',
       signers,
       verifier: trust,
     });

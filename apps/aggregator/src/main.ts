@@ -1,0 +1,127 @@
+import { createServer } from 'node:http';
+import { Queue, Worker } from 'bullmq';
+import { initBackend } from '@fl/engine';
+import { createPrismaClient } from '@fl/persistence';
+import { CONTROL_QUEUE, institutionQueueName, QUEUE_PREFIX, type ControlJob } from '@fl/platform';
+import { closeOnSignals, InstitutionQueues, redisConnection } from '@fl/queue';
+import { MinioObjectStore } from '@fl/storage';
+import { ConfigError, loadAggregatorConfig } from './config';
+import { FederationRunner } from './federation-runner';
+
+const HELP = `scprivacy aggregator: orchestrates the consortium's federations.
+
+Takes start / cancel / resume requests from the API (queue "${CONTROL_QUEUE}"), drives each
+federation's rounds through the institutions' queues, removes the secure-aggregation masks,
+and versions every model in the object store and Postgres. All state is in Postgres: a
+restarted aggregator resumes the federations that were running.
+Environment: DATABASE_URL, REDIS_URL, S3_ENDPOINT, S3_PORT, S3_USE_SSL, S3_ACCESS_KEY,
+S3_SECRET_KEY, S3_BUCKET, PRESIGN_TTL_SECONDS (3600), AGGREGATOR_HEALTH_PORT (optional).
+`;
+
+async function main(): Promise<void> {
+  if (process.argv.includes('--help') || process.argv.includes('-h')) {
+    process.stdout.write(HELP);
+    return;
+  }
+  const config = loadAggregatorConfig();
+  await initBackend('cpu'); // model initialisation only; the tensor work happens in the workers
+  const prisma = createPrismaClient(config.databaseUrl);
+  const connection = redisConnection(config.redisUrl);
+  const publisher = redisConnection(config.redisUrl);
+  const store = new MinioObjectStore(config.s3);
+  await store.ensureBucket();
+  const queues = new InstitutionQueues(connection, { pollIntervalMs: 1000 });
+  const probes = new Map<string, Queue>();
+  const online = async (institution: string): Promise<boolean> => {
+    let q = probes.get(institution);
+    if (!q) {
+      q = new Queue(institutionQueueName(institution), { connection, prefix: QUEUE_PREFIX });
+      probes.set(institution, q);
+    }
+    return (await q.getWorkersCount()) > 0;
+  };
+  const runner = new FederationRunner({
+    prisma,
+    queues,
+    store,
+    publisher,
+    presignTtlSeconds: config.presignTtlSeconds,
+    online,
+    log,
+  });
+
+  const running = new Map<string, Promise<void>>();
+  const launch = (federationId: string): void => {
+    if (running.has(federationId)) return;
+    const run = runner.run(federationId).finally(() => running.delete(federationId));
+    running.set(federationId, run);
+  };
+
+  // Resume what a previous aggregator left running (all of its state is in Postgres).
+  const unfinished = await prisma.federation.findMany({ where: { status: 'running' }, select: { id: true } });
+  for (const f of unfinished) {
+    log(`resuming federation ${f.id}`);
+    launch(f.id);
+  }
+
+  const control = new Worker<ControlJob>(
+    CONTROL_QUEUE,
+    async (job) => {
+      const { action, federationId } = job.data;
+      if (action === 'cancel') {
+        // The driver sees the status between steps and stops; its state stays for a later resume.
+        await prisma.federation.updateMany({
+          where: { id: federationId, status: { in: ['pending', 'running'] } },
+          data: { status: 'cancelled', finishedAt: new Date() },
+        });
+        log(`federation ${federationId} cancelled`);
+        return;
+      }
+      if (action === 'resume') {
+        await prisma.federation.updateMany({
+          where: { id: federationId, status: { in: ['failed', 'cancelled'] } },
+          data: { status: 'pending', error: null, finishedAt: null },
+        });
+      }
+      launch(federationId);
+    },
+    { connection, prefix: QUEUE_PREFIX, concurrency: 4 },
+  );
+  control.on('error', (e) => log(`control queue: ${e.message}`));
+
+  const health =
+    config.healthPort !== undefined
+      ? createServer((_req, res) => {
+          res.writeHead(200, { 'content-type': 'application/json' });
+          res.end(JSON.stringify({ status: 'ok', running: [...running.keys()] }));
+        }).listen(config.healthPort)
+      : undefined;
+  log(`aggregator ready; ${unfinished.length} federation(s) resumed`);
+
+  closeOnSignals({
+    close: async () => {
+      health?.close();
+      await control.close();
+      await queues.close();
+      await Promise.all([...probes.values()].map((q) => q.close()));
+      // Running federations stop where they are; their state is in Postgres for the next start.
+      await Promise.race([Promise.allSettled(running.values()), new Promise((r) => setTimeout(r, 2000))]);
+      connection.disconnect();
+      publisher.disconnect();
+      await prisma.$disconnect();
+    },
+  });
+}
+
+function log(message: string): void {
+  process.stdout.write(`[aggregator ${new Date().toISOString()}] ${message}\n`);
+}
+
+main().catch((e: unknown) => {
+  if (e instanceof ConfigError) {
+    process.stderr.write(`aggregator: ${e.message}\n`);
+    process.exit(2);
+  }
+  process.stderr.write(`aggregator: ${(e as Error).stack ?? String(e)}\n`);
+  process.exit(1);
+});

@@ -1,0 +1,126 @@
+import { createServer } from 'node:http';
+import { initBackend } from '@fl/engine';
+import { InstitutionRuntime, StateLostError } from '@fl/platform';
+import { closeOnSignals, redisConnection, startInstitutionWorker } from '@fl/queue';
+import { downloadVerified, uploadTo } from '@fl/storage';
+import { ConfigError, loadWorkerConfig } from './config';
+import { loadDataset } from './dataset-loader';
+import { IdentityStore } from './identity-store';
+import { fetchCertificate } from './certificate-client';
+
+const HELP = `scprivacy trainer worker: one institution's training, next to its data.
+
+Consumes only this institution's queue, with this institution's Redis credentials.
+Options:
+  --init   make the key pair and the certificate request (CSR) in WORKER_STATE_DIR, print its path, exit
+  --help   this text
+Environment:
+  INSTITUTION            this institution's name
+  WORKER_REDIS_URL       redis://worker-<institution>:<password>@host:port
+  WORKER_STATE_DIR       private directory: key pair (encrypted), CSR, certificate
+  WORKER_KEY_PASSPHRASE  encrypts the private key at rest (16+ characters)
+  SITE_DATA_DIR          optional: data that never leaves the site
+  SCPRIVACY_BACKEND      auto | tensorflow-gpu | tensorflow | wasm | cpu
+  WORKER_LOCK_MS         job lock (default 60000): a killed worker's job is retried after it
+  API_URL, API_TOKEN     optional: fetch the certificate from the API once issued
+  WORKER_HEALTH_PORT     optional: GET /health answers 200 while the worker runs
+`;
+
+async function main(): Promise<void> {
+  if (process.argv.includes('--help') || process.argv.includes('-h')) {
+    process.stdout.write(HELP);
+    return;
+  }
+  const config = loadWorkerConfig();
+  const identities = new IdentityStore(config.stateDir, config.institution, config.keyPassphrase);
+  const identity = await identities.loadOrCreate();
+  if (process.argv.includes('--init')) {
+    // Key pair and CSR only: the operator sends the CSR to the consortium and installs the certificate.
+    process.stdout.write(`${identities.csrPath}\n`);
+    return;
+  }
+  const backend = await initBackend(config.backend);
+  let caCertificatePem = await identities.installCertificate(identity);
+  if (!caCertificatePem && config.apiUrl && config.apiToken) {
+    const fetched = await fetchCertificate(config.apiUrl, config.apiToken);
+    if (fetched) {
+      await identities.saveCertificate(fetched.certificatePem, fetched.caCertificatePem);
+      caCertificatePem = await identities.installCertificate(identity);
+    }
+  }
+  log(
+    `${config.institution}: backend ${backend}; ` +
+      (caCertificatePem
+        ? 'certified identity loaded'
+        : `not certified yet (CSR at ${identities.csrPath}); plain federations only until it is`),
+  );
+
+  const runtime = new InstitutionRuntime({
+    institution: config.institution,
+    backend,
+    loadDataset: (source) => loadDataset(source, config.siteDataDir),
+    readObject: (o) => downloadVerified(o.url, o.sha256),
+    writeObject: async (t, data) => ({ key: t.key, ...(await uploadTo(t.url, data)) }),
+    signer: caCertificatePem ? identity.signer() : undefined,
+    caCertificatePem,
+  });
+
+  const connection = redisConnection(config.redisUrl);
+  const wrap =
+    <D, R>(name: string, fn: (d: D) => Promise<R>) =>
+    async (data: D): Promise<R> => {
+      const started = performance.now();
+      try {
+        const result = await fn(data);
+        log(`${name} done in ${Math.round(performance.now() - started)} ms`);
+        return result;
+      } catch (e) {
+        // The aggregator reads the prefix to tell lost keys (re-key) from other failures.
+        if (e instanceof StateLostError) throw new Error(`state-lost: ${e.message}`);
+        throw e;
+      }
+    };
+  const { close } = startInstitutionWorker({
+    institution: config.institution,
+    connection,
+    handlers: {
+      describe: wrap('describe', (d) => runtime.describe(d)),
+      'secagg-advertise': wrap('secagg-advertise', (d) => runtime.advertise(d)),
+      'secagg-share': wrap('secagg-share', (d) => runtime.shareKeys(d)),
+      'secagg-receive': wrap('secagg-receive', (d) => runtime.receiveShares(d)),
+      train: wrap('train', (d) => runtime.train(d)),
+      unmask: wrap('unmask', (d) => runtime.unmask(d)),
+      landmarks: wrap('landmarks', (d) => runtime.landmarks(d)),
+    },
+    onError: (e) => log(`error: ${e.message}`),
+    lockDurationMs: config.lockMs,
+  });
+  const health =
+    config.healthPort !== undefined
+      ? createServer((_req, res) => res.writeHead(200, { 'content-type': 'text/plain' }).end('ok\n')).listen(
+          config.healthPort,
+        )
+      : undefined;
+  closeOnSignals({
+    close: async () => {
+      log('stopping: finishing the current job');
+      health?.close();
+      await close();
+      await connection.quit().catch(() => undefined);
+    },
+  });
+  log(`${config.institution}: waiting for jobs`);
+}
+
+function log(message: string): void {
+  process.stdout.write(`[trainer-worker ${new Date().toISOString()}] ${message}\n`);
+}
+
+main().catch((e: unknown) => {
+  if (e instanceof ConfigError) {
+    process.stderr.write(`trainer-worker: ${e.message}\n`);
+    process.exit(2);
+  }
+  process.stderr.write(`trainer-worker: ${(e as Error).stack ?? String(e)}\n`);
+  process.exit(1);
+});

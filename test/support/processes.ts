@@ -1,0 +1,147 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { createWriteStream } from 'node:fs';
+import { mkdir, writeFile } from 'node:fs/promises';
+import { createServer } from 'node:net';
+import { join } from 'node:path';
+
+/**
+ * Separate processes for end-to-end tests: a private redis-server (so a test may restart it
+ * without disturbing other test files) and the platform's services, run from their built
+ * bundles in dist/ exactly as `npm run stack` and the Helm chart run them.
+ */
+
+export async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = createServer();
+    srv.once('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const { port } = srv.address() as { port: number };
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+export interface Service {
+  name: string;
+  child: ChildProcess;
+  /** Everything it printed so far. */
+  output(): string;
+  waitFor(pattern: RegExp, timeoutMs?: number): Promise<void>;
+  /** SIGKILL, as a crash would. */
+  kill(): Promise<void>;
+  /** SIGTERM and wait for the exit. */
+  stop(): Promise<number | null>;
+}
+
+export function startService(
+  name: string,
+  script: string,
+  env: Record<string, string>,
+  logDir: string,
+  args: string[] = [],
+): Service {
+  const child = spawn(process.execPath, [script, ...args], {
+    env: { ...process.env, ...env, NODE_ENV: 'test' },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let out = '';
+  const waiters: { pattern: RegExp; resolve: () => void }[] = [];
+  void mkdir(logDir, { recursive: true }).then(() => undefined);
+  const file = createWriteStream(join(logDir, `${name}.log`), { flags: 'a' });
+  const onData = (chunk: Buffer) => {
+    out += chunk.toString();
+    file.write(chunk);
+    for (const w of [...waiters]) {
+      if (w.pattern.test(out)) {
+        waiters.splice(waiters.indexOf(w), 1);
+        w.resolve();
+      }
+    }
+  };
+  child.stdout!.on('data', onData);
+  child.stderr!.on('data', onData);
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  return {
+    name,
+    child,
+    output: () => out,
+    waitFor(pattern, timeoutMs = 60_000) {
+      if (pattern.test(out)) return Promise.resolve();
+      return new Promise((resolve, reject) => {
+        const timer = setTimeout(
+          () =>
+            reject(new Error(`${name}: no ${pattern} within ${timeoutMs} ms; output:\n${out.slice(-3000)}`)),
+          timeoutMs,
+        );
+        waiters.push({
+          pattern,
+          resolve: () => {
+            clearTimeout(timer);
+            resolve();
+          },
+        });
+        void exited.then((code) => {
+          clearTimeout(timer);
+          reject(new Error(`${name} exited (${code}) before ${pattern}; output:\n${out.slice(-3000)}`));
+        });
+      });
+    },
+    async kill() {
+      if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+      await exited;
+    },
+    async stop() {
+      if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
+      return exited;
+    },
+  };
+}
+
+export interface RedisInstance {
+  port: number;
+  url: string;
+  stop(): Promise<void>;
+  restart(): Promise<void>;
+}
+
+/** A private redis-server on a free loopback port, nothing persisted. */
+export async function startRedis(): Promise<RedisInstance> {
+  const port = await freePort();
+  let child: ChildProcess;
+  const launch = async () => {
+    child = spawn(
+      'redis-server',
+      ['--bind', '127.0.0.1', '--port', String(port), '--save', '', '--appendonly', 'no'],
+      {
+        stdio: ['ignore', 'pipe', 'pipe'],
+      },
+    );
+    await new Promise<void>((resolve, reject) => {
+      let out = '';
+      const timer = setTimeout(() => reject(new Error(`redis-server did not start:\n${out}`)), 10_000);
+      child.stdout!.on('data', (c: Buffer) => {
+        out += c.toString();
+        if (/Ready to accept connections/.test(out)) {
+          clearTimeout(timer);
+          resolve();
+        }
+      });
+    });
+  };
+  const stop = async () => {
+    if (child.exitCode !== null || child.signalCode !== null) return;
+    const exited = new Promise((r) => child.once('exit', r));
+    child.kill('SIGKILL');
+    await exited;
+  };
+  await launch();
+  return {
+    port,
+    url: `redis://127.0.0.1:${port}`,
+    stop,
+    restart: async () => {
+      await stop();
+      await launch();
+    },
+  };
+}
