@@ -104,17 +104,32 @@ export interface RedisInstance {
   restart(): Promise<void>;
 }
 
-/** A private redis-server on a free loopback port, nothing persisted. */
-export async function startRedis(): Promise<RedisInstance> {
+/**
+ * A private redis-server on a free loopback port. No data is persisted, but ACL users are (an
+ * ACL file, as a deployment must have: the institutions' queue users survive a restart).
+ */
+export async function startRedis(dir: string): Promise<RedisInstance> {
   const port = await freePort();
+  await mkdir(dir, { recursive: true });
+  const aclFile = join(dir, 'users.acl');
+  await writeFile(aclFile, '', { flag: 'a' });
   let child: ChildProcess;
   const launch = async () => {
     child = spawn(
       'redis-server',
-      ['--bind', '127.0.0.1', '--port', String(port), '--save', '', '--appendonly', 'no'],
-      {
-        stdio: ['ignore', 'pipe', 'pipe'],
-      },
+      [
+        '--bind',
+        '127.0.0.1',
+        '--port',
+        String(port),
+        '--save',
+        '',
+        '--appendonly',
+        'no',
+        '--aclfile',
+        aclFile,
+      ],
+      { stdio: ['ignore', 'pipe', 'pipe'] },
     );
     await new Promise<void>((resolve, reject) => {
       let out = '';
