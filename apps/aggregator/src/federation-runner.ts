@@ -119,7 +119,9 @@ export class FederationRunner {
       }
       resolved.push({ institution: p.institution, datasets: sources });
     }
-    return { federationId, options: fed.options as unknown as FederationOptions, participants: resolved };
+    // The seed has its own column; everything else is in the options document.
+    const options = { ...(fed.options as unknown as FederationOptions), seed: fed.seed };
+    return { federationId, options, participants: resolved };
   }
 
   private ports(plan: FederationPlan, consortiumId: string): AggregatorPorts {

@@ -1,25 +1,35 @@
 /**
- * Asks the API for this institution's certificate and the consortium root (GraphQL `me`), so a
- * newly certified worker needs no file copied by hand. Returns undefined until it is certified.
+ * Asks the API for this institution's certificate and the consortium root, so a newly certified
+ * worker needs no file copied by hand. Returns undefined until it is certified.
  */
 export async function fetchCertificate(
   apiUrl: string,
   token: string,
 ): Promise<{ certificatePem: string; caCertificatePem: string } | undefined> {
-  const res = await fetch(new URL('/graphql', apiUrl), {
-    method: 'POST',
-    headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
-    body: JSON.stringify({
-      query: '{ me { institution { certificatePem } consortium { caCertificatePem } } }',
-    }),
-  });
-  if (!res.ok) throw new Error(`API ${apiUrl}: HTTP ${res.status} while fetching the certificate`);
-  const body = (await res.json()) as {
-    data?: {
-      me?: { institution?: { certificatePem?: string | null }; consortium?: { caCertificatePem?: string } };
-    };
+  const gql = async <T>(query: string, variables: object = {}): Promise<T> => {
+    const res = await fetch(new URL('/graphql', apiUrl), {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
+      body: JSON.stringify({ query, variables }),
+    });
+    const body = (await res.json().catch(() => ({}))) as { data?: T; errors?: { message: string }[] };
+    if (!res.ok || body.errors?.length || !body.data) {
+      const why = body.errors?.map((e) => e.message).join('; ') ?? `HTTP ${res.status}`;
+      throw new Error(`API ${apiUrl}: could not fetch the certificate (${why})`);
+    }
+    return body.data;
   };
-  const cert = body.data?.me?.institution?.certificatePem;
-  const ca = body.data?.me?.consortium?.caCertificatePem;
-  return cert && ca ? { certificatePem: cert, caCertificatePem: ca } : undefined;
+  const { me } = await gql<{ me: { institutionId: string | null; consortiumId: string | null } }>(
+    '{ me { institutionId consortiumId } }',
+  );
+  if (!me.institutionId || !me.consortiumId) throw new Error('API_TOKEN is not an institution member token');
+  const data = await gql<{
+    institution: { certificatePem: string | null };
+    consortium: { caCertificatePem: string };
+  }>(
+    'query($i: ID!, $c: ID!) { institution(id: $i) { certificatePem } consortium(id: $c) { caCertificatePem } }',
+    { i: me.institutionId, c: me.consortiumId },
+  );
+  const cert = data.institution.certificatePem;
+  return cert ? { certificatePem: cert, caCertificatePem: data.consortium.caCertificatePem } : undefined;
 }

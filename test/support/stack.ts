@@ -1,0 +1,249 @@
+import { execFile } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
+import { basename, join, resolve } from 'node:path';
+import { promisify } from 'node:util';
+import { createTestDatabase, type TestDatabase } from './postgres';
+import { startRedis, startService, type RedisInstance, type Service } from './processes';
+import { startS3Server, type S3Server } from './s3-server';
+
+/**
+ * The whole platform on this machine, as separate processes from dist/ (built by
+ * `npm run build`): a fresh Postgres database, a private redis-server (with an ACL file), an
+ * S3 server on loopback that checks signatures like MinIO, the api, the aggregator and one
+ * trainer worker per institution. Used by the end-to-end tests and by `npm run stack`.
+ */
+
+const run = promisify(execFile);
+
+export interface StackInstitution {
+  name: string;
+  /** Reference files uploaded through the REST API. */
+  datasets: string[];
+}
+
+export interface StackOptions {
+  dir: string;
+  consortium: string;
+  institutions: StackInstitution[];
+  /** Worker job lock: a killed worker's job is retried after about this long. */
+  workerLockMs?: number;
+  backend?: string;
+  apiPort?: number;
+  log?: (message: string) => void;
+}
+
+export interface InstitutionHandle {
+  name: string;
+  id: string;
+  token: string;
+  queueUsername: string;
+  queuePassword: string;
+  stateDir: string;
+  datasetIds: string[];
+  worker?: Service;
+}
+
+export class Stack {
+  api!: Service;
+  aggregator!: Service;
+  apiUrl!: string;
+  operatorToken = `op_${randomBytes(18).toString('base64url')}`;
+  masterKey = randomBytes(32).toString('base64url');
+  adminToken!: string;
+  consortiumId!: string;
+  readonly institutions = new Map<string, InstitutionHandle>();
+  db!: TestDatabase;
+  redis!: RedisInstance;
+  s3!: S3Server;
+  readonly bucket = 'scprivacy';
+
+  constructor(readonly opts: StackOptions) {}
+
+  private log(m: string) {
+    this.opts.log?.(m);
+  }
+
+  get logDir(): string {
+    return join(this.opts.dir, 'logs');
+  }
+
+  serviceEnv(): Record<string, string> {
+    return {
+      DATABASE_URL: this.db.url,
+      REDIS_URL: this.redis.url,
+      S3_ENDPOINT: this.s3.endPoint,
+      S3_PORT: String(this.s3.port),
+      S3_USE_SSL: 'false',
+      S3_ACCESS_KEY: this.s3.accessKey,
+      S3_SECRET_KEY: this.s3.secretKey,
+      S3_BUCKET: this.bucket,
+    };
+  }
+
+  async start(): Promise<this> {
+    this.log('starting Postgres database, Redis and the S3 server');
+    this.db = await createTestDatabase('stack');
+    this.redis = await startRedis(join(this.opts.dir, 'redis'));
+    this.s3 = await startS3Server({ verifySignatures: true });
+    await this.startApi();
+    await this.createConsortium();
+    for (const inst of this.opts.institutions) await this.registerInstitution(inst);
+    await this.startAggregator();
+    for (const inst of this.opts.institutions) await this.startWorker(inst.name);
+    return this;
+  }
+
+  async startApi(): Promise<void> {
+    const port = this.opts.apiPort ?? 0;
+    this.api = startService(
+      'api',
+      'dist/api/main.js',
+      {
+        ...this.serviceEnv(),
+        SCPRIVACY_MASTER_KEY: this.masterKey,
+        PLATFORM_ADMIN_TOKEN: this.operatorToken,
+        API_PORT: String(port),
+        API_HOST: '127.0.0.1',
+        UPLOAD_MAX_BYTES: String(64 * 1024 * 1024),
+        ANNOTATION_WORKER: 'on',
+      },
+      this.logDir,
+    );
+    await this.api.waitFor(/listening on http:\/\/[^\s]+/, 90_000);
+    const url = /listening on (http:\/\/[^\s]+)/.exec(this.api.output())![1].replace('[::1]', '127.0.0.1');
+    this.apiUrl = url.replace(/\/$/, '');
+    this.log(`api at ${this.apiUrl}`);
+  }
+
+  async startAggregator(): Promise<void> {
+    this.aggregator = startService('aggregator', 'dist/aggregator/main.js', this.serviceEnv(), this.logDir);
+    await this.aggregator.waitFor(/aggregator ready/, 60_000);
+  }
+
+  workerEnv(name: string): Record<string, string> {
+    const inst = this.institutions.get(name)!;
+    return {
+      INSTITUTION: name,
+      WORKER_REDIS_URL: `redis://${inst.queueUsername}:${inst.queuePassword}@127.0.0.1:${this.redis.port}`,
+      WORKER_STATE_DIR: inst.stateDir,
+      WORKER_KEY_PASSPHRASE: `passphrase-of-${name}-0123456789`,
+      API_URL: this.apiUrl,
+      API_TOKEN: inst.token,
+      SCPRIVACY_BACKEND: this.opts.backend ?? 'wasm',
+      ...(this.opts.workerLockMs ? { WORKER_LOCK_MS: String(this.opts.workerLockMs) } : {}),
+    };
+  }
+
+  async startWorker(name: string): Promise<Service> {
+    const inst = this.institutions.get(name)!;
+    const worker = startService(
+      `worker-${name}`,
+      'dist/trainer-worker/main.js',
+      this.workerEnv(name),
+      this.logDir,
+    );
+    await worker.waitFor(/waiting for jobs/, 60_000);
+    inst.worker = worker;
+    return worker;
+  }
+
+  // ------------------------------------------------------------------------- API calls
+
+  async gql<T = Record<string, unknown>>(query: string, variables: object, token: string): Promise<T> {
+    const res = await fetch(`${this.apiUrl}/graphql`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
+      body: JSON.stringify({ query, variables }),
+    });
+    const body = (await res.json()) as { data?: T; errors?: { message: string }[] };
+    if (body.errors?.length) throw new Error(`GraphQL: ${body.errors.map((e) => e.message).join('; ')}`);
+    return body.data!;
+  }
+
+  async upload(
+    path: string,
+    file: string,
+    token: string,
+    fields: Record<string, string> = {},
+  ): Promise<Response> {
+    const form = new FormData();
+    for (const [k, v] of Object.entries(fields)) form.append(k, v);
+    form.append('file', new Blob([await readFile(file)]), basename(file));
+    return fetch(`${this.apiUrl}${path}`, {
+      method: 'POST',
+      body: form,
+      headers: { authorization: `Bearer ${token}` },
+    });
+  }
+
+  private async createConsortium(): Promise<void> {
+    const data = await this.gql<{ createConsortium: { consortium: { id: string }; adminToken: string } }>(
+      'mutation($name: String!) { createConsortium(name: $name) { consortium { id } adminToken } }',
+      { name: this.opts.consortium },
+      this.operatorToken,
+    );
+    this.consortiumId = data.createConsortium.consortium.id;
+    this.adminToken = data.createConsortium.adminToken;
+  }
+
+  private async registerInstitution(spec: StackInstitution): Promise<void> {
+    const data = await this.gql<{
+      registerInstitution: {
+        institution: { id: string };
+        token: string;
+        queueUsername: string;
+        queuePassword: string;
+      };
+    }>(
+      `mutation($c: ID!, $n: String!, $d: String!) {
+        registerInstitution(consortiumId: $c, name: $n, displayName: $d) {
+          institution { id } token queueUsername queuePassword
+        }
+      }`,
+      { c: this.consortiumId, n: spec.name, d: spec.name },
+      this.adminToken,
+    );
+    const r = data.registerInstitution;
+    const inst: InstitutionHandle = {
+      name: spec.name,
+      id: r.institution.id,
+      token: r.token,
+      queueUsername: r.queueUsername,
+      queuePassword: r.queuePassword,
+      stateDir: resolve(this.opts.dir, 'workers', spec.name),
+      datasetIds: [],
+    };
+    this.institutions.set(spec.name, inst);
+    // The worker makes its own key pair and CSR; the consortium admin certifies the CSR.
+    const { stdout } = await run(process.execPath, ['dist/trainer-worker/main.js', '--init'], {
+      env: { ...process.env, ...this.workerEnv(spec.name) },
+    });
+    const csrPem = await readFile(stdout.trim(), 'utf8');
+    await this.gql(
+      'mutation($id: ID!, $csr: String!) { certifyInstitution(institutionId: $id, csrPem: $csr) { id status } }',
+      { id: inst.id, csr: csrPem },
+      this.adminToken,
+    );
+    for (const file of spec.datasets) {
+      const res = await this.upload(`/api/v1/institutions/${spec.name}/datasets`, file, inst.token);
+      if (res.status !== 201 && res.status !== 200) {
+        throw new Error(`upload of ${file} for ${spec.name}: HTTP ${res.status} ${await res.text()}`);
+      }
+      inst.datasetIds.push(((await res.json()) as { id: string }).id);
+    }
+    this.log(`registered ${spec.name}: certified, ${spec.datasets.length} dataset(s) uploaded`);
+  }
+
+  async stop(): Promise<void> {
+    const services = [
+      ...[...this.institutions.values()].map((i) => i.worker),
+      this.aggregator,
+      this.api,
+    ].filter((s): s is Service => s !== undefined);
+    await Promise.all(services.map((s) => s.stop()));
+    await this.redis?.stop();
+    await this.s3?.stop();
+    await this.db?.drop();
+  }
+}
