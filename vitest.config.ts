@@ -15,6 +15,7 @@ const alias = Object.fromEntries(
 export default defineConfig({
   plugins: [viteDecoratorMetadata()],
   resolve: { alias },
+  esbuild: { keepNames: true },
   test: {
     include: ['libs/**/*.spec.ts', 'apps/**/*.spec.ts', 'test/**/*.spec.ts'],
     testTimeout: 60_000,

@@ -36,6 +36,8 @@ await build({
   target: 'node20',
   packages: 'external',
   sourcemap: true,
+  // Nest and GraphQL name things after classes; esbuild's renaming (X -> X2) would leak into logs.
+  keepNames: true,
   logLevel: 'warning',
   plugins: [decoratorMetadataPlugin],
   banner: { js: '#!/usr/bin/env node' },

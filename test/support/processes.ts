@@ -1,5 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { createWriteStream } from 'node:fs';
+import { createWriteStream, mkdirSync } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
@@ -46,7 +46,7 @@ export function startService(
   });
   let out = '';
   const waiters: { pattern: RegExp; resolve: () => void }[] = [];
-  void mkdir(logDir, { recursive: true }).then(() => undefined);
+  mkdirSync(logDir, { recursive: true });
   const file = createWriteStream(join(logDir, `${name}.log`), { flags: 'a' });
   const onData = (chunk: Buffer) => {
     out += chunk.toString();

@@ -1,0 +1,133 @@
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { availableParallelism, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import {
+  annotateMatrix,
+  formatPredictionsCsv,
+  formatResultTxt,
+  UNASSIGNED,
+  type FederatedModel,
+} from '@fl/federation';
+import { readExpression } from '@fl/formats';
+import type { Prisma, PrismaClient } from '@fl/persistence';
+import { objectKeys } from '@fl/platform';
+import type { ObjectStore } from '@fl/storage';
+import { inputProblem } from '../common/input-problem';
+import { assembleModelVersion } from '../models/model-loader';
+
+export type RunOutcome = 'completed' | 'failed' | 'skipped';
+
+/** AnnotationJob.summary */
+export interface AnnotationSummary {
+  cells: number;
+  labelCounts: Record<string, number>;
+  unassigned: number;
+  coveredGenes: number;
+  modelGenes: number;
+  seconds: number;
+}
+
+type ResultFile = 'result.txt' | 'predictions.csv';
+
+/**
+ * Runs one annotation job: model from storage, query from storage, annotateMatrix, and the two
+ * result files the command line writes. Plain class (no Nest, no queue) so it can be tested and
+ * run by any process. Results are stored first and published by one row update; a job that
+ * fails leaves no result objects and its error (the parser's message for a bad query file).
+ */
+export class AnnotationRunner {
+  /** The last model used: consecutive jobs usually share one. */
+  private cached?: { id: string; model: FederatedModel };
+
+  constructor(
+    private readonly db: PrismaClient,
+    private readonly store: ObjectStore,
+    private readonly options: { threads?: number; log?: (message: string) => void } = {},
+  ) {}
+
+  async run(jobId: string): Promise<RunOutcome> {
+    const job = await this.db.annotationJob.findUnique({ where: { id: jobId } });
+    // Retries and duplicate deliveries are normal: a finished job is never redone.
+    if (!job || job.status === 'completed' || job.status === 'failed') return 'skipped';
+    await this.db.annotationJob.update({ where: { id: jobId }, data: { status: 'running' } });
+    const started = performance.now();
+    const written: string[] = [];
+    const dir = await mkdtemp(join(tmpdir(), 'scprivacy-annotate-'));
+    try {
+      const model = await this.model(job.modelVersionId);
+      const input = await this.store.getBuffer(job.inputKey, job.inputSha256);
+      const path = join(dir, job.inputFileName);
+      await writeFile(path, input);
+      let annotation;
+      try {
+        const matrix = await readExpression(path, { role: 'query' });
+        annotation = await annotateMatrix(model, matrix, {
+          rejectThreshold: job.rejectThreshold ?? undefined,
+          threads: this.options.threads ?? Math.max(1, availableParallelism() - 1),
+        });
+      } catch (e) {
+        throw new QueryFileError(inputProblem(e, dir, job.inputFileName));
+      }
+      const files: Record<ResultFile, string> = {
+        'result.txt': formatResultTxt([annotation]),
+        'predictions.csv': formatPredictionsCsv([annotation]),
+      };
+      const resultKeys: Record<string, { key: string; sha256: string; bytes: number }> = {};
+      for (const [name, text] of Object.entries(files) as [ResultFile, string][]) {
+        const key = objectKeys.annotationResult(jobId, name);
+        written.push(key);
+        const stored = await this.store.putBuffer(key, Buffer.from(text, 'utf8'), {
+          contentType: name.endsWith('.csv') ? 'text/csv' : 'text/plain',
+        });
+        resultKeys[name] = { key: stored.key, sha256: stored.sha256, bytes: stored.bytes };
+      }
+      const labelCounts: Record<string, number> = {};
+      for (const label of annotation.labels) labelCounts[label] = (labelCounts[label] ?? 0) + 1;
+      const summary: AnnotationSummary = {
+        cells: annotation.cellIds.length,
+        labelCounts,
+        unassigned: labelCounts[UNASSIGNED] ?? 0,
+        coveredGenes: annotation.coveredGenes,
+        modelGenes: annotation.modelGenes,
+        seconds: (performance.now() - started) / 1000,
+      };
+      await this.db.annotationJob.update({
+        where: { id: jobId },
+        data: {
+          status: 'completed',
+          resultKeys: resultKeys as Prisma.InputJsonObject,
+          summary: summary as unknown as Prisma.InputJsonObject,
+          error: null,
+          finishedAt: new Date(),
+        },
+      });
+      return 'completed';
+    } catch (e) {
+      for (const key of written) await this.store.remove(key).catch(() => undefined);
+      const message =
+        e instanceof QueryFileError ? e.message : `The annotation could not run: ${(e as Error).message}`;
+      this.options.log?.(`annotation job ${jobId} failed: ${message}`);
+      await this.db.annotationJob.update({
+        where: { id: jobId },
+        data: { status: 'failed', error: message, resultKeys: {}, finishedAt: new Date() },
+      });
+      return 'failed';
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  }
+
+  private async model(modelVersionId: string): Promise<FederatedModel> {
+    if (this.cached?.id === modelVersionId) return this.cached.model;
+    const version = await this.db.modelVersion.findUniqueOrThrow({
+      where: { id: modelVersionId },
+      include: { landmarkSets: true },
+    });
+    const model = await assembleModelVersion(this.store, version, version.landmarkSets);
+    this.cached = { id: modelVersionId, model };
+    return model;
+  }
+}
+
+/** The query file could not be read or does not fit the model: the user's to fix. */
+class QueryFileError extends Error {}

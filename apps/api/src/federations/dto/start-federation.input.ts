@@ -1,0 +1,42 @@
+import { Field, Float, ID, InputType, Int, registerEnumType } from '@nestjs/graphql';
+
+export enum Weighting {
+  uniform = 'uniform',
+  numExamples = 'numExamples',
+}
+registerEnumType(Weighting, {
+  name: 'Weighting',
+  description: "How institutions' updates are averaged: 'uniform' (published default) or by number of cells.",
+});
+
+@InputType('ParticipantDatasetsInput', {
+  description: 'Which of an institution’s datasets take part (default: all of them).',
+})
+export class ParticipantDatasetsInput {
+  @Field() institution!: string;
+  @Field(() => [ID]) datasetIds!: string[];
+}
+
+@InputType('StartFederationInput')
+export class StartFederationInput {
+  @Field(() => ID) consortiumId!: string;
+  @Field() name!: string;
+  @Field(() => [String], { description: 'Institution names; their order is the federation order.' })
+  institutions!: string[];
+  @Field(() => [ParticipantDatasetsInput], { nullable: true })
+  datasets?: ParticipantDatasetsInput[];
+  @Field(() => Int, { defaultValue: 300 }) rounds!: number;
+  @Field(() => Int, { defaultValue: 1 }) localSteps!: number;
+  @Field(() => Float, { defaultValue: 0.0005 }) learningRate!: number;
+  @Field(() => Int, { defaultValue: 0 }) seed!: number;
+  @Field(() => Int, { defaultValue: 500 }) hiddenSize!: number;
+  @Field(() => Int, { defaultValue: 20 }) embeddingSize!: number;
+  @Field(() => Weighting, { defaultValue: Weighting.uniform }) weighting!: Weighting;
+  @Field({ defaultValue: true }) secureAggregation!: boolean;
+  @Field(() => Int, {
+    nullable: true,
+    description: 'Institutions needed for a round to complete (default: a majority).',
+  })
+  threshold?: number | null;
+  @Field(() => Int, { defaultValue: 600 }) roundDeadlineSeconds!: number;
+}

@@ -1,0 +1,339 @@
+import {
+  BadRequestException,
+  ConflictException,
+  Inject,
+  Injectable,
+  Logger,
+  NotFoundException,
+  ServiceUnavailableException,
+} from '@nestjs/common';
+import type { Queue } from 'bullmq';
+import { z } from 'zod';
+import type { Federation as FederationRow, Prisma, Round as RoundRow } from '@fl/persistence';
+import type { ControlJob } from '@fl/platform';
+import { defaultThreshold } from '@fl/secure-agg';
+import { assertConsortiumAdmin, assertInConsortium, consortiumPrincipal } from '../auth/access';
+import { AuditService } from '../auth/audit.service';
+import type { Principal } from '../auth/principal';
+import { isUuid, parseInput } from '../common/validation';
+import { CONTROL_QUEUE_TOKEN, PRISMA, type Db } from '../infra/tokens';
+import type { StartFederationInput } from './dto/start-federation.input';
+import type { Federation } from './models/federation.model';
+import type { Round } from './models/round.model';
+
+/** Federation.participants (JSON): the institutions in federation order and their datasets. */
+export interface Participant {
+  institution: string;
+  datasetIds: string[];
+}
+
+/** Federation.options (JSON). */
+export interface FederationOptions {
+  rounds: number;
+  localSteps: number;
+  learningRate: number;
+  hiddenSize: number;
+  embeddingSize: number;
+  weighting: 'uniform' | 'numExamples';
+  secureAggregation: boolean;
+  threshold: number;
+  roundDeadlineSeconds: number;
+}
+
+const startSchema = z
+  .object({
+    consortiumId: z.string(),
+    name: z.string().trim().min(1, 'must not be empty').max(200, 'must be at most 200 characters'),
+    institutions: z
+      .array(z.string())
+      .min(1, 'name at least one institution')
+      .max(255, 'at most 255 institutions')
+      .refine((names) => new Set(names).size === names.length, 'an institution is listed twice'),
+    datasets: z
+      .array(
+        z.object({
+          institution: z.string(),
+          datasetIds: z.array(z.string()).min(1, 'list at least one dataset'),
+        }),
+      )
+      .nullish(),
+    rounds: z.number().int().min(1).max(100_000),
+    localSteps: z.number().int().min(1).max(10_000),
+    learningRate: z.number().positive().max(1),
+    seed: z.number().int().min(0),
+    hiddenSize: z.number().int().min(1).max(100_000),
+    embeddingSize: z.number().int().min(1).max(10_000),
+    weighting: z.enum(['uniform', 'numExamples']),
+    secureAggregation: z.boolean(),
+    threshold: z.number().int().nullish(),
+    roundDeadlineSeconds: z
+      .number()
+      .int()
+      .min(10)
+      .max(7 * 24 * 3600),
+  })
+  .refine((i) => i.embeddingSize <= i.hiddenSize, {
+    message: 'must not exceed hiddenSize',
+    path: ['embeddingSize'],
+  });
+
+/** BullMQ refuses ':' in custom job ids, hence dashes. */
+export function controlJobId(action: ControlJob['action'], federationId: string, suffix?: string): string {
+  return [action, federationId, suffix].filter(Boolean).join('-');
+}
+
+export function toFederation(row: FederationRow): Federation {
+  return {
+    id: row.id,
+    consortiumId: row.consortiumId,
+    name: row.name,
+    status: row.status,
+    options: row.options,
+    seed: row.seed,
+    participants: row.participants,
+    geneCount: row.geneCount,
+    currentRound: row.currentRound,
+    error: row.error,
+    createdAt: row.createdAt,
+    startedAt: row.startedAt,
+    finishedAt: row.finishedAt,
+  };
+}
+
+export function toRound(row: RoundRow): Round {
+  return { ...row, bytesIn: Number(row.bytesIn), bytesOut: Number(row.bytesOut) };
+}
+
+/**
+ * Federations: the api validates and records them and asks the aggregator (CONTROL_QUEUE) to
+ * start, cancel or resume; the aggregator owns their progress (status, rounds, models).
+ */
+@Injectable()
+export class FederationsService {
+  private readonly logger = new Logger('Federations');
+
+  constructor(
+    @Inject(PRISMA) private readonly db: Db,
+    @Inject(CONTROL_QUEUE_TOKEN) private readonly control: Queue<ControlJob>,
+    private readonly audit: AuditService,
+  ) {}
+
+  async start(principal: Principal, raw: StartFederationInput): Promise<Federation> {
+    const input = parseInput(startSchema, raw, 'federation');
+    const notFound = `Consortium ${input.consortiumId} not found.`;
+    if (!isUuid(input.consortiumId)) throw new NotFoundException(notFound);
+    assertConsortiumAdmin(principal, input.consortiumId, notFound, 'start federations');
+    const participants = await this.participants(
+      input.consortiumId,
+      input.institutions,
+      input.datasets ?? [],
+      {
+        needCertificates: input.secureAggregation,
+      },
+    );
+    const threshold = this.threshold(input.threshold, participants.length, input.secureAggregation);
+    const options: FederationOptions = {
+      rounds: input.rounds,
+      localSteps: input.localSteps,
+      learningRate: input.learningRate,
+      hiddenSize: input.hiddenSize,
+      embeddingSize: input.embeddingSize,
+      weighting: input.weighting,
+      secureAggregation: input.secureAggregation,
+      threshold,
+      roundDeadlineSeconds: input.roundDeadlineSeconds,
+    };
+    const row = await this.db.$transaction(async (tx) => {
+      const created = await tx.federation.create({
+        data: {
+          consortiumId: input.consortiumId,
+          name: input.name,
+          status: 'pending',
+          options: options as unknown as Prisma.InputJsonObject,
+          seed: input.seed,
+          participants: participants as unknown as Prisma.InputJsonArray,
+        },
+      });
+      await this.audit.record(
+        principal,
+        {
+          action: 'federation.start',
+          target: `federation:${created.id}`,
+          consortiumId: input.consortiumId,
+          detail: { name: input.name, institutions: input.institutions },
+        },
+        tx,
+      );
+      return created;
+    });
+    try {
+      await this.control.add(
+        'start',
+        { action: 'start', federationId: row.id },
+        { jobId: controlJobId('start', row.id) },
+      );
+    } catch (e) {
+      this.logger.error(`enqueueing the start of federation ${row.id}: ${(e as Error).message}`);
+      await this.db.federation.update({
+        where: { id: row.id },
+        data: { status: 'failed', error: 'the aggregator could not be reached (queue unavailable)' },
+      });
+      throw new ServiceUnavailableException(
+        'The federation was recorded but the aggregator could not be reached; resume it once the queue is back.',
+      );
+    }
+    return toFederation(row);
+  }
+
+  async cancel(principal: Principal, id: string): Promise<Federation> {
+    const row = await this.getForAdmin(principal, id, 'cancel federations');
+    if (row.status !== 'pending' && row.status !== 'running') {
+      throw new ConflictException(`Federation "${row.name}" is ${row.status}; there is nothing to cancel.`);
+    }
+    return this.requestControl(principal, row, 'cancel');
+  }
+
+  async resume(principal: Principal, id: string): Promise<Federation> {
+    const row = await this.getForAdmin(principal, id, 'resume federations');
+    if (row.status === 'completed') {
+      throw new ConflictException(`Federation "${row.name}" has completed; start a new one to train again.`);
+    }
+    return this.requestControl(principal, row, 'resume');
+  }
+
+  /** Federations of a consortium the caller belongs to. */
+  async list(principal: Principal, consortiumId?: string | null): Promise<Federation[]> {
+    const p = consortiumPrincipal(principal, 'list federations');
+    if (consortiumId && consortiumId !== p.consortiumId) return [];
+    const rows = await this.db.federation.findMany({
+      where: { consortiumId: p.consortiumId },
+      orderBy: { createdAt: 'desc' },
+    });
+    return rows.map(toFederation);
+  }
+
+  async get(principal: Principal, id: string): Promise<Federation> {
+    return toFederation(await this.getRow(principal, id));
+  }
+
+  async rounds(
+    principal: Principal,
+    federationId: string,
+    page: { limit: number; offset: number },
+  ): Promise<Round[]> {
+    await this.getRow(principal, federationId);
+    const rows = await this.db.round.findMany({
+      where: { federationId },
+      orderBy: { number: 'asc' },
+      take: page.limit,
+      skip: page.offset,
+    });
+    return rows.map(toRound);
+  }
+
+  /** The federation if it belongs to the caller's consortium, else 404. */
+  async getRow(principal: Principal, id: string): Promise<FederationRow> {
+    const notFound = `Federation ${id} not found.`;
+    const row = isUuid(id) ? await this.db.federation.findUnique({ where: { id } }) : null;
+    if (!row) throw new NotFoundException(notFound);
+    assertInConsortium(principal, row.consortiumId, notFound);
+    return row;
+  }
+
+  private async getForAdmin(principal: Principal, id: string, action: string): Promise<FederationRow> {
+    const notFound = `Federation ${id} not found.`;
+    const row = isUuid(id) ? await this.db.federation.findUnique({ where: { id } }) : null;
+    if (!row) throw new NotFoundException(notFound);
+    assertConsortiumAdmin(principal, row.consortiumId, notFound, action);
+    return row;
+  }
+
+  private async requestControl(
+    principal: Principal,
+    row: FederationRow,
+    action: 'cancel' | 'resume',
+  ): Promise<Federation> {
+    await this.audit.record(principal, {
+      action: `federation.${action}`,
+      target: `federation:${row.id}`,
+      consortiumId: row.consortiumId,
+    });
+    // Every request is a new job: a federation may be cancelled and resumed more than once.
+    await this.control.add(
+      action,
+      { action, federationId: row.id },
+      { jobId: controlJobId(action, row.id, String(Date.now())) },
+    );
+    return toFederation(row);
+  }
+
+  /** Secure aggregation needs a majority of at least 2 (libs/secure-agg params); plain FedAvg 1..k. */
+  private threshold(requested: number | null | undefined, k: number, secure: boolean): number {
+    if (secure) {
+      if (k < 2) {
+        throw new BadRequestException(
+          'Secure aggregation needs at least 2 institutions; add one or set secureAggregation: false.',
+        );
+      }
+      const t = requested ?? defaultThreshold(k);
+      if (t < 2 || t > k || 2 * t <= k) {
+        throw new BadRequestException(
+          `threshold ${t}: with secure aggregation it must be a majority of the ${k} institutions ` +
+            `(between ${Math.floor(k / 2) + 1} and ${k}, and at least 2).`,
+        );
+      }
+      return t;
+    }
+    const t = requested ?? Math.floor(k / 2) + 1;
+    if (t < 1 || t > k) throw new BadRequestException(`threshold ${t}: expected between 1 and ${k}.`);
+    return t;
+  }
+
+  /** Checks every institution (exists, not revoked, certified when needed, has datasets). */
+  private async participants(
+    consortiumId: string,
+    names: string[],
+    chosen: { institution: string; datasetIds: string[] }[],
+    { needCertificates }: { needCertificates: boolean },
+  ): Promise<Participant[]> {
+    const institutions = await this.db.institution.findMany({
+      where: { consortiumId, name: { in: names } },
+      include: { datasets: { select: { id: true }, orderBy: { createdAt: 'asc' } } },
+    });
+    const byName = new Map(institutions.map((i) => [i.name, i]));
+    for (const c of chosen) {
+      if (!names.includes(c.institution)) {
+        throw new BadRequestException(
+          `datasets: "${c.institution}" is not one of the federation's institutions.`,
+        );
+      }
+    }
+    return names.map((name) => {
+      const institution = byName.get(name);
+      if (!institution)
+        throw new BadRequestException(`Institution "${name}" is not registered in this consortium.`);
+      if (institution.status === 'revoked')
+        throw new BadRequestException(`Institution "${name}" is revoked.`);
+      if (needCertificates && institution.status !== 'certified') {
+        throw new BadRequestException(
+          `Institution "${name}" has no certificate yet; certify it (certifyInstitution) before a secure federation.`,
+        );
+      }
+      const own = institution.datasets.map((d) => d.id);
+      const selection = chosen.find((c) => c.institution === name)?.datasetIds;
+      if (selection) {
+        const unknown = selection.filter((id) => !own.includes(id));
+        if (unknown.length > 0) {
+          throw new BadRequestException(`Institution "${name}" has no dataset ${unknown.join(', ')}.`);
+        }
+        return { institution: name, datasetIds: [...new Set(selection)] };
+      }
+      if (own.length === 0) {
+        throw new BadRequestException(
+          `Institution "${name}" has no reference datasets yet; upload or register one first.`,
+        );
+      }
+      return { institution: name, datasetIds: own };
+    });
+  }
+}

@@ -1,0 +1,26 @@
+import { Field, ID, Int, ObjectType } from '@nestjs/graphql';
+import { FederationStatus } from '../../graphql/enums';
+import { JSONValue } from '../../graphql/json.scalar';
+
+@ObjectType('Federation', { description: 'One federated training run of a consortium.' })
+export class Federation {
+  @Field(() => ID) id!: string;
+  @Field(() => ID) consortiumId!: string;
+  @Field() name!: string;
+  @Field(() => FederationStatus) status!: FederationStatus;
+  @Field(() => JSONValue, {
+    description:
+      'rounds, localSteps, learningRate, hiddenSize, embeddingSize, weighting, secureAggregation, threshold, roundDeadlineSeconds',
+  })
+  options!: unknown;
+  @Field(() => Int) seed!: number;
+  @Field(() => JSONValue, { description: '[{ institution, datasetIds }] in the federation order' })
+  participants!: unknown;
+  @Field(() => Int, { nullable: true, description: 'Size of the gene union, once built.' })
+  geneCount!: number | null;
+  @Field(() => Int) currentRound!: number;
+  @Field(() => String, { nullable: true }) error!: string | null;
+  @Field() createdAt!: Date;
+  @Field(() => Date, { nullable: true }) startedAt!: Date | null;
+  @Field(() => Date, { nullable: true }) finishedAt!: Date | null;
+}

@@ -1,0 +1,243 @@
+import { randomUUID } from 'node:crypto';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { Readable } from 'node:stream';
+import { BadRequestException, Inject, Injectable, NotFoundException } from '@nestjs/common';
+import { loadBundle, saveBundle } from '@fl/federation';
+import type { LandmarkSet as LandmarkSetRow, ModelVersion as ModelVersionRow, Prisma } from '@fl/persistence';
+import { storeModelObjects, type ModelVersionManifest } from '@fl/platform';
+import type { ObjectStore } from '@fl/storage';
+import pkg from '../../../../package.json';
+import { actorOf, type Principal } from '../auth/principal';
+import { consortiumPrincipal } from '../auth/access';
+import { AuditService } from '../auth/audit.service';
+import { inputProblem } from '../common/input-problem';
+import type { ReceivedUpload } from '../common/multipart-upload';
+import { isUuid } from '../common/validation';
+import { FederationsService } from '../federations/federations.service';
+import { OBJECT_STORE, PRISMA, type Db } from '../infra/tokens';
+import { extractBundle, packBundle } from './bundle-tar';
+import { assembleModelVersion, inInstitutionOrder } from './model-loader';
+import type { LandmarkSet } from './models/landmark-set.model';
+import type { ModelVersion } from './models/model-version.model';
+
+/**
+ * ModelVersion.manifest of an imported bundle. ModelVersion has no consortium column and an
+ * imported version no federation, so the owning consortium is recorded in the manifest.
+ */
+export interface ImportedManifest extends ModelVersionManifest {
+  consortiumId: string;
+  importedBy: string;
+  importedFrom: string;
+  bundle: { createdAt: string; tool: { name: string; version: string }; seed: number };
+}
+
+export function toModelVersion(row: ModelVersionRow): ModelVersion {
+  return {
+    id: row.id,
+    federationId: row.federationId,
+    round: row.round,
+    parentId: row.parentId,
+    sha256: row.sha256,
+    sizeBytes: Number(row.sizeBytes),
+    backend: row.backend,
+    manifest: row.manifest,
+    source: row.source,
+    createdAt: row.createdAt,
+  };
+}
+
+export function toLandmarkSet(row: LandmarkSetRow): LandmarkSet {
+  return {
+    id: row.id,
+    federationId: row.federationId,
+    modelVersionId: row.modelVersionId,
+    institution: row.institution,
+    sha256: row.sha256,
+    types: row.types,
+    cellCounts: row.cellCounts,
+    createdAt: row.createdAt,
+  };
+}
+
+@Injectable()
+export class ModelVersionsService {
+  constructor(
+    @Inject(PRISMA) private readonly db: Db,
+    @Inject(OBJECT_STORE) private readonly store: ObjectStore,
+    private readonly federations: FederationsService,
+    private readonly audit: AuditService,
+  ) {}
+
+  /** Model versions of the caller's consortium: its federations' and the ones it imported. */
+  visibleWhere(principal: Principal): Prisma.ModelVersionWhereInput {
+    const p = consortiumPrincipal(principal, 'read model versions');
+    return {
+      OR: [
+        { federation: { consortiumId: p.consortiumId } },
+        { federationId: null, manifest: { path: ['consortiumId'], equals: p.consortiumId } },
+      ],
+    };
+  }
+
+  async list(
+    principal: Principal,
+    filter: { federationId?: string | null },
+    page: { limit: number; offset: number },
+  ): Promise<ModelVersion[]> {
+    const where: Prisma.ModelVersionWhereInput[] = [this.visibleWhere(principal)];
+    if (filter.federationId) {
+      await this.federations.getRow(principal, filter.federationId);
+      where.push({ federationId: filter.federationId });
+    }
+    const rows = await this.db.modelVersion.findMany({
+      where: { AND: where },
+      orderBy: [{ createdAt: 'desc' }, { round: 'desc' }],
+      take: page.limit,
+      skip: page.offset,
+    });
+    return rows.map(toModelVersion);
+  }
+
+  async getRow(
+    principal: Principal,
+    id: string,
+  ): Promise<ModelVersionRow & { landmarkSets: LandmarkSetRow[] }> {
+    const row = isUuid(id)
+      ? await this.db.modelVersion.findFirst({
+          where: { AND: [{ id }, this.visibleWhere(principal)] },
+          include: { landmarkSets: true },
+        })
+      : null;
+    if (!row) throw new NotFoundException(`Model version ${id} not found.`);
+    return row;
+  }
+
+  async get(principal: Principal, id: string): Promise<ModelVersion> {
+    return toModelVersion(await this.getRow(principal, id));
+  }
+
+  /** A model version's landmark sets, in the federation's institution order. */
+  async landmarkSets(principal: Principal, modelVersionId: string): Promise<LandmarkSet[]> {
+    const row = await this.getRow(principal, modelVersionId);
+    return inInstitutionOrder(row.manifest as unknown as ModelVersionManifest, row.landmarkSets).map(
+      toLandmarkSet,
+    );
+  }
+
+  async landmarkSetsOfFederation(principal: Principal, federationId: string): Promise<LandmarkSet[]> {
+    await this.federations.getRow(principal, federationId);
+    const rows = await this.db.landmarkSet.findMany({
+      where: { federationId },
+      orderBy: { createdAt: 'asc' },
+    });
+    return rows.map(toLandmarkSet);
+  }
+
+  async ofFederation(principal: Principal, federationId: string): Promise<ModelVersion[]> {
+    await this.federations.getRow(principal, federationId);
+    const rows = await this.db.modelVersion.findMany({ where: { federationId }, orderBy: { round: 'asc' } });
+    return rows.map(toModelVersion);
+  }
+
+  /**
+   * The command line's model bundle of a version, as a tar stream: rebuilt from storage (every
+   * hash checked) and written by the same saveBundle, so `scprivacy annotate --model` reads it.
+   */
+  async exportBundle(principal: Principal, id: string): Promise<{ fileName: string; stream: Readable }> {
+    const row = await this.getRow(principal, id);
+    let model;
+    try {
+      model = await assembleModelVersion(this.store, row, row.landmarkSets);
+    } catch (e) {
+      throw new BadRequestException(`Model version ${id} cannot be exported: ${(e as Error).message}.`);
+    }
+    const manifest = row.manifest as unknown as ModelVersionManifest;
+    const folder = `model-${id}`;
+    const tmp = await mkdtemp(join(tmpdir(), 'scprivacy-bundle-'));
+    try {
+      const dir = join(tmp, folder);
+      await saveBundle(dir, model, {
+        options: manifest.options,
+        backend: row.backend,
+        institutions: manifest.institutions,
+        toolVersion: pkg.version,
+      });
+      return { fileName: `${folder}.tar`, stream: await packBundle(dir, folder) };
+    } finally {
+      await rm(tmp, { recursive: true, force: true });
+    }
+  }
+
+  /** Imports a bundle tar made by `scprivacy run --model-dir` as a new model version. */
+  async importBundle(principal: Principal, upload: ReceivedUpload): Promise<ModelVersion> {
+    const p = consortiumPrincipal(principal, 'import models');
+    const { file } = upload;
+    const bundleDir = join(file.dir, 'bundle');
+    let loaded;
+    try {
+      await extractBundle(file.path, file.fileName, bundleDir);
+      loaded = await loadBundle(bundleDir);
+    } catch (e) {
+      throw new BadRequestException(inputProblem(e, bundleDir, file.fileName));
+    }
+    const { model, manifest } = loaded;
+    const id = randomUUID();
+    const prefix = `models/${id}`;
+    try {
+      const stored = await storeModelObjects(this.store, prefix, model, {
+        options: manifest.options,
+        institutions: manifest.institutions,
+      });
+      const versionManifest: ImportedManifest = {
+        ...stored.manifest,
+        consortiumId: p.consortiumId,
+        importedBy: actorOf(p),
+        importedFrom: file.fileName,
+        bundle: { createdAt: manifest.createdAt, tool: manifest.tool, seed: manifest.seed },
+      };
+      const row = await this.db.$transaction(async (tx) => {
+        const version = await tx.modelVersion.create({
+          data: {
+            id,
+            round: manifest.options.rounds,
+            objectKey: stored.weights.key,
+            sha256: stored.weights.sha256,
+            sizeBytes: BigInt(stored.weights.bytes),
+            backend: manifest.backend,
+            manifest: versionManifest as unknown as Prisma.InputJsonObject,
+            source: 'import',
+          },
+        });
+        for (const l of stored.landmarks) {
+          await tx.landmarkSet.create({
+            data: {
+              modelVersionId: id,
+              institution: l.institution,
+              objectKey: l.key,
+              sha256: l.sha256,
+              types: l.types,
+              cellCounts: l.cellCounts,
+            },
+          });
+        }
+        await this.audit.record(
+          p,
+          {
+            action: 'model.import',
+            target: `model-version:${id}`,
+            consortiumId: p.consortiumId,
+            detail: { file: file.fileName, sha256: file.sha256 },
+          },
+          tx,
+        );
+        return version;
+      });
+      return toModelVersion(row);
+    } catch (e) {
+      await this.store.removePrefix(`${prefix}/`).catch(() => undefined);
+      throw e;
+    }
+  }
+}

@@ -1,0 +1,70 @@
+import { Controller, Get, HttpCode, Inject, Param, Post, Req, StreamableFile } from '@nestjs/common';
+import {
+  ApiBearerAuth,
+  ApiBody,
+  ApiConsumes,
+  ApiCreatedResponse,
+  ApiOperation,
+  ApiProduces,
+  ApiTags,
+} from '@nestjs/swagger';
+import type { Request } from 'express';
+import { CurrentPrincipal } from '../auth/current-principal.decorator';
+import type { Principal } from '../auth/principal';
+import { receiveUpload } from '../common/multipart-upload';
+import type { ApiConfig } from '../config/api-config';
+import { API_CONFIG } from '../config/config.module';
+import { ModelVersionsService } from './model-versions.service';
+import { ModelVersion } from './models/model-version.model';
+
+@ApiTags('models')
+@ApiBearerAuth()
+@Controller('api/v1/model-versions')
+export class ModelsController {
+  constructor(
+    private readonly models: ModelVersionsService,
+    @Inject(API_CONFIG) private readonly config: ApiConfig,
+  ) {}
+
+  @Get(':id/bundle')
+  @ApiOperation({
+    summary: "Download a model version as the command line's model bundle (.tar)",
+    description: 'Extract it and run `scprivacy annotate --model <folder> --test <query>`.',
+  })
+  @ApiProduces('application/x-tar')
+  async bundle(@CurrentPrincipal() principal: Principal, @Param('id') id: string): Promise<StreamableFile> {
+    const { fileName, stream } = await this.models.exportBundle(principal, id);
+    return new StreamableFile(stream, {
+      type: 'application/x-tar',
+      disposition: `attachment; filename="${fileName}"`,
+    });
+  }
+
+  @Post('import')
+  @HttpCode(201)
+  @ApiOperation({
+    summary: 'Import a model bundle made by `scprivacy run --model-dir` (a .tar or .tar.gz of its folder)',
+  })
+  @ApiConsumes('multipart/form-data')
+  @ApiBody({
+    schema: {
+      type: 'object',
+      required: ['file'],
+      properties: { file: { type: 'string', format: 'binary' } },
+    },
+  })
+  @ApiCreatedResponse({ type: ModelVersion })
+  async import(@CurrentPrincipal() principal: Principal, @Req() req: Request): Promise<ModelVersion> {
+    // Fail before reading the upload if the caller cannot import at all.
+    this.models.visibleWhere(principal);
+    const upload = await receiveUpload(req, {
+      maxBytes: this.config.uploadMaxBytes,
+      what: 'the model bundle (.tar)',
+    });
+    try {
+      return await this.models.importBundle(principal, upload);
+    } finally {
+      await upload.cleanup();
+    }
+  }
+}

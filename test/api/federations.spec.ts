@@ -1,0 +1,337 @@
+import { Queue } from 'bullmq';
+import { createClient, type Client } from 'graphql-ws';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import WebSocket from 'ws';
+import { CONTROL_QUEUE, federationEventsChannel, type ControlJob, type FederationEvent } from '@fl/platform';
+import { InstitutionIdentity } from '@fl/secure-agg';
+import {
+  createConsortium,
+  registerInstitution,
+  startApi,
+  type ApiHarness,
+  type RegisteredInstitution,
+} from './support/api-harness';
+
+const START = `mutation($input: StartFederationInput!) {
+  startFederation(input: $input) { id status seed options participants currentRound }
+}`;
+
+interface StartedFederation {
+  id: string;
+  status: string;
+  seed: number;
+  options: Record<string, unknown>;
+  participants: { institution: string; datasetIds: string[] }[];
+}
+
+describe('api: federations', () => {
+  let api: ApiHarness;
+  let control: Queue<ControlJob>;
+  let x: { id: string; adminToken: string };
+  let y: { id: string; adminToken: string };
+  let a: RegisteredInstitution;
+  let b: RegisteredInstitution;
+  let c: RegisteredInstitution;
+  const datasets: Record<string, string[]> = {};
+  let federation: StartedFederation;
+
+  async function siteDataset(inst: RegisteredInstitution, name: string): Promise<string> {
+    const res = await api.rest(`/api/v1/institutions/${inst.name}/datasets/site`, {
+      method: 'POST',
+      token: inst.token,
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({
+        name,
+        path: `/data/${name}.h5ad`,
+        cells: 3,
+        genes: 10,
+        typeCounts: { t: 3 },
+        sha256: 'c'.repeat(64),
+      }),
+    });
+    expect(res.status).toBe(201);
+    return ((await res.json()) as { id: string }).id;
+  }
+
+  async function certify(inst: RegisteredInstitution): Promise<void> {
+    await api.gqlOk(
+      'mutation($id: ID!, $csr: String!) { certifyInstitution(institutionId: $id, csrPem: $csr) { status } }',
+      { id: inst.id, csr: InstitutionIdentity.generate(inst.name).createCsr() },
+      x.adminToken,
+    );
+  }
+
+  const start = (input: Record<string, unknown>, token = x.adminToken) =>
+    api.gql<{ startFederation: StartedFederation }>(
+      START,
+      { input: { consortiumId: x.id, name: 'pbmc', ...input } },
+      token,
+    );
+
+  beforeAll(async () => {
+    api = await startApi('federations');
+    control = new Queue<ControlJob>(CONTROL_QUEUE, { connection: api.redis, prefix: api.queuePrefix });
+    x = await createConsortium(api, 'Federating X');
+    y = await createConsortium(api, 'Federating Y');
+    a = await registerInstitution(api, x.id, x.adminToken, 'fa');
+    b = await registerInstitution(api, x.id, x.adminToken, 'fb');
+    c = await registerInstitution(api, x.id, x.adminToken, 'fc');
+    datasets.a = [await siteDataset(a, 'a1'), await siteDataset(a, 'a2')];
+    datasets.b = [await siteDataset(b, 'b1')];
+    await certify(a);
+    await certify(b);
+  });
+
+  afterAll(async () => {
+    await control?.close();
+    await api?.close();
+  });
+
+  describe('startFederation', () => {
+    it.each([
+      [{ institutions: [] }, /institutions: name at least one institution/],
+      [{ institutions: ['nobody'] }, /"nobody" is not registered in this consortium/],
+      [{ institutions: ['A', 'A'] }, /listed twice/],
+      [{ rounds: 0 }, /rounds: Number must be greater than or equal to 1/],
+      [{ embeddingSize: 600 }, /embeddingSize: must not exceed hiddenSize/],
+    ])('should refuse %j', async (input, message) => {
+      const names = (input as { institutions?: string[] }).institutions?.map((n) => (n === 'A' ? a.name : n));
+      const result = await start({
+        institutions: [a.name, b.name],
+        ...input,
+        ...(names ? { institutions: names } : {}),
+      });
+      expect(result.errors?.[0].extensions?.code).toBe('BAD_USER_INPUT');
+      expect(result.errors?.[0].message).toMatch(message);
+    });
+
+    it('should refuse an uncertified institution under secure aggregation', async () => {
+      await siteDataset(c, 'c1');
+      const result = await start({ institutions: [a.name, c.name] });
+      expect(result.errors?.[0].message).toMatch(new RegExp(`"${c.name}" has no certificate yet`));
+    });
+
+    it('should refuse secure aggregation with one institution, and a minority threshold', async () => {
+      expect((await start({ institutions: [a.name] })).errors?.[0].message).toMatch(
+        /at least 2 institutions/,
+      );
+      const minority = await start({ institutions: [a.name, b.name], threshold: 1 });
+      expect(minority.errors?.[0].message).toMatch(/must be a majority of the 2 institutions/);
+    });
+
+    it('should refuse an institution without datasets, and datasets of another institution', async () => {
+      const empty = await registerInstitution(api, x.id, x.adminToken, 'empty');
+      const noData = await start({ institutions: [a.name, empty.name], secureAggregation: false });
+      expect(noData.errors?.[0].message).toMatch(/has no reference datasets yet/);
+      const foreign = await start({
+        institutions: [a.name, b.name],
+        datasets: [{ institution: a.name, datasetIds: datasets.b }],
+      });
+      expect(foreign.errors?.[0].message).toMatch(new RegExp(`"${a.name}" has no dataset ${datasets.b[0]}`));
+    });
+
+    it('should let only an admin of the consortium start a federation', async () => {
+      expect((await start({ institutions: [a.name, b.name] }, a.token)).errors?.[0].extensions?.code).toBe(
+        'FORBIDDEN',
+      );
+      expect(
+        (await start({ institutions: [a.name, b.name] }, y.adminToken)).errors?.[0].extensions?.code,
+      ).toBe('NOT_FOUND');
+      expect(await api.db.federation.count()).toBe(0);
+    });
+
+    it('should record a pending federation and ask the aggregator to start it', async () => {
+      const result = await start({
+        institutions: [b.name, a.name],
+        datasets: [{ institution: a.name, datasetIds: [datasets.a[1]] }],
+        rounds: 5,
+        seed: 7,
+      });
+      expect(result.errors).toBeUndefined();
+      federation = result.data!.startFederation;
+      expect(federation).toMatchObject({
+        status: 'pending',
+        seed: 7,
+        participants: [
+          { institution: b.name, datasetIds: datasets.b },
+          { institution: a.name, datasetIds: [datasets.a[1]] },
+        ],
+        options: {
+          rounds: 5,
+          localSteps: 1,
+          learningRate: 0.0005,
+          hiddenSize: 500,
+          embeddingSize: 20,
+          weighting: 'uniform',
+          secureAggregation: true,
+          threshold: 2,
+          roundDeadlineSeconds: 600,
+        },
+      });
+      const job = await control.getJob(`start-${federation.id}`);
+      expect(job?.data).toEqual({ action: 'start', federationId: federation.id });
+      const audit = await api.db.auditLog.findFirst({ where: { target: `federation:${federation.id}` } });
+      expect(audit?.action).toBe('federation.start');
+    });
+  });
+
+  describe('cancelFederation and resumeFederation', () => {
+    const cancel = (id: string, token: string) =>
+      api.gql('mutation($id: ID!) { cancelFederation(id: $id) { id status } }', { id }, token);
+
+    it('should enqueue a cancel request for an admin', async () => {
+      expect((await cancel(federation.id, x.adminToken)).errors).toBeUndefined();
+      const jobs = await control.getJobs(['waiting']);
+      expect(jobs.map((j) => j.data)).toContainEqual({ action: 'cancel', federationId: federation.id });
+    });
+
+    it('should refuse members and other consortia', async () => {
+      expect((await cancel(federation.id, a.token)).errors?.[0].extensions?.code).toBe('FORBIDDEN');
+      expect((await cancel(federation.id, y.adminToken)).errors?.[0].extensions?.code).toBe('NOT_FOUND');
+      const resume = await api.gql(
+        'mutation($id: ID!) { resumeFederation(id: $id) { id } }',
+        { id: federation.id },
+        y.adminToken,
+      );
+      expect(resume.errors?.[0].extensions?.code).toBe('NOT_FOUND');
+    });
+
+    it('should refuse to resume a completed federation', async () => {
+      await api.db.federation.update({ where: { id: federation.id }, data: { status: 'completed' } });
+      const resume = await api.gql(
+        'mutation($id: ID!) { resumeFederation(id: $id) { id } }',
+        { id: federation.id },
+        x.adminToken,
+      );
+      expect(resume.errors?.[0].extensions?.code).toBe('CONFLICT');
+      await api.db.federation.update({ where: { id: federation.id }, data: { status: 'running' } });
+    });
+  });
+
+  describe('reading federations', () => {
+    const QUERY = `query($id: ID!) { federation(id: $id) {
+      name status rounds { number status participants losses bytesIn } modelVersions { id round } landmarkSets { institution }
+    } }`;
+
+    beforeAll(async () => {
+      // What the aggregator writes as rounds complete.
+      await api.db.round.create({
+        data: {
+          federationId: federation.id,
+          number: 1,
+          status: 'completed',
+          participants: [b.name, a.name],
+          survivors: [b.name, a.name],
+          losses: { [a.name]: 0.5, [b.name]: 0.7 },
+          bytesIn: 1234n,
+        },
+      });
+    });
+
+    it('should show a member of the consortium its federations, rounds included', async () => {
+      const data = await api.gqlOk<{
+        federation: { rounds: { number: number; bytesIn: number; losses: unknown }[] };
+      }>(QUERY, { id: federation.id }, a.token);
+      expect(data.federation.rounds).toEqual([
+        expect.objectContaining({ number: 1, bytesIn: 1234, losses: { [a.name]: 0.5, [b.name]: 0.7 } }),
+      ]);
+      const rounds = await api.gqlOk<{ rounds: { number: number }[] }>(
+        'query($id: ID!) { rounds(federationId: $id, limit: 10) { number } }',
+        { id: federation.id },
+        b.token,
+      );
+      expect(rounds.rounds).toEqual([{ number: 1 }]);
+    });
+
+    it("should hide a federation from another consortium's admin and members", async () => {
+      expect((await api.gql(QUERY, { id: federation.id }, y.adminToken)).errors?.[0].extensions?.code).toBe(
+        'NOT_FOUND',
+      );
+      const rounds = await api.gql(
+        'query($id: ID!) { rounds(federationId: $id) { number } }',
+        { id: federation.id },
+        y.adminToken,
+      );
+      expect(rounds.errors?.[0].extensions?.code).toBe('NOT_FOUND');
+      const list = await api.gqlOk<{ federations: unknown[] }>('{ federations { id } }', {}, y.adminToken);
+      expect(list.federations).toEqual([]);
+      const models = await api.gql(
+        'query($id: ID!) { modelVersions(federationId: $id) { id } }',
+        { id: federation.id },
+        y.adminToken,
+      );
+      expect(models.errors?.[0].extensions?.code).toBe('NOT_FOUND');
+    });
+  });
+
+  describe('federationProgress subscription', () => {
+    const clients: Client[] = [];
+    const connect = (token?: string) => {
+      const client = createClient({
+        url: `${api.url.replace('http', 'ws')}/graphql`,
+        webSocketImpl: WebSocket,
+        connectionParams: token ? { authorization: `Bearer ${token}` } : {},
+        retryAttempts: 0,
+      });
+      clients.push(client);
+      return client;
+    };
+    afterAll(async () => {
+      for (const client of clients) await client.dispose();
+    });
+
+    function subscribe(client: Client, id: string) {
+      return client.iterate<{ federationProgress: Partial<FederationEvent> }>({
+        query:
+          'subscription($id: ID!) { federationProgress(federationId: $id) { federationId kind status round rounds meanLoss } }',
+        variables: { id },
+      });
+    }
+
+    it('should relay the aggregator events to a member of the consortium', async () => {
+      const events = subscribe(connect(a.token), federation.id);
+      const first = events.next();
+      const event: FederationEvent = {
+        federationId: federation.id,
+        kind: 'round',
+        status: 'running',
+        round: 2,
+        rounds: 5,
+        meanLoss: 0.42,
+        at: new Date().toISOString(),
+      };
+      // The subscription is set up asynchronously: publish until it is heard.
+      let received:
+        IteratorResult<{ data?: { federationProgress: Partial<FederationEvent> } | null }> | undefined;
+      const timer = setInterval(
+        () => void api.redis.publish(federationEventsChannel(federation.id), JSON.stringify(event)),
+        100,
+      );
+      try {
+        received = await first;
+      } finally {
+        clearInterval(timer);
+      }
+      expect(received?.value?.data?.federationProgress).toEqual({
+        federationId: federation.id,
+        kind: 'round',
+        status: 'running',
+        round: 2,
+        rounds: 5,
+        meanLoss: 0.42,
+      });
+      await events.return?.();
+    });
+
+    it('should refuse a subscriber without a valid token or from another consortium', async () => {
+      const codeOf = async (token?: string) => {
+        const first = await subscribe(connect(token), federation.id).next();
+        const result = first.value as { errors?: { extensions?: { code?: string } }[] };
+        return result.errors?.[0].extensions?.code;
+      };
+      expect(await codeOf()).toBe('UNAUTHENTICATED');
+      expect(await codeOf('scp_wrong')).toBe('UNAUTHENTICATED');
+      expect(await codeOf(y.adminToken)).toBe('NOT_FOUND');
+    });
+  });
+});
