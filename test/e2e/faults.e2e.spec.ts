@@ -27,11 +27,11 @@ describe('the platform under faults', () => {
 
   afterAll(async () => {
     await stack?.stop();
-    await rm(dir, { recursive: true, force: true });
+    if (!process.env.KEEP_E2E_DIR) await rm(dir, { recursive: true, force: true });
   });
 
   it('finishes a federation through a killed worker, a restarted aggregator and a restarted Redis', async () => {
-    const total = 45;
+    const total = 70;
     const id = await startFederation(stack, {
       name: 'faults',
       rounds: total,
@@ -61,6 +61,9 @@ describe('the platform under faults', () => {
 
     // 3. Redis restarts (nothing persisted but the ACL users); every service reconnects.
     await reach(stoppedAt + 4);
+    const beforeRedis = await federation(stack, id);
+    expect(beforeRedis.status).toBe('running'); // the restart below happens mid-federation
+    expect(beforeRedis.currentRound).toBeLessThan(total - 5);
     await stack.redis.restart();
 
     const end = await waitForFederation(stack, id, (f) => f.status === 'completed', 300_000);

@@ -40,7 +40,7 @@ describe('the platform end to end', () => {
 
   afterAll(async () => {
     await stack?.stop();
-    await rm(dir, { recursive: true, force: true });
+    if (!process.env.KEEP_E2E_DIR) await rm(dir, { recursive: true, force: true });
   });
 
   it('trains a secure federation whose model equals the embedded run bit for bit, and annotates through REST', async () => {

@@ -138,6 +138,10 @@ export class FederationRunner {
           deadlineMs: Date.now() + opts.deadlineMs,
         });
         if (outcome.status === 'completed') return { ok: true, result: outcome.result };
+        this.deps.log(
+          `${plan.federationId}: ${name} at ${institution} (${opts.jobId}): ` +
+            (outcome.status === 'timeout' ? 'no answer before the deadline' : `failed: ${outcome.reason}`),
+        );
         if (outcome.status === 'timeout') {
           // Nobody took it in time: it must not run later against a round that has moved on.
           await queues.remove(institution, opts.jobId).catch(() => false);

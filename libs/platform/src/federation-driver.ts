@@ -9,6 +9,7 @@ import {
   encodeEnvelopeWire,
   encodeUnmaskRequest,
   makeConfig,
+  ProtocolViolation,
   RoundFailed,
   SecAggServer,
   type RevocationList,
@@ -157,6 +158,8 @@ export interface DriverState {
   rekey?: boolean;
   /** Attempts of the round in progress (a failed secure round is retried after a re-key). */
   attempt: number;
+  /** The round in progress and who was asked to train in it (saved before its jobs are sent). */
+  pending?: { round: number; attempt: number; participants: string[] };
   /** Last completed round (0: only the initial model). */
   round: number;
   model?: ObjectRef;
@@ -296,19 +299,29 @@ export class FederationDriver {
     }
     const startedAt = new Date();
     const started = performance.now();
-    let participants = await this.onlineInstitutions(this.order);
-    if (options.secureAggregation) {
-      const members = this.server ? this.server.memberList() : (await this.restoreServer()).memberList();
-      // Someone outside the epoch is back (or keys were lost): a fresh key set-up brings it in.
-      if (this.state.rekey || participants.some((p) => !members.includes(p))) {
-        this.state.phase = 'keys';
-        this.server = null;
-        await this.ports.state.save(this.state);
-        return;
-      }
-      participants = participants.filter((p) => members.includes(p));
-    }
     const attempt = this.state.attempt;
+    let participants: string[];
+    const pending = this.state.pending;
+    if (pending && pending.round === round && pending.attempt === attempt) {
+      // Resumed mid-round: the jobs already sent carry these participants; keep them.
+      participants = pending.participants;
+      if (options.secureAggregation && !this.server) await this.restoreServer();
+    } else {
+      participants = await this.onlineInstitutions(this.order);
+      if (options.secureAggregation) {
+        const members = this.server ? this.server.memberList() : (await this.restoreServer()).memberList();
+        // Someone outside the epoch is back (or keys were lost): a fresh key set-up brings it in.
+        if (this.state.rekey || participants.some((p) => !members.includes(p))) {
+          this.state.phase = 'keys';
+          this.server = null;
+          await this.ports.state.save(this.state);
+          return;
+        }
+        participants = participants.filter((p) => members.includes(p));
+      }
+      this.state.pending = { round, attempt, participants };
+      await this.ports.state.save(this.state);
+    }
     const model = await this.readable(this.state.model!);
     const genes = await this.readable(this.state.genes!);
     const secure = options.secureAggregation ? await this.secureRoundSetup(round, participants) : undefined;
@@ -351,12 +364,15 @@ export class FederationDriver {
     );
     const bytesIn = [...results.values()].reduce((n, r) => n + r.update.bytes, 0);
     let mean: Float32Array;
+    const rejected: string[] = [];
     try {
       mean = options.secureAggregation
-        ? await this.secureMean(round, attempt, results)
+        ? await this.secureMean(round, attempt, results, rejected)
         : await this.plainMean(round, results);
     } catch (e) {
-      if (!(e instanceof RoundFailed) && !(e instanceof FederationFailed)) throw e;
+      const roundLevel =
+        e instanceof RoundFailed || e instanceof FederationFailed || e instanceof ProtocolViolation;
+      if (!roundLevel) throw e;
       await this.ports.state.recordRound({
         round,
         status: 'failed',
@@ -368,7 +384,7 @@ export class FederationDriver {
         bytesIn,
         bytesOut: 0,
         startedAt,
-        error: e.message,
+        error: [e.message, ...rejected].join('; '),
       });
       this.state.attempt = attempt + 1;
       this.state.rekey = options.secureAggregation;
@@ -377,6 +393,12 @@ export class FederationDriver {
       }
       await this.ports.state.save(this.state); // the previous model stays; the round is retried
       return;
+    }
+    for (const r of rejected) {
+      const inst = r.slice(0, r.indexOf(':'));
+      dropouts.push(inst);
+      delete losses[inst];
+      this.state.rekey = true;
     }
     const aggregated = performance.now();
     const stored = await this.storeModel(round, mean, [...results.values()][0]?.backend ?? 'unknown');
@@ -462,15 +484,22 @@ export class FederationDriver {
     round: number,
     attempt: number,
     results: Map<string, TrainResult>,
+    rejected: string[],
   ): Promise<Float32Array> {
     const server = this.server!;
-    for (const [inst, r] of results) {
-      if (!r.maskedEnvelope)
-        throw new FederationFailed(`${inst} sent an unmasked update under secure aggregation`);
-      const bytes = await this.ports.getBuffer(r.update.key, r.update.sha256);
-      const vector = new Uint32Array(bytes.byteLength / 4);
-      new Uint8Array(vector.buffer).set(bytes);
-      server.acceptMaskedInput({ envelope: decodeEnvelopeWire(fromBase64(r.maskedEnvelope)), vector });
+    for (const [inst, r] of [...results]) {
+      try {
+        if (!r.maskedEnvelope) throw new Error('an unmasked update under secure aggregation');
+        const bytes = await this.ports.getBuffer(r.update.key, r.update.sha256);
+        const vector = new Uint32Array(bytes.byteLength / 4);
+        new Uint8Array(vector.buffer).set(bytes);
+        server.acceptMaskedInput({ envelope: decodeEnvelopeWire(fromBase64(r.maskedEnvelope)), vector });
+      } catch (e) {
+        // A refused input (bad signature, wrong round or participants, damaged object) counts as
+        // a dropout: the survivors' sum is still exact, and the institution re-keys next round.
+        results.delete(inst);
+        rejected.push(`${inst}: ${(e as Error).message}`);
+      }
     }
     const requests = server.unmaskRequests(); // RoundFailed below t: nothing is revealed
     const epoch = this.state.secagg!.epoch;

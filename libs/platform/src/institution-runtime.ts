@@ -213,7 +213,9 @@ export class InstitutionRuntime {
         `job for ${spec.participants[spec.index]} reached the worker of ${this.institution}; refusing it`,
       );
     }
-    const specKey = JSON.stringify(spec);
+    // Presigned URLs change whenever the aggregator re-signs them (e.g. after a restart): the
+    // settings are everything else.
+    const specKey = JSON.stringify({ ...spec, datasets: spec.datasets.map((d) => d.datasetId) });
     let state = this.federations.get(spec.federationId);
     if (state && state.specKey !== specKey) {
       throw new Error(`federation ${spec.federationId}: its settings changed between jobs`);
