@@ -30,6 +30,8 @@ export interface StackOptions {
   workerLockMs?: number;
   backend?: string;
   apiPort?: number;
+  /** Use this Redis (its default user provisions the queue users) instead of a private one. */
+  redisUrl?: string;
   log?: (message: string) => void;
 }
 
@@ -84,7 +86,9 @@ export class Stack {
   async start(): Promise<this> {
     this.log('starting Postgres database, Redis and the S3 server');
     this.db = await createTestDatabase('stack');
-    this.redis = await startRedis(join(this.opts.dir, 'redis'));
+    this.redis = this.opts.redisUrl
+      ? externalRedis(this.opts.redisUrl)
+      : await startRedis(join(this.opts.dir, 'redis'));
     this.s3 = await startS3Server({ verifySignatures: true });
     await this.startApi();
     await this.createConsortium();
@@ -246,4 +250,17 @@ export class Stack {
     await this.s3?.stop();
     await this.db?.drop();
   }
+}
+
+/** A Redis this stack does not own (the machine's): it is neither stopped nor restarted. */
+function externalRedis(url: string): RedisInstance {
+  const port = Number(new URL(url).port || 6379);
+  return {
+    port,
+    url,
+    stop: async () => {},
+    restart: async () => {
+      throw new Error('this stack uses an external Redis; it cannot restart it');
+    },
+  };
 }
