@@ -13,6 +13,8 @@ import { HealthModule } from './health/health.module';
 import { InfraModule, type InfraOverrides } from './infra/infra.module';
 import { InstitutionsModule } from './institutions/institutions.module';
 import { ModelsModule } from './models/models.module';
+// The admin dashboard (static page + vega charts); it reads data only through this API.
+import { DashboardModule } from '../../dashboard/src/dashboard.module';
 import './graphql/enums';
 
 @Module({})
@@ -33,6 +35,7 @@ export class ApiModule {
         ModelsModule,
         AnnotationsModule,
         HealthModule,
+        DashboardModule,
       ],
     };
   }

@@ -1,0 +1,530 @@
+/* global document, window, location, history, confirm */
+// The dashboard page: sign in with an API token, list the consortium's federations, and show the
+// selected one's rounds (table and loss chart) and model versions, refreshed every 2 s while it
+// runs. Data goes into the DOM as text only (textContent), never as HTML.
+// Browser globals are declared above; fetch, sessionStorage, URL and the timers are Node globals
+// too, so the root ESLint config already knows them.
+import { ApiError, CANCEL, FEDERATIONS, ME, RESUME, downloadBundle, graphql, loadFederation } from './api.js';
+import {
+  LOSS_DATA,
+  allowedActions,
+  fileNameFromDisposition,
+  formatBytes,
+  formatLoss,
+  formatProgress,
+  formatSeconds,
+  institutionsOf,
+  isActive,
+  lossChartSpec,
+  lossChartValues,
+  meanLoss,
+  mergeRounds,
+  refetchOffset,
+  roundSeconds,
+  shortSha,
+} from './rounds.js';
+
+const TOKEN_KEY = 'scprivacy.dashboard.token';
+const POLL_MS = 2000;
+/** After cancel / resume, keep polling this long even if the status has not changed yet. */
+const AFTER_ACTION_MS = 30_000;
+/** The rounds table shows the newest rounds; the chart always shows all of them. */
+const TABLE_ROUNDS = 200;
+const VERSIONS_FIRST = 20;
+const VERSIONS_ALL = 1000;
+
+const $ = (id) => document.getElementById(id);
+
+const state = {
+  token: null,
+  /** `me` of the token: { kind, consortiumId, institutionName }. */
+  me: null,
+  federations: [],
+  selectedId: null,
+  rounds: [],
+  versionsLimit: VERSIONS_FIRST,
+  timer: null,
+  pollUntil: 0,
+  /** One refresh at a time: a request for another while one runs is remembered, not run in parallel. */
+  refreshing: false,
+  refreshAgain: false,
+  loadFailed: false,
+  /** Model versions last shown, and those whose bundle is downloading. */
+  versions: [],
+  downloading: new Set(),
+  /** Bumped on every selection, so a late answer for another federation is dropped. */
+  generation: 0,
+  chart: { view: null, key: '' },
+};
+
+// ---- small DOM helpers -------------------------------------------------------------------------
+
+/** An element with attributes and children (strings become text nodes). */
+function h(tag, attrs = {}, ...children) {
+  const node = document.createElement(tag);
+  for (const [name, value] of Object.entries(attrs)) {
+    if (value === false || value === null || value === undefined) continue;
+    if (name === 'onclick') node.addEventListener('click', value);
+    else node.setAttribute(name, value === true ? '' : String(value));
+  }
+  for (const child of children.flat()) {
+    if (child !== null && child !== undefined) node.append(child);
+  }
+  return node;
+}
+
+/** What each table body was last drawn from (by element id). */
+const drawn = new Map();
+
+/**
+ * Redraws a table body from `data`, only when it changed: polling then leaves the page alone
+ * between rounds, and keyboard focus goes back to the control with the same data-focus key.
+ */
+function redraw(container, data, build) {
+  const signature = JSON.stringify(data);
+  if (drawn.get(container.id) === signature) return;
+  drawn.set(container.id, signature);
+  const focused = document.activeElement?.getAttribute?.('data-focus');
+  container.replaceChildren(...build());
+  if (focused) container.querySelector(`[data-focus="${focused}"]`)?.focus();
+}
+
+function time(iso) {
+  if (!iso) return '—';
+  return h('time', { datetime: iso }, new Date(iso).toLocaleString());
+}
+
+function statusBadge(status) {
+  return h('span', { class: `badge badge-${status}` }, status);
+}
+
+function showAlert(message) {
+  const alert = $('alert');
+  alert.textContent = message;
+  alert.hidden = !message;
+}
+
+/** Says something through the polite live region (only when it changes, so polling stays quiet). */
+function announce(message) {
+  const status = $('status');
+  if (status.textContent !== message) status.textContent = message;
+}
+
+// ---- token and errors --------------------------------------------------------------------------
+
+function api() {
+  return { token: state.token };
+}
+
+/** Shows an error; a refused token signs out and asks for a new one. */
+function handleError(error, doing) {
+  if (error instanceof ApiError && error.kind === 'unauthorized') {
+    signOut();
+    showAlert(`The server refused the token (401): ${error.message} Enter a valid token.`);
+    $('token').focus();
+    return;
+  }
+  if (error instanceof ApiError && error.kind === 'forbidden') {
+    showAlert(`Not allowed (403) while ${doing}: ${error.message}`);
+    return;
+  }
+  showAlert(`Error while ${doing}: ${error instanceof Error ? error.message : String(error)}`);
+}
+
+async function signIn(token) {
+  state.token = token;
+  let data;
+  try {
+    data = await graphql(ME, {}, api());
+  } catch (error) {
+    state.token = null;
+    if (error instanceof ApiError && error.kind === 'unauthorized') {
+      sessionStorage.removeItem(TOKEN_KEY);
+      showSignIn();
+      showAlert(`The server refused this token (401): ${error.message}`);
+      $('token').focus();
+      return;
+    }
+    showSignIn();
+    handleError(error, 'signing in');
+    return;
+  }
+  sessionStorage.setItem(TOKEN_KEY, token);
+  showAlert('');
+  const { me, consortia } = data;
+  state.me = me;
+  const consortium = consortia.find((c) => c.id === me.consortiumId)?.name;
+  const role = me.kind === 'member' ? `member of ${me.institutionName}` : me.kind;
+  $('who').textContent = consortium ? `Signed in as ${role} · ${consortium}` : `Signed in as ${role}`;
+  $('session').hidden = false;
+  $('sign-in').hidden = true;
+  $('federations').hidden = false;
+  await loadFederations();
+  const wanted = new URLSearchParams(location.hash.slice(1)).get('federation');
+  if (wanted && state.federations.some((f) => f.id === wanted)) await select(wanted);
+}
+
+function showSignIn() {
+  $('session').hidden = true;
+  $('federations').hidden = true;
+  $('federation').hidden = true;
+  $('sign-in').hidden = false;
+}
+
+function signOut() {
+  sessionStorage.removeItem(TOKEN_KEY);
+  stopPolling();
+  state.token = null;
+  state.me = null;
+  state.federations = [];
+  state.selectedId = null;
+  state.generation += 1;
+  destroyChart();
+  announce('');
+  showSignIn();
+}
+
+// ---- federations list --------------------------------------------------------------------------
+
+async function loadFederations() {
+  try {
+    state.federations = (await graphql(FEDERATIONS, {}, api())).federations;
+  } catch (error) {
+    handleError(error, 'listing federations');
+    return;
+  }
+  renderFederations();
+}
+
+function renderFederations() {
+  redraw($('federation-rows'), [state.selectedId, state.federations], federationRows);
+  $('no-federations').hidden = state.federations.length > 0;
+}
+
+function federationRows() {
+  return state.federations.map((f) => {
+    const selected = f.id === state.selectedId;
+    const institutions = institutionsOf(f);
+    return h(
+      'tr',
+      { class: selected ? 'selected' : null },
+      h(
+        'th',
+        { scope: 'row' },
+        h(
+          'button',
+          {
+            type: 'button',
+            class: 'link',
+            'aria-current': selected ? 'true' : null,
+            'data-focus': `open-${f.id}`,
+            onclick: () => select(f.id),
+          },
+          f.name,
+        ),
+      ),
+      h('td', {}, statusBadge(f.status)),
+      h('td', {}, formatProgress(f)),
+      h('td', {}, time(f.startedAt)),
+      h('td', {}, `${institutions.length}: ${institutions.join(', ')}`),
+    );
+  });
+}
+
+// ---- one federation ----------------------------------------------------------------------------
+
+async function select(id) {
+  stopPolling();
+  state.generation += 1;
+  state.selectedId = id;
+  state.rounds = [];
+  state.versionsLimit = VERSIONS_FIRST;
+  destroyChart();
+  history.replaceState(null, '', `#federation=${encodeURIComponent(id)}`);
+  renderFederations();
+  $('federation').hidden = false;
+  await refresh();
+  $('federation-title').focus();
+}
+
+/** Loads the selected federation, one load at a time. */
+async function refresh() {
+  if (state.refreshing) {
+    state.refreshAgain = true;
+    return;
+  }
+  state.refreshing = true;
+  try {
+    await load();
+  } finally {
+    state.refreshing = false;
+  }
+  if (state.refreshAgain) {
+    state.refreshAgain = false;
+    await refresh();
+  }
+}
+
+/** Loads the selected federation (rounds incrementally), draws it and schedules the next poll. */
+async function load() {
+  const id = state.selectedId;
+  if (!id || !state.token) return;
+  const generation = state.generation;
+  stopPolling();
+  let result;
+  try {
+    const offset = refetchOffset(state.rounds);
+    result = await loadFederation(id, { offset, versions: state.versionsLimit }, api());
+    if (generation !== state.generation) return;
+    state.rounds = mergeRounds(state.rounds, result.rounds, offset);
+  } catch (error) {
+    if (generation !== state.generation) return;
+    handleError(error, 'loading the federation');
+    state.loadFailed = true;
+    if (state.token && isActive(state.federations.find((f) => f.id === id)?.status)) schedule();
+    return;
+  }
+  const { federation, modelVersions } = result;
+  const before = state.federations.find((f) => f.id === id)?.status;
+  state.federations = state.federations.map((f) => (f.id === id ? federation : f));
+  renderFederations();
+  renderFederation(federation);
+  renderRounds(federation);
+  renderChart(federation);
+  renderVersions(modelVersions);
+  // A load that works again clears its own error, not others (a failed download stays readable).
+  if (state.loadFailed) showAlert('');
+  state.loadFailed = false;
+  if (before && before !== federation.status)
+    announce(`Federation "${federation.name}" is now ${federation.status}.`);
+  const polling = isActive(federation.status) || Date.now() < state.pollUntil;
+  $('federation-updated').textContent = polling
+    ? `Updated ${new Date().toLocaleTimeString()}; refreshing every ${POLL_MS / 1000} s.`
+    : `Updated ${new Date().toLocaleTimeString()}.`;
+  if (polling) schedule();
+}
+
+function schedule() {
+  stopPolling();
+  state.timer = setTimeout(() => {
+    state.timer = null;
+    // A hidden tab does not poll; it refreshes when shown again (visibilitychange below).
+    if (!document.hidden) refresh();
+  }, POLL_MS);
+}
+
+function stopPolling() {
+  if (state.timer !== null) clearTimeout(state.timer);
+  state.timer = null;
+}
+
+function renderFederation(f) {
+  $('federation-title').textContent = f.name;
+  $('federation-title').setAttribute('tabindex', '-1');
+  const institutions = institutionsOf(f, state.rounds);
+  $('federation-summary').replaceChildren(
+    statusBadge(f.status),
+    ` ${formatProgress(f)} · ${institutions.length} institutions · created `,
+    time(f.createdAt),
+    ' · started ',
+    time(f.startedAt),
+    ' · finished ',
+    time(f.finishedAt),
+  );
+  const error = $('federation-error');
+  error.textContent = f.error ? `Error: ${f.error}` : '';
+  error.hidden = !f.error;
+
+  const actions = allowedActions(f.status, state.me?.kind);
+  $('controls').hidden = state.me?.kind !== 'admin';
+  $('cancel').disabled = !actions.cancel;
+  $('resume').disabled = !actions.resume;
+}
+
+function renderRounds(federation) {
+  const institutions = institutionsOf(federation, state.rounds);
+  redraw($('rounds-head'), institutions, () => [
+    h('th', { scope: 'col' }, 'Round'),
+    h('th', { scope: 'col' }, 'Status'),
+    h('th', { scope: 'col' }, 'Survivors / dropouts'),
+    h('th', { scope: 'col', class: 'num' }, 'Mean loss'),
+    ...institutions.map((name) => h('th', { scope: 'col', class: 'num' }, h('span', {}, `Loss ${name}`))),
+    h('th', { scope: 'col', class: 'num' }, 'Seconds'),
+  ]);
+  const newest = state.rounds.slice(-TABLE_ROUNDS).reverse();
+  redraw($('round-rows'), [institutions, newest], () =>
+    newest.map((r) =>
+      h(
+        'tr',
+        {},
+        h('th', { scope: 'row', class: 'num' }, String(r.number)),
+        h('td', {}, statusBadge(r.status), r.error ? h('span', { class: 'hint' }, ` ${r.error}`) : null),
+        h(
+          'td',
+          {},
+          `${r.survivors.length} / ${r.dropouts.length}`,
+          r.dropouts.length > 0 ? h('span', { class: 'hint' }, ` (dropped: ${r.dropouts.join(', ')})`) : null,
+        ),
+        h('td', { class: 'num' }, formatLoss(meanLoss(r.losses))),
+        ...institutions.map((name) => h('td', { class: 'num' }, formatLoss(r.losses?.[name]))),
+        h('td', { class: 'num' }, formatSeconds(roundSeconds(r))),
+      ),
+    ),
+  );
+  $('no-rounds').hidden = state.rounds.length > 0;
+  const note = $('rounds-note');
+  note.hidden = state.rounds.length <= TABLE_ROUNDS;
+  note.textContent = `Newest ${TABLE_ROUNDS} of ${state.rounds.length} rounds; the chart shows all of them.`;
+}
+
+function renderVersions(versions) {
+  state.versions = versions;
+  redraw($('version-rows'), [versions, [...state.downloading]], () =>
+    versions.map((v) =>
+      h(
+        'tr',
+        {},
+        h('th', { scope: 'row', class: 'num' }, String(v.round)),
+        h('td', {}, h('code', { title: v.sha256 }, shortSha(v.sha256))),
+        h('td', {}, v.backend),
+        h('td', { class: 'num' }, formatBytes(v.sizeBytes)),
+        h('td', {}, time(v.createdAt)),
+        h(
+          'td',
+          {},
+          h(
+            'button',
+            {
+              type: 'button',
+              'aria-label': `Download the model bundle of round ${v.round}`,
+              'data-focus': `download-${v.id}`,
+              disabled: state.downloading.has(v.id),
+              onclick: () => download(v),
+            },
+            state.downloading.has(v.id) ? 'Downloading…' : 'Download',
+          ),
+        ),
+      ),
+    ),
+  );
+  $('no-versions').hidden = versions.length > 0;
+  $('more-versions').hidden = versions.length < state.versionsLimit || state.versionsLimit >= VERSIONS_ALL;
+}
+
+/** Fetches the bundle with the bearer header and saves it through a temporary Blob URL. */
+async function download(version) {
+  state.downloading.add(version.id);
+  renderVersions(state.versions);
+  try {
+    const { blob, disposition } = await downloadBundle(version.id, api());
+    const fallback = `model-round-${version.round}-${shortSha(version.sha256)}.tar`;
+    const href = URL.createObjectURL(blob);
+    const link = h('a', { href, download: fileNameFromDisposition(disposition, fallback) });
+    document.body.append(link);
+    link.click();
+    link.remove();
+    setTimeout(() => URL.revokeObjectURL(href), 60_000);
+    announce(`Downloaded the model bundle of round ${version.round}.`);
+  } catch (error) {
+    handleError(error, `downloading the model bundle of round ${version.round}`);
+  } finally {
+    state.downloading.delete(version.id);
+    renderVersions(state.versions);
+  }
+}
+
+async function control(mutation, verb) {
+  const f = state.federations.find((x) => x.id === state.selectedId);
+  if (!f) return;
+  if (verb === 'cancel' && !confirm(`Cancel federation "${f.name}"? It can be resumed later.`)) return;
+  try {
+    await graphql(mutation, { id: f.id }, api());
+  } catch (error) {
+    handleError(error, `asking to ${verb} "${f.name}"`);
+    return;
+  }
+  announce(`Asked the aggregator to ${verb} "${f.name}"; the status changes once it has.`);
+  state.pollUntil = Date.now() + AFTER_ACTION_MS;
+  await refresh();
+}
+
+// ---- the loss chart (Vega-Lite) ----------------------------------------------------------------
+
+function destroyChart() {
+  state.chart.view?.finalize();
+  state.chart = { view: null, key: '' };
+  $('loss-chart').replaceChildren();
+}
+
+/**
+ * Draws the chart once per federation (and institution set and width), then only swaps its data
+ * on each refresh, so lines do not flicker while rounds arrive.
+ */
+async function renderChart(federation) {
+  const holder = $('loss-chart');
+  const { vega, vegaLite } = window;
+  if (!vega || !vegaLite) {
+    holder.replaceChildren(
+      h('p', { class: 'hint' }, 'The chart library did not load; the table lists the losses.'),
+    );
+    return;
+  }
+  const values = lossChartValues(state.rounds);
+  const institutions = institutionsOf(federation, state.rounds);
+  const width = Math.max(320, Math.min(960, holder.clientWidth || 640) - 120);
+  const key = `${federation.id}|${institutions.join(',')}|${width}|${values.length <= 400}`;
+  try {
+    if (state.chart.key !== key) {
+      destroyChart();
+      const spec = lossChartSpec({ institutions, width, points: values.length <= 400 });
+      const view = new vega.View(vega.parse(vegaLite.compile(spec).spec), {
+        renderer: 'svg',
+        container: holder,
+        hover: true,
+      });
+      state.chart = { view, key };
+    }
+    await state.chart.view.data(LOSS_DATA, values).runAsync();
+  } catch (error) {
+    destroyChart();
+    holder.replaceChildren(h('p', { class: 'hint' }, `The chart could not be drawn (${error.message}).`));
+  }
+}
+
+// ---- wiring ------------------------------------------------------------------------------------
+
+$('token-form').addEventListener('submit', (event) => {
+  event.preventDefault();
+  const input = $('token');
+  const token = input.value.trim();
+  if (!token) {
+    showAlert('Enter an API access token.');
+    input.focus();
+    return;
+  }
+  input.value = '';
+  showAlert('');
+  signIn(token);
+});
+$('sign-out').addEventListener('click', () => {
+  signOut();
+  history.replaceState(null, '', location.pathname);
+  announce('Signed out.');
+});
+$('reload').addEventListener('click', async () => {
+  await loadFederations();
+  if (state.selectedId) await refresh();
+});
+$('cancel').addEventListener('click', () => control(CANCEL, 'cancel'));
+$('resume').addEventListener('click', () => control(RESUME, 'resume'));
+$('more-versions').addEventListener('click', () => {
+  state.versionsLimit = VERSIONS_ALL;
+  refresh();
+});
+document.addEventListener('visibilitychange', () => {
+  if (!document.hidden && state.selectedId && state.token && state.timer === null) refresh();
+});
+
+const saved = sessionStorage.getItem(TOKEN_KEY);
+if (saved) signIn(saved);
+else showSignIn();
