@@ -487,10 +487,21 @@ export class FederationDriver {
     rejected: string[],
   ): Promise<Float32Array> {
     const server = this.server!;
+    // Fetch every masked vector at once (transfers overlap), then check and add them in turn.
+    const fetched = new Map(
+      [...results].map(([inst, r]) => [
+        inst,
+        this.ports.getBuffer(r.update.key, r.update.sha256).then(
+          (b) => b,
+          (e: Error) => e,
+        ),
+      ]),
+    );
     for (const [inst, r] of [...results]) {
       try {
         if (!r.maskedEnvelope) throw new Error('an unmasked update under secure aggregation');
-        const bytes = await this.ports.getBuffer(r.update.key, r.update.sha256);
+        const bytes = await fetched.get(inst)!;
+        if (bytes instanceof Error) throw bytes;
         const vector = new Uint32Array(bytes.byteLength / 4);
         new Uint8Array(vector.buffer).set(bytes);
         server.acceptMaskedInput({ envelope: decodeEnvelopeWire(fromBase64(r.maskedEnvelope)), vector });
