@@ -3,7 +3,16 @@ import tseslint from 'typescript-eslint';
 import globals from 'globals';
 
 export default tseslint.config(
-  { ignores: ['libs/persistence/src/generated/**', 'dist/**', 'node_modules/**', 'coverage/**', 'demo-output/**', 'bench-output/**'] },
+  {
+    ignores: [
+      'libs/persistence/src/generated/**',
+      'dist/**',
+      'node_modules/**',
+      'coverage/**',
+      'demo-output/**',
+      'bench-output/**',
+    ],
+  },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {
