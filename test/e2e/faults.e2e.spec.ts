@@ -7,7 +7,8 @@ import { EXAMPLE, federation, rounds, startFederation, tempDir, waitForFederatio
 /**
  * Faults during a secure federation, all processes real: a worker killed mid-federation (its
  * round completes through the dropout rules, it rejoins after a fresh key set-up), the aggregator
- * killed and restarted (it resumes from Postgres), Redis restarted (everyone reconnects). At the
+ * killed and restarted (it resumes from Postgres), Redis restarted (everyone reconnects), the
+ * aggregator stopped gracefully and started again. At the
  * end no model version or dataset is lost or corrupted: every object matches its recorded sha256.
  */
 
@@ -31,7 +32,7 @@ describe('the platform under faults', () => {
   });
 
   it('finishes a federation through a killed worker, a restarted aggregator and a restarted Redis', async () => {
-    const total = 70;
+    const total = 90;
     const id = await startFederation(stack, {
       name: 'faults',
       rounds: total,
@@ -57,7 +58,7 @@ describe('the platform under faults', () => {
     await stack.aggregator.kill();
     const stoppedAt = (await federation(stack, id)).currentRound;
     await stack.startAggregator();
-    expect((await stack.aggregator.output()).match(/resuming federation/)).not.toBeNull();
+    expect(stack.aggregator.output()).toMatch(/resuming federation/);
 
     // 3. Redis restarts (nothing persisted but the ACL users); every service reconnects.
     await reach(stoppedAt + 4);
@@ -65,6 +66,18 @@ describe('the platform under faults', () => {
     expect(beforeRedis.status).toBe('running'); // the restart below happens mid-federation
     expect(beforeRedis.currentRound).toBeLessThan(total - 5);
     await stack.redis.restart();
+
+    // 4. A graceful stop (SIGTERM, as in a rolling update) leaves the federation running for the
+    //    next aggregator, which resumes it.
+    const afterRedis = (await federation(stack, id)).currentRound;
+    await reach(afterRedis + 3);
+    const beforeStop = await federation(stack, id);
+    expect(beforeStop.status).toBe('running');
+    expect(beforeStop.currentRound).toBeLessThan(total - 3);
+    expect(await stack.aggregator.stop()).toBe(0);
+    expect((await federation(stack, id)).status).toBe('running');
+    await stack.startAggregator();
+    expect(stack.aggregator.output()).toMatch(/resuming federation/);
 
     const end = await waitForFederation(stack, id, (f) => f.status === 'completed', 300_000);
     expect(end.currentRound).toBe(total);

@@ -13,7 +13,7 @@ import {
 } from '@fl/platform';
 import type { PrismaClient } from '@fl/persistence';
 import type { InstitutionQueues } from '@fl/queue';
-import type { ObjectStore } from '@fl/storage';
+import { MAX_PRESIGN_TTL_SECONDS, type ObjectStore } from '@fl/storage';
 import type { RevocationList } from '@fl/secure-agg';
 import { PrismaFederationState } from './prisma-state';
 
@@ -41,7 +41,15 @@ interface StoredParticipant {
  * change in Postgres, checked by the driver between steps.
  */
 export class FederationRunner {
+  /** Set on shutdown: running federations stop between steps and stay 'running' for the next start. */
+  private stopping = false;
+
   constructor(private readonly deps: RunnerDeps) {}
+
+  /** Stops every run at its next step boundary without marking anything failed. */
+  stop(): void {
+    this.stopping = true;
+  }
 
   async run(federationId: string): Promise<void> {
     const { prisma, log } = this.deps;
@@ -73,6 +81,12 @@ export class FederationRunner {
       }
     } catch (e) {
       const message = (e as Error).message;
+      if (this.stopping) {
+        // Shutting down (e.g. a rolling update): the federation stays 'running' and the next
+        // aggregator resumes it from its saved state.
+        log(`federation ${federationId} paused by shutdown (${message}); it resumes at the next start`);
+        return;
+      }
       await prisma.federation.update({
         where: { id: federationId },
         data: { status: 'failed', error: message, finishedAt: new Date() },
@@ -86,7 +100,7 @@ export class FederationRunner {
   }
 
   private async plan(federationId: string): Promise<FederationPlan> {
-    const { prisma, store, presignTtlSeconds } = this.deps;
+    const { prisma, store } = this.deps;
     const fed = await prisma.federation.findUniqueOrThrow({ where: { id: federationId } });
     const participants = fed.participants as unknown as StoredParticipant[];
     const resolved = [];
@@ -112,7 +126,9 @@ export class FederationRunner {
             object: {
               key: d.objectKey!,
               sha256: d.sha256,
-              url: await store.presignedGetUrl(d.objectKey!, presignTtlSeconds),
+              // Datasets are read again by a worker that restarts late in a long federation:
+              // their URLs last as long as S3 allows (the per-round objects use the short TTL).
+              url: await store.presignedGetUrl(d.objectKey!, MAX_PRESIGN_TTL_SECONDS),
             },
           });
         }
@@ -185,6 +201,7 @@ export class FederationRunner {
       online: (institution) => this.deps.online(institution),
       state: new PrismaFederationState(prisma, plan.federationId),
       shouldStop: async () => {
+        if (this.stopping) return true;
         const row = await prisma.federation.findUnique({
           where: { id: plan.federationId },
           select: { status: true },

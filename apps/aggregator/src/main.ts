@@ -78,6 +78,9 @@ async function main(): Promise<void> {
         return;
       }
       if (action === 'resume') {
+        // A cancelled run may still be finishing its current step: let it end first, or
+        // launch() would see it running and the resumed federation would wait for ever.
+        await running.get(federationId);
         await prisma.federation.updateMany({
           where: { id: federationId, status: { in: ['failed', 'cancelled'] } },
           data: { status: 'pending', error: null, finishedAt: null },
@@ -100,6 +103,7 @@ async function main(): Promise<void> {
 
   closeOnSignals({
     close: async () => {
+      runner.stop();
       health?.close();
       await control.close();
       await queues.close();

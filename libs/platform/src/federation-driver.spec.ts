@@ -133,4 +133,37 @@ describe('FederationDriver (in-memory transport)', () => {
     expect(r2[0].error).toMatch(/threshold/);
     expect(fed.state.versions.size).toBe(3); // rounds 0, 1, 2: the failed attempt stored nothing
   });
+
+  it('fails cleanly when too few workers are online, and resumes once they are back', async () => {
+    const options = { ...base, rounds: 3, secureAggregation: true, roundDeadlineSeconds: 1 };
+    const fed = await MemoryFederation.create({ references, options });
+    let steps = 0;
+    await fed.driver(() => ++steps > 3).run(); // describe, keys, round 1
+    expect(fed.state.state!.round).toBe(1);
+    fed.offline.add('pbmc-10x-3p-v2');
+    fed.offline.add('pbmc-10x-5p-vdj');
+    await expect(fed.driver().run()).rejects.toThrow(/only 1 of 3 institutions are online.*needs 2/);
+    expect(fed.state.state!.round).toBe(1); // nothing half-done: the model of round 1 stays
+    fed.offline.clear();
+    const end = await fed.driver().run();
+    expect(end.phase).toBe('done');
+    const reference = await embedded({ ...options });
+    expect(Buffer.from((await fed.finalWeights()).buffer)).toEqual(
+      Buffer.from(reference.model.params.buffer),
+    );
+  });
+
+  it('holds a plain round to its threshold', async () => {
+    const options = { ...base, rounds: 2, threshold: 3 };
+    const fed = await MemoryFederation.create({ references, options });
+    fed.intercept = (institution, name, data) =>
+      name === 'train' && (data as { round: number }).round === 2 && institution === 'pbmc3k-10x-v1'
+        ? { ok: false, reason: 'offline', timedOut: true, stateLost: false }
+        : undefined;
+    await expect(fed.driver().run()).rejects.toThrow(
+      /failed 3 times.*2 institution\(s\) answered, the round needs 3/,
+    );
+    expect(fed.state.rounds.filter((r) => r.status === 'failed')).toHaveLength(3);
+    expect(fed.state.versions.has(2)).toBe(false);
+  });
 });

@@ -158,6 +158,8 @@ export interface DriverState {
   rekey?: boolean;
   /** Attempts of the round in progress (a failed secure round is retried after a re-key). */
   attempt: number;
+  /** Institution -> last completed round when its key set-up failed (it sits out for a while). */
+  keyFailures?: Record<string, number>;
   /** The round in progress and who was asked to train in it (saved before its jobs are sent). */
   pending?: { round: number; attempt: number; participants: string[] };
   /** Last completed round (0: only the initial model). */
@@ -168,6 +170,8 @@ export interface DriverState {
 export class FederationFailed extends Error {}
 
 const MAX_ROUND_ATTEMPTS = 3;
+/** Rounds an institution whose key set-up failed sits out before it is tried again. */
+const KEY_RETRY_ROUNDS = 10;
 
 export class FederationDriver {
   private state: DriverState = { phase: 'describe', attempt: 0, round: 0 };
@@ -246,6 +250,7 @@ export class FederationDriver {
     const base = await this.secaggJobBase(epoch);
     const tag = (name: InstitutionJobName, inst: string) => this.opts(name, inst, 0, 0, epoch);
     let live = await this.onlineInstitutions(this.order);
+    const tried = [...live];
     const ads = await this.some(live, (inst, i) =>
       this.ports.call(
         inst,
@@ -283,6 +288,13 @@ export class FederationDriver {
       ),
     );
     this.server = server;
+    const members = server.memberList();
+    const failures = { ...this.state.keyFailures };
+    for (const inst of this.order) {
+      if (members.includes(inst)) delete failures[inst];
+      else if (tried.includes(inst)) failures[inst] = this.state.round;
+    }
+    this.state.keyFailures = failures;
     this.state.secagg = { epoch, advertisements: [...ads.values()].map((a) => a.envelope), shares };
     this.state.rekey = false;
     this.state.phase = 'rounds';
@@ -307,11 +319,15 @@ export class FederationDriver {
       participants = pending.participants;
       if (options.secureAggregation && !this.server) await this.restoreServer();
     } else {
-      participants = await this.onlineInstitutions(this.order);
+      participants = await this.enoughOnline(round);
       if (options.secureAggregation) {
         const members = this.server ? this.server.memberList() : (await this.restoreServer()).memberList();
-        // Someone outside the epoch is back (or keys were lost): a fresh key set-up brings it in.
-        if (this.state.rekey || participants.some((p) => !members.includes(p))) {
+        // Someone outside the epoch is back (or keys were lost): a fresh key set-up brings it in;
+        // one whose key set-up just failed is left out for a while instead of re-keying forever.
+        const returning = participants.filter(
+          (p) => !members.includes(p) && !this.recentKeyFailure(p, round),
+        );
+        if (this.state.rekey || returning.length > 0) {
           this.state.phase = 'keys';
           this.server = null;
           await this.ports.state.save(this.state);
@@ -324,7 +340,14 @@ export class FederationDriver {
     }
     const model = await this.readable(this.state.model!);
     const genes = await this.readable(this.state.genes!);
-    const secure = options.secureAggregation ? await this.secureRoundSetup(round, participants) : undefined;
+    let secure: Awaited<ReturnType<FederationDriver['secureRoundSetup']>> | undefined;
+    try {
+      secure = options.secureAggregation ? await this.secureRoundSetup(round, participants) : undefined;
+    } catch (e) {
+      if (!(e instanceof RoundFailed)) throw e;
+      await this.failRound(round, attempt, participants, startedAt, e.message);
+      return;
+    }
     const outcomes = await Promise.all(
       participants.map(async (inst) => {
         const i = this.order.indexOf(inst);
@@ -373,25 +396,13 @@ export class FederationDriver {
       const roundLevel =
         e instanceof RoundFailed || e instanceof FederationFailed || e instanceof ProtocolViolation;
       if (!roundLevel) throw e;
-      await this.ports.state.recordRound({
-        round,
-        status: 'failed',
-        participants,
+      await this.failRound(round, attempt, participants, startedAt, [e.message, ...rejected].join('; '), {
         survivors: [...results.keys()],
         dropouts,
         losses,
         timings: { institutions: institutionTimings },
         bytesIn,
-        bytesOut: 0,
-        startedAt,
-        error: [e.message, ...rejected].join('; '),
       });
-      this.state.attempt = attempt + 1;
-      this.state.rekey = options.secureAggregation;
-      if (this.state.attempt >= MAX_ROUND_ATTEMPTS) {
-        throw new FederationFailed(`round ${round} failed ${MAX_ROUND_ATTEMPTS} times; last: ${e.message}`);
-      }
-      await this.ports.state.save(this.state); // the previous model stays; the round is retried
       return;
     }
     for (const r of rejected) {
@@ -435,6 +446,65 @@ export class FederationDriver {
     });
   }
 
+  /** Records a failed round; the previous model stays and the round is retried (after a re-key). */
+  private async failRound(
+    round: number,
+    attempt: number,
+    participants: string[],
+    startedAt: Date,
+    error: string,
+    detail: Partial<RoundRecord> = {},
+  ): Promise<void> {
+    await this.ports.state.recordRound({
+      round,
+      status: 'failed',
+      participants,
+      survivors: [],
+      dropouts: [],
+      losses: {},
+      timings: {},
+      bytesIn: 0,
+      bytesOut: 0,
+      startedAt,
+      error,
+      ...detail,
+    });
+    this.state.attempt = attempt + 1;
+    this.state.rekey = this.plan.options.secureAggregation;
+    this.server = this.plan.options.secureAggregation ? null : this.server;
+    if (this.state.attempt >= MAX_ROUND_ATTEMPTS) {
+      throw new FederationFailed(`round ${round} failed ${MAX_ROUND_ATTEMPTS} times; last: ${error}`);
+    }
+    await this.ports.state.save(this.state);
+  }
+
+  /** Fewest institutions a round needs: the Shamir threshold, or the plain-mode threshold. */
+  private minimumParticipants(): number {
+    return this.plan.options.secureAggregation
+      ? this.secaggParams().threshold
+      : (this.plan.options.threshold ?? 1);
+  }
+
+  /**
+   * The institutions online now; if fewer than a round needs, waits for more up to the round
+   * deadline, then fails the federation cleanly (it can be resumed once enough are back).
+   */
+  private async enoughOnline(round: number): Promise<string[]> {
+    const minimum = this.minimumParticipants();
+    const until = Date.now() + this.deadlineMs();
+    for (;;) {
+      const online = await this.onlineInstitutions(this.order);
+      if (online.length >= minimum) return online;
+      if (Date.now() >= until || (await this.ports.shouldStop?.())) {
+        throw new FederationFailed(
+          `round ${round}: only ${online.length} of ${this.order.length} institutions are online ` +
+            `(${online.join(', ') || 'none'}); a round needs ${minimum}. Resume the federation once enough workers run.`,
+        );
+      }
+      await new Promise((r) => setTimeout(r, 1000));
+    }
+  }
+
   private async landmarks(): Promise<void> {
     const model = await this.readable(this.state.model!);
     const genes = await this.readable(this.state.genes!);
@@ -464,7 +534,12 @@ export class FederationDriver {
   // ----------------------------------------------------------------------------- aggregation
 
   private async plainMean(round: number, results: Map<string, TrainResult>): Promise<Float32Array> {
-    if (results.size === 0) throw new FederationFailed(`round ${round}: no institution answered`);
+    const minimum = Math.max(1, this.plan.options.threshold ?? 1);
+    if (results.size < minimum) {
+      throw new FederationFailed(
+        `round ${round}: ${results.size} institution(s) answered, the round needs ${minimum}`,
+      );
+    }
     const total = this.parameterCount();
     const trainResults = await Promise.all(
       [...results].map(async ([inst, r]) => ({
@@ -542,6 +617,12 @@ export class FederationDriver {
     const inRound = server.beginRound(round, participants);
     const { threshold, clip } = this.secaggParams();
     return { epoch: this.state.secagg!.epoch, threshold, clip, participants: inRound };
+  }
+
+  /** Failed its last key set-up less than KEY_RETRY_ROUNDS rounds ago. */
+  private recentKeyFailure(inst: string, round: number): boolean {
+    const at = this.state.keyFailures?.[inst];
+    return at !== undefined && round - at <= KEY_RETRY_ROUNDS;
   }
 
   /** A restarted aggregator: replays this epoch's key set-up messages into a fresh server. */

@@ -197,6 +197,8 @@ export class InstitutionRuntime {
       job.upload,
       Buffer.from(encodeLandmarkSet(set, job.spec.embeddingSize)),
     );
+    // The federation is over: its cells, model and secrets leave this process's memory.
+    this.forget(job.spec.federationId);
     return { landmarks, types: set.types, cellCounts: set.cellCounts };
   }
 

@@ -87,6 +87,8 @@ export class MemoryFederation {
   readonly runtimes = new Map<string, InstitutionRuntime>();
   readonly calls: { institution: string; name: InstitutionJobName; jobId: string }[] = [];
   intercept: CallInterceptor | undefined;
+  /** Institutions whose worker is not running (the driver's `online` port says so). */
+  readonly offline = new Set<string>();
   private readonly results = new Map<string, CallOutcome<unknown>>();
   private trustMaterial?: {
     caCertificatePem: string;
@@ -165,6 +167,7 @@ export class MemoryFederation {
       presignedPutUrl: async (k) => this.store.url(k),
       trust: this.trustMaterial && (async () => this.trustMaterial!),
       state: this.state,
+      online: async (institution) => !this.offline.has(institution),
       shouldStop,
     };
     return new FederationDriver(
