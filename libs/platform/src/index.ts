@@ -5,3 +5,4 @@ export * from './jobs';
 export * from './model-objects';
 export * from './object-keys';
 export * from './queues';
+export * from './service-env';
