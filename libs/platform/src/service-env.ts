@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import type { MinioStoreOptions } from '@fl/storage';
 
 /**
  * Environment variables shared by the platform's services (api, aggregator), validated the same

@@ -7,22 +7,13 @@ import {
   parseEnv,
   serviceConnections,
   serviceEnvFields,
+  type ServiceConnections,
 } from '@fl/platform';
 
 export { ConfigError };
 
 /** The api's settings, read once at start-up; nothing else reads process.env. */
-export interface ApiConfig {
-  databaseUrl: string;
-  redisUrl: string;
-  s3: {
-    endPoint: string;
-    port: number;
-    useSSL: boolean;
-    accessKey: string;
-    secretKey: string;
-    bucket: string;
-  };
+export interface ApiConfig extends ServiceConnections {
   /** Seals every consortium CA's private key (a passphrase per consortium is derived from it). */
   masterKey: string;
   /** The platform operator's token: may create consortia. */
