@@ -50,14 +50,8 @@ export const serviceEnvFields = {
 export interface ServiceConnections {
   databaseUrl: string;
   redisUrl: string;
-  s3: {
-    endPoint: string;
-    port: number;
-    useSSL: boolean;
-    accessKey: string;
-    secretKey: string;
-    bucket: string;
-  };
+  /** The MinioObjectStore options of @fl/storage. */
+  s3: MinioStoreOptions;
 }
 
 /** A missing or malformed variable; the service prints `message` alone and exits with code 2. */
