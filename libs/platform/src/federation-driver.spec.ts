@@ -166,4 +166,21 @@ describe('FederationDriver (in-memory transport)', () => {
     expect(fed.state.rounds.filter((r) => r.status === 'failed')).toHaveLength(3);
     expect(fed.state.versions.has(2)).toBe(false);
   });
+
+  it('refuses landmarks that are not the ones the institution signed', async () => {
+    const options = { ...base, rounds: 1, secureAggregation: true };
+    const fed = await MemoryFederation.create({ references, options });
+    const runtime = fed.runtimes.get('pbmc3k-10x-v1')!;
+    const real = runtime.landmarks.bind(runtime);
+    runtime.landmarks = async (job) => {
+      const signed = await real(job);
+      // Someone swaps the stored object for other landmarks after the institution signed its own.
+      const forged = await fed.store.putBuffer(signed.landmarks.key, Buffer.from('{"forged":true}'));
+      return { ...signed, landmarks: forged };
+    };
+    await expect(fed.driver().run()).rejects.toThrow(
+      /pbmc3k-10x-v1's stored landmarks are not the ones it signed/,
+    );
+    expect(fed.state.landmarks).toHaveLength(0);
+  });
 });

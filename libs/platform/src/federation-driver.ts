@@ -29,6 +29,7 @@ import {
 import {
   decodeWeights,
   encodeGenes,
+  sha256Hex,
   encodeWeights,
   type ModelVersionManifest,
   type ObjectRef,
@@ -517,6 +518,23 @@ export class FederationDriver {
         this.opts('landmarks', inst, this.state.round),
       );
     });
+    if (this.plan.options.secureAggregation) {
+      const trust = await this.verifier();
+      sets.forEach((s, i) => {
+        const inst = this.order[i];
+        if (!s.envelope) throw new FederationFailed(`${inst} sent unsigned landmarks`);
+        const payload = trust.verify(decodeEnvelopeWire(fromBase64(s.envelope)), {
+          federationId: this.plan.federationId,
+          round: 0,
+          phase: 'landmarks',
+          recipient: 'server',
+          sender: inst,
+        });
+        if (sha256Hex(payload) !== s.landmarks.sha256) {
+          throw new FederationFailed(`${inst}'s stored landmarks are not the ones it signed`);
+        }
+      });
+    }
     await this.ports.state.recordLandmarks(
       this.state.round,
       sets.map((s, i) => ({

@@ -193,13 +193,21 @@ export class InstitutionRuntime {
       cellCounts: info.typeCounts,
       landmarks: state.local!.landmarks(params),
     };
-    const landmarks = await this.options.writeObject(
-      job.upload,
-      Buffer.from(encodeLandmarkSet(set, job.spec.embeddingSize)),
+    const bytes = Buffer.from(encodeLandmarkSet(set, job.spec.embeddingSize));
+    const landmarks = await this.options.writeObject(job.upload, bytes);
+    // Signed like every protocol message, so nobody can pass other landmarks off as ours.
+    const envelope = this.options.signer?.sign(
+      { federationId: job.spec.federationId, round: 0, phase: 'landmarks', recipient: 'server' },
+      bytes,
     );
     // The federation is over: its cells, model and secrets leave this process's memory.
     this.forget(job.spec.federationId);
-    return { landmarks, types: set.types, cellCounts: set.cellCounts };
+    return {
+      landmarks,
+      types: set.types,
+      cellCounts: set.cellCounts,
+      envelope: envelope && toBase64(encodeEnvelopeWire(envelope)),
+    };
   }
 
   /** Forgets a finished federation's private state. */

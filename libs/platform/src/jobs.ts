@@ -130,6 +130,11 @@ export interface LandmarksJob {
 }
 export interface LandmarksResult {
   landmarks: WrittenObject;
+  /**
+   * The landmark set's bytes signed by the institution's certified key (wire envelope, base64;
+   * phase 'landmarks', round 0, recipient 'server'), when it has a certified identity.
+   */
+  envelope?: string;
   types: string[];
   cellCounts: number[];
 }

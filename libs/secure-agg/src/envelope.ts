@@ -4,8 +4,11 @@
  * federation, sent to someone else, or altered by one bit fails verification.
  */
 
-/** The protocol's phases (Bonawitz et al. 2017, with a per-federation key set-up). */
-export type Phase = 'advertise-keys' | 'share-keys' | 'masked-input' | 'unmask' | 'revocation';
+/**
+ * The protocol's phases (Bonawitz et al. 2017, with a per-federation key set-up), plus the
+ * landmarks an institution publishes after the last round.
+ */
+export type Phase = 'advertise-keys' | 'share-keys' | 'masked-input' | 'unmask' | 'revocation' | 'landmarks';
 
 /** Who a message is for: one institution, or the aggregator (`'server'`), or everyone (`'*'`). */
 export type Party = string;

@@ -23,7 +23,14 @@ import { hasLoneSurrogate, LengthPrefixedWriter } from './length-prefixed';
 export const ENVELOPE_ENCODING_TAG = 'scprivacy/secure-agg/envelope/v1';
 
 /** Every protocol phase; the compile-time check below keeps the list equal to the `Phase` type. */
-export const PHASES = ['advertise-keys', 'share-keys', 'masked-input', 'unmask', 'revocation'] as const;
+export const PHASES = [
+  'advertise-keys',
+  'share-keys',
+  'masked-input',
+  'unmask',
+  'revocation',
+  'landmarks',
+] as const;
 type MissingPhase = Exclude<Phase, (typeof PHASES)[number]>;
 const _allPhasesListed: [MissingPhase] extends [never] ? true : never = true;
 

@@ -8,7 +8,14 @@ import type { Phase, SignedEnvelope } from '../envelope';
  * signer's business (see envelope.ts); this is only how an envelope travels.
  */
 
-const PHASES: readonly Phase[] = ['advertise-keys', 'share-keys', 'masked-input', 'unmask', 'revocation'];
+const PHASES: readonly Phase[] = [
+  'advertise-keys',
+  'share-keys',
+  'masked-input',
+  'unmask',
+  'revocation',
+  'landmarks',
+];
 
 export function encodeEnvelopeWire(e: SignedEnvelope): Uint8Array {
   return new ByteWriter()
