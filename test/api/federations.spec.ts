@@ -166,6 +166,7 @@ describe('api: federations', () => {
           secureAggregation: true,
           threshold: 2,
           roundDeadlineSeconds: 600,
+          allowSingletonTypes: false,
         },
       });
       const job = await control.getJob(`start-${federation.id}`);

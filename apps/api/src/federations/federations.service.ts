@@ -38,6 +38,8 @@ export interface FederationOptions {
   secureAggregation: boolean;
   threshold: number;
   roundDeadlineSeconds: number;
+  /** Train on types with >= 2 cells; singleton types get landmarks only (published behaviour). */
+  allowSingletonTypes: boolean;
 }
 
 const startSchema = z
@@ -71,6 +73,7 @@ const startSchema = z
       .int()
       .min(10)
       .max(7 * 24 * 3600),
+    allowSingletonTypes: z.boolean(),
   })
   .refine((i) => i.embeddingSize <= i.hiddenSize, {
     message: 'must not exceed hiddenSize',
@@ -142,6 +145,7 @@ export class FederationsService {
       secureAggregation: input.secureAggregation,
       threshold,
       roundDeadlineSeconds: input.roundDeadlineSeconds,
+      allowSingletonTypes: input.allowSingletonTypes,
     };
     const row = await this.db.$transaction(async (tx) => {
       const created = await tx.federation.create({

@@ -39,4 +39,10 @@ export class StartFederationInput {
   })
   threshold?: number | null;
   @Field(() => Int, { defaultValue: 600 }) roundDeadlineSeconds!: number;
+  @Field({
+    defaultValue: false,
+    description:
+      'Train on cell types with at least 2 cells and keep single-cell types for landmarks only (the published behaviour); otherwise a single-cell type is an error.',
+  })
+  allowSingletonTypes!: boolean;
 }

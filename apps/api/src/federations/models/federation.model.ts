@@ -10,7 +10,7 @@ export class Federation {
   @Field(() => FederationStatus) status!: FederationStatus;
   @Field(() => JSONValue, {
     description:
-      'rounds, localSteps, learningRate, hiddenSize, embeddingSize, weighting, secureAggregation, threshold, roundDeadlineSeconds',
+      'rounds, localSteps, learningRate, hiddenSize, embeddingSize, weighting, secureAggregation, threshold, roundDeadlineSeconds, allowSingletonTypes',
   })
   options!: unknown;
   @Field(() => Int) seed!: number;
