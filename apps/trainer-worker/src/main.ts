@@ -24,6 +24,7 @@ Environment:
   WORKER_LOCK_MS         job lock (default 60000): a killed worker's job is retried after it
   API_URL, API_TOKEN     optional: fetch the certificate from the API once issued
   WORKER_HEALTH_PORT     optional: GET /health answers 200 while the worker runs
+Exit codes: 0 stopped by a signal, 2 bad configuration, 3 queue credentials refused.
 `;
 
 async function main(): Promise<void> {
@@ -66,6 +67,17 @@ async function main(): Promise<void> {
   });
 
   const connection = redisConnection(config.redisUrl);
+  // Refused credentials do not heal by retrying (a revoked institution, a rotated password):
+  // stop with a clear message instead of retrying ten times a second for ever.
+  const refused = (e: Error) => {
+    if (!/WRONGPASS|NOAUTH|invalid username-password/i.test(e.message)) return false;
+    process.stderr.write(
+      `trainer-worker: Redis refused ${config.institution}'s queue credentials (${e.message.split('\n')[0]}); ` +
+        'the institution may have been revoked or its password changed. Stopping.\n',
+    );
+    process.exit(3);
+  };
+  connection.on('error', (e: Error) => void refused(e));
   const wrap =
     <D, R>(name: string, fn: (d: D) => Promise<R>) =>
     async (data: D): Promise<R> => {
@@ -92,7 +104,9 @@ async function main(): Promise<void> {
       unmask: wrap('unmask', (d) => runtime.unmask(d)),
       landmarks: wrap('landmarks', (d) => runtime.landmarks(d)),
     },
-    onError: (e) => log(`error: ${e.message}`),
+    onError: (e) => {
+      if (!refused(e)) log(`error: ${e.message}`);
+    },
     lockDurationMs: config.lockMs,
   });
   const health =
