@@ -5,7 +5,7 @@ import { startRedis, startService, type RedisInstance } from '../support/process
 import { tempDir } from './e2e-helpers';
 
 /** The built trainer worker (dist/) against a private Redis, with bad input it must refuse clearly. */
-describe('trainer worker start-up', () => {
+describe('start-up of the built services', () => {
   let dir: string;
   let redis: RedisInstance;
 
@@ -49,5 +49,44 @@ describe('trainer worker start-up', () => {
     expect(worker.output()).toMatch(
       /INSTITUTION="Hospital A": expected lower-case letters, digits and dashes/,
     );
+  }, 60_000);
+
+  it('refuses a state directory whose key was made with another passphrase, without a stack trace', async () => {
+    const first = startService('worker-init', 'dist/trainer-worker/main.js', env({}), join(dir, 'logs'), [
+      '--init',
+    ]);
+    expect(await new Promise((resolve) => first.child.once('exit', resolve))).toBe(0);
+    const worker = startService(
+      'worker-passphrase',
+      'dist/trainer-worker/main.js',
+      env({ WORKER_KEY_PASSPHRASE: 'another-passphrase-0123456' }),
+      join(dir, 'logs'),
+    );
+    expect(await new Promise((resolve) => worker.child.once('exit', resolve))).toBe(1);
+    expect(worker.output()).toMatch(/cannot open the institution's key in .*WORKER_KEY_PASSPHRASE/);
+    expect(worker.output()).not.toMatch(/\n\s+at /);
+  }, 60_000);
+
+  it('the aggregator names the object store it cannot reach, without a stack trace', async () => {
+    const aggregator = startService(
+      'aggregator-no-s3',
+      'dist/aggregator/main.js',
+      {
+        DATABASE_URL: 'postgresql://postgres@127.0.0.1:5432/postgres',
+        REDIS_URL: redis.url,
+        S3_ENDPOINT: '127.0.0.1',
+        S3_PORT: '1',
+        S3_USE_SSL: 'false',
+        S3_ACCESS_KEY: 'access',
+        S3_SECRET_KEY: 'secret-key',
+        S3_BUCKET: 'scprivacy',
+      },
+      join(dir, 'logs'),
+    );
+    expect(await new Promise((resolve) => aggregator.child.once('exit', resolve))).toBe(1);
+    expect(aggregator.output()).toMatch(
+      /cannot reach the object store at 127.0.0.1:1 \(S3_ENDPOINT, S3_PORT\)/,
+    );
+    expect(aggregator.output()).not.toMatch(/\n\s+at /);
   }, 60_000);
 });

@@ -2,7 +2,14 @@ import { createServer } from 'node:http';
 import { Queue, Worker } from 'bullmq';
 import { initBackend } from '@fl/engine';
 import { createPrismaClient } from '@fl/persistence';
-import { CONTROL_QUEUE, institutionQueueName, QUEUE_PREFIX, type ControlJob } from '@fl/platform';
+import {
+  CONTROL_QUEUE,
+  institutionQueueName,
+  QUEUE_PREFIX,
+  StartupError,
+  startupStep,
+  type ControlJob,
+} from '@fl/platform';
 import { closeOnSignals, InstitutionQueues, redisConnection } from '@fl/queue';
 import { MinioObjectStore } from '@fl/storage';
 import { ConfigError, loadAggregatorConfig } from './config';
@@ -29,7 +36,10 @@ async function main(): Promise<void> {
   const connection = redisConnection(config.redisUrl);
   const publisher = redisConnection(config.redisUrl);
   const store = new MinioObjectStore(config.s3);
-  await store.ensureBucket();
+  await startupStep(
+    `cannot reach the object store at ${config.s3.endPoint}:${config.s3.port} (S3_ENDPOINT, S3_PORT)`,
+    () => store.ensureBucket(),
+  );
   const queues = new InstitutionQueues(connection, { pollIntervalMs: 1000 });
   const probes = new Map<string, Queue>();
   const online = async (institution: string): Promise<boolean> => {
@@ -58,7 +68,9 @@ async function main(): Promise<void> {
   };
 
   // Resume what a previous aggregator left running (all of its state is in Postgres).
-  const unfinished = await prisma.federation.findMany({ where: { status: 'running' }, select: { id: true } });
+  const unfinished = await startupStep('cannot read the federations from Postgres (DATABASE_URL)', () =>
+    prisma.federation.findMany({ where: { status: 'running' }, select: { id: true } }),
+  );
   for (const f of unfinished) {
     log(`resuming federation ${f.id}`);
     launch(f.id);
@@ -125,6 +137,10 @@ main().catch((e: unknown) => {
   if (e instanceof ConfigError) {
     process.stderr.write(`aggregator: ${e.message}\n`);
     process.exit(2);
+  }
+  if (e instanceof StartupError) {
+    process.stderr.write(`aggregator: ${e.message}\n`);
+    process.exit(1);
   }
   process.stderr.write(`aggregator: ${(e as Error).stack ?? String(e)}\n`);
   process.exit(1);

@@ -1,6 +1,6 @@
 import { createServer } from 'node:http';
 import { initBackend } from '@fl/engine';
-import { InstitutionRuntime, StateLostError } from '@fl/platform';
+import { InstitutionRuntime, StartupError, startupStep, StateLostError } from '@fl/platform';
 import { closeOnSignals, redisConnection, startInstitutionWorker } from '@fl/queue';
 import { downloadVerified, uploadTo } from '@fl/storage';
 import { ConfigError, loadWorkerConfig } from './config';
@@ -34,7 +34,10 @@ async function main(): Promise<void> {
   }
   const config = loadWorkerConfig();
   const identities = new IdentityStore(config.stateDir, config.institution, config.keyPassphrase);
-  const identity = await identities.loadOrCreate();
+  const identity = await startupStep(
+    `cannot open the institution's key in ${config.stateDir} (WORKER_STATE_DIR; is WORKER_KEY_PASSPHRASE the one it was made with?)`,
+    () => identities.loadOrCreate(),
+  );
   if (process.argv.includes('--init')) {
     // Key pair and CSR only: the operator sends the CSR to the consortium and installs the certificate.
     process.stdout.write(`${identities.csrPath}\n`);
@@ -43,7 +46,10 @@ async function main(): Promise<void> {
   const backend = await initBackend(config.backend);
   let caCertificatePem = await identities.installCertificate(identity);
   if (!caCertificatePem && config.apiUrl && config.apiToken) {
-    const fetched = await fetchCertificate(config.apiUrl, config.apiToken);
+    const fetched = await startupStep(
+      `cannot fetch the certificate from the API at ${config.apiUrl} (API_URL)`,
+      () => fetchCertificate(config.apiUrl!, config.apiToken!),
+    );
     if (fetched) {
       await identities.saveCertificate(fetched.certificatePem, fetched.caCertificatePem);
       caCertificatePem = await identities.installCertificate(identity);
@@ -134,6 +140,10 @@ main().catch((e: unknown) => {
   if (e instanceof ConfigError) {
     process.stderr.write(`trainer-worker: ${e.message}\n`);
     process.exit(2);
+  }
+  if (e instanceof StartupError) {
+    process.stderr.write(`trainer-worker: ${e.message}\n`);
+    process.exit(1);
   }
   process.stderr.write(`trainer-worker: ${(e as Error).stack ?? String(e)}\n`);
   process.exit(1);

@@ -103,3 +103,20 @@ export function serviceConnections(e: {
     },
   };
 }
+
+/** A service could not start for a reason outside its code (a server down, a wrong address). */
+export class StartupError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'StartupError';
+  }
+}
+
+/** Runs a start-up step; a failure becomes a StartupError saying what could not be reached. */
+export async function startupStep<T>(what: string, step: () => Promise<T>): Promise<T> {
+  try {
+    return await step();
+  } catch (e) {
+    throw new StartupError(`${what}: ${(e as Error).message.split('\n')[0]}`);
+  }
+}
