@@ -8,14 +8,10 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Command } from 'commander';
-import { Stack } from '../test/support/stack';
+import { EXAMPLE_CONSORTIUM, Stack } from '../test/support/stack';
 
-const EXAMPLE = [
-  { name: 'pbmc3k-10x-v1', datasets: ['examples/pbmc-mini/train/pbmc3k_10x_v1.csv.gz'] },
-  { name: 'pbmc-10x-3p-v2', datasets: ['examples/pbmc-mini/train/pbmc_10x_3p_v2.tsv.gz'] },
-  { name: 'pbmc-10x-5p-vdj', datasets: ['examples/pbmc-mini/train/pbmc_10x_5p_vdj.csv.gz'] },
-];
-const QUERY = 'examples/pbmc-mini/test/pbmc_10x_3p_v3.csv.gz';
+const EXAMPLE = EXAMPLE_CONSORTIUM.institutions;
+const QUERY = EXAMPLE_CONSORTIUM.query;
 
 const program = new Command('stack')
   .description(

@@ -5,17 +5,9 @@ import { Readable } from 'node:stream';
 import tar from 'tar-stream';
 import { readExpression } from '@fl/formats';
 import { loadBundle, trainFederatedModel, type TrainFederatedOptions } from '@fl/federation';
-import type { Stack } from '../support/stack';
+import { EXAMPLE_CONSORTIUM, type Stack } from '../support/stack';
 
-/** Three PBMC institutions and one query, cut from ../shared/datasets/pbmc (examples/pbmc-mini). */
-export const EXAMPLE = {
-  institutions: [
-    { name: 'pbmc3k-10x-v1', datasets: ['examples/pbmc-mini/train/pbmc3k_10x_v1.csv.gz'] },
-    { name: 'pbmc-10x-3p-v2', datasets: ['examples/pbmc-mini/train/pbmc_10x_3p_v2.tsv.gz'] },
-    { name: 'pbmc-10x-5p-vdj', datasets: ['examples/pbmc-mini/train/pbmc_10x_5p_vdj.csv.gz'] },
-  ],
-  query: 'examples/pbmc-mini/test/pbmc_10x_3p_v3.csv.gz',
-};
+export const EXAMPLE = EXAMPLE_CONSORTIUM;
 
 export async function tempDir(label: string): Promise<string> {
   return mkdtemp(join(tmpdir(), `scp-${label}-`));

@@ -16,6 +16,19 @@ import { startS3Server, type S3Server } from './s3-server';
 
 const run = promisify(execFile);
 
+/**
+ * The example consortium: three PBMC institutions and one query, cut from
+ * ../shared/datasets/pbmc (examples/pbmc-mini, made by scripts/make-examples.py).
+ */
+export const EXAMPLE_CONSORTIUM = {
+  institutions: [
+    { name: 'pbmc3k-10x-v1', datasets: ['examples/pbmc-mini/train/pbmc3k_10x_v1.csv.gz'] },
+    { name: 'pbmc-10x-3p-v2', datasets: ['examples/pbmc-mini/train/pbmc_10x_3p_v2.tsv.gz'] },
+    { name: 'pbmc-10x-5p-vdj', datasets: ['examples/pbmc-mini/train/pbmc_10x_5p_vdj.csv.gz'] },
+  ],
+  query: 'examples/pbmc-mini/test/pbmc_10x_3p_v3.csv.gz',
+};
+
 export interface StackInstitution {
   name: string;
   /** Reference files uploaded through the REST API. */

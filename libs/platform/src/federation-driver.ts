@@ -14,6 +14,7 @@ import {
   SecAggServer,
   type RevocationList,
 } from '@fl/secure-agg';
+import { sha256Hex } from '@fl/storage';
 import type { FederationEvent } from './events';
 import { fromBase64, toBase64 } from './institution-runtime';
 import {
@@ -29,7 +30,6 @@ import {
 import {
   decodeWeights,
   encodeGenes,
-  sha256Hex,
   encodeWeights,
   type ModelVersionManifest,
   type ObjectRef,

@@ -1,4 +1,3 @@
-import { createHash } from 'node:crypto';
 import type { ModelShape } from '@fl/engine';
 import type { BundleManifest, FederatedModel, LandmarkSet, TrainingOptions } from '@fl/federation';
 
@@ -32,9 +31,6 @@ export interface ModelVersionManifest {
   institutions: BundleManifest['institutions'];
   parameterCount: number;
 }
-
-export const sha256Hex = (data: Uint8Array | string): string =>
-  createHash('sha256').update(data).digest('hex');
 
 export function encodeWeights(params: Float32Array): Uint8Array {
   return new Uint8Array(params.buffer, params.byteOffset, params.byteLength);

@@ -1,6 +1,6 @@
-import { createHash } from 'node:crypto';
 import { initBackend } from '@fl/engine';
 import { readExpression, type ExpressionMatrix } from '@fl/formats';
+import { sha256Hex } from '@fl/storage';
 import { ConsortiumAuthority, InstitutionIdentity, type RevocationList } from '@fl/secure-agg';
 import {
   FederationDriver,
@@ -22,19 +22,17 @@ import type { InstitutionJobName, JobData, JobResult } from '../jobs';
  * (the real services are exercised by the apps' integration and end-to-end tests).
  */
 
-const sha256 = (b: Uint8Array) => createHash('sha256').update(b).digest('hex');
-
 export class MemoryStore {
   readonly objects = new Map<string, Buffer>();
   async putBuffer(key: string, data: Uint8Array) {
     const copy = Buffer.from(data);
     this.objects.set(key, copy);
-    return { key, sha256: sha256(copy), bytes: copy.byteLength };
+    return { key, sha256: sha256Hex(copy), bytes: copy.byteLength };
   }
   async getBuffer(key: string, expected: string): Promise<Buffer> {
     const b = this.objects.get(key);
     if (!b) throw new Error(`no object ${key}`);
-    if (sha256(b) !== expected) throw new Error(`${key}: sha256 mismatch`);
+    if (sha256Hex(b) !== expected) throw new Error(`${key}: sha256 mismatch`);
     return b;
   }
   url(key: string): string {
