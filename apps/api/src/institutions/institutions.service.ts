@@ -60,11 +60,6 @@ export class InstitutionsService {
       { name: rawName, displayName: rawDisplayName },
       'institution',
     );
-    // Queue names, Redis users and storage folders are named after the institution alone, so
-    // a name must be unique on the whole platform, not only within its consortium.
-    if (await this.db.institution.findFirst({ where: { name } })) {
-      throw new ConflictException(`The institution name "${name}" is already taken on this platform.`);
-    }
     const token = generateToken();
     const queuePassword = generateToken();
     let institution: Institution;
@@ -95,11 +90,15 @@ export class InstitutionsService {
         return created;
       });
     } catch (e) {
+      // Queue names, Redis users and storage folders are named after the institution alone, so
+      // a name is unique on the whole platform (Institution_name_key). The index, not a look-up
+      // first, decides between concurrent registrations: the loser stops here, before Redis.
       if (isUniqueViolation(e)) {
         throw new ConflictException(`The institution name "${name}" is already taken on this platform.`);
       }
       throw e;
     }
+    // Only the committed winner of the name provisions (and so may replace) its Redis user.
     let queueUsername: string;
     try {
       ({ username: queueUsername } = await provisionInstitutionQueueUser(this.redis, name, queuePassword));
