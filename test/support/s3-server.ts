@@ -13,7 +13,9 @@
  * - what it does check: that the access key id is S3RVER (else 403 InvalidAccessKeyId), that a
  *   presigned URL has not expired (X-Amz-Date + X-Amz-Expires in the past -> 403 AccessDenied
  *   "Request has expired"), and that a header-signed request's date is within 15 minutes. Only
- *   the legacy Signature V2, which nothing here sends, is actually verified.
+ *   the legacy Signature V2, which nothing here sends, is actually verified. It accepts any
+ *   X-Amz-Expires (30 days, say) and a URL dated in the future, which MinIO refuses; this server
+ *   therefore checks a presigned URL's dates itself, in both modes (`checkPresignedDates`).
  * - a PUT body is written in place, so an upload cut mid-body leaves a truncated object visible.
  * MinIO differs on the first two and the last: buckets are private by default (anonymous -> 403
  * AccessDenied), every V4 signature is verified (edited URL -> 403 SignatureDoesNotMatch), and an
@@ -82,7 +84,13 @@ export async function startS3Server(options: S3ServerOptions = {}): Promise<S3Se
         if (denial) refuse(req, res, denial);
         else handle(req, res);
       }
-    : handle;
+    : (req, res) => {
+        // s3rver checks only expiry, and accepts any X-Amz-Expires or a date far ahead.
+        const query = parseRawQuery(new URL(req.url ?? '/', 'http://s3.invalid').search);
+        const denial = query.some(([k]) => k === 'X-Amz-Signature') ? checkPresignedDates(query) : null;
+        if (denial) refuse(req, res, denial);
+        else handle(req, res);
+      };
   const server = createServer(listener);
   // Node's 5 s default lets the server drop an idle kept-alive socket just as a client whose event
   // loop was busy (a loaded machine) reuses it, failing the request with ECONNRESET.
@@ -174,7 +182,6 @@ export function checkSignatureV4(req: IncomingMessage, creds: Credentials, now =
   if (presigned) {
     const get = (name: string) => query.find(([k]) => k === name)?.[1];
     const algorithm = get('X-Amz-Algorithm');
-    const expires = Number(get('X-Amz-Expires'));
     credential = get('X-Amz-Credential') ?? '';
     signedHeaders = (get('X-Amz-SignedHeaders') ?? '').split(';');
     signature = get('X-Amz-Signature') ?? '';
@@ -184,14 +191,8 @@ export function checkSignatureV4(req: IncomingMessage, creds: Credentials, now =
     if (algorithm !== 'AWS4-HMAC-SHA256') {
       return { code: 'AuthorizationQueryParametersError', message: 'Unsupported X-Amz-Algorithm.' };
     }
-    if (!Number.isInteger(expires) || expires < 1 || expires > MAX_PRESIGN_SECONDS) {
-      return { code: 'AuthorizationQueryParametersError', message: 'X-Amz-Expires out of range.' };
-    }
-    const signedAt = parseAmzDate(amzDate);
-    if (signedAt === null) return { code: 'AccessDenied', message: 'Malformed X-Amz-Date.' };
-    if (now.getTime() > signedAt.getTime() + expires * 1000) {
-      return { code: 'AccessDenied', message: 'Request has expired' };
-    }
+    const dates = checkPresignedDates(query, now);
+    if (dates) return dates;
   } else {
     const match =
       /^AWS4-HMAC-SHA256 Credential=([^,]+), ?SignedHeaders=([^,]+), ?Signature=([0-9a-f]+)$/.exec(
@@ -255,6 +256,39 @@ export function checkSignatureV4(req: IncomingMessage, creds: Credentials, now =
       code: 'SignatureDoesNotMatch',
       message: 'The request signature we calculated does not match the signature you provided.',
     };
+  }
+  return null;
+}
+
+/**
+ * The dates of a presigned URL, as MinIO checks them (cmd/signature-v4-parser.go and
+ * doesPresignedSignatureMatch): X-Amz-Expires a whole number of seconds from 0 to 7 days, the
+ * signing date no more than the clock skew ahead, and not expired. Applied with and without
+ * `verifySignatures`, so no test passes with a URL production would refuse. Null: acceptable.
+ */
+export function checkPresignedDates(query: [string, string][], now = new Date()): Denial | null {
+  const get = (name: string) => query.find(([k]) => k === name)?.[1];
+  const rawExpires = get('X-Amz-Expires') ?? '';
+  const expires = Number(rawExpires);
+  if (!/^-?\d+$/.test(rawExpires)) {
+    return { code: 'AuthorizationQueryParametersError', message: 'X-Amz-Expires should be a number' };
+  }
+  if (expires < 0) {
+    return { code: 'AuthorizationQueryParametersError', message: 'X-Amz-Expires must be non-negative' };
+  }
+  if (expires > MAX_PRESIGN_SECONDS) {
+    return {
+      code: 'AuthorizationQueryParametersError',
+      message: `X-Amz-Expires must be less than a week (in seconds) that is; ${MAX_PRESIGN_SECONDS}`,
+    };
+  }
+  const signedAt = parseAmzDate(get('X-Amz-Date') ?? '');
+  if (signedAt === null) return { code: 'AccessDenied', message: 'Malformed X-Amz-Date.' };
+  if (signedAt.getTime() > now.getTime() + MAX_CLOCK_SKEW_MS) {
+    return { code: 'AccessDenied', message: 'Request is not valid yet' };
+  }
+  if (now.getTime() > signedAt.getTime() + expires * 1000) {
+    return { code: 'AccessDenied', message: 'Request has expired' };
   }
   return null;
 }

@@ -167,6 +167,27 @@ describe('FederationDriver (in-memory transport)', () => {
     expect(fed.state.versions.has(2)).toBe(false);
   });
 
+  it("names an institution's own failure as the cause of a failed round", async () => {
+    const options = { ...base, rounds: 1, threshold: 3 };
+    const fed = await MemoryFederation.create({ references, options });
+    const cause = 'the reference has a cell type with a single cell ("NK": 1 cell)';
+    fed.intercept = (institution, name) =>
+      name === 'train' && institution === 'pbmc-10x-3p-v2'
+        ? { ok: false, reason: cause, timedOut: false, stateLost: false }
+        : undefined;
+    const failure = fed.driver().run();
+    await expect(failure).rejects.toThrow(
+      /^round 1 failed 3 times: pbmc-10x-3p-v2: the reference has a cell type/,
+    );
+    await expect(failure).rejects.toThrow(/2 institution\(s\) answered, the round needs 3/);
+    const failed = fed.state.rounds.filter((r) => r.status === 'failed');
+    expect(failed).toHaveLength(3);
+    for (const r of failed) {
+      expect(r.error).toContain(`pbmc-10x-3p-v2: ${cause}`);
+      expect(r.dropouts).toEqual(['pbmc-10x-3p-v2']);
+    }
+  });
+
   it('refuses landmarks that are not the ones the institution signed', async () => {
     const options = { ...base, rounds: 1, secureAggregation: true };
     const fed = await MemoryFederation.create({ references, options });

@@ -171,6 +171,12 @@ export interface DriverState {
 export class FederationFailed extends Error {}
 
 const MAX_ROUND_ATTEMPTS = 3;
+/** Longest institution error kept in a round's record (a worker's message, not its log). */
+const MAX_CAUSE_CHARS = 500;
+
+function clip(reason: string): string {
+  return reason.length > MAX_CAUSE_CHARS ? `${reason.slice(0, MAX_CAUSE_CHARS)}…` : reason;
+}
 /** Rounds an institution whose key set-up failed sits out before it is tried again. */
 const KEY_RETRY_ROUNDS = 10;
 
@@ -371,10 +377,14 @@ export class FederationDriver {
     const dispatched = performance.now();
     const results = new Map<string, TrainResult>();
     const dropouts: string[] = [];
+    // Why each dropout did not answer: the institution's own error is what a failed round's
+    // record (and so the federation's error) must show, not only the count that fell short.
+    const causes: string[] = [];
     outcomes.forEach((o, i) => {
       if (o.ok) results.set(participants[i], o.result);
       else {
         dropouts.push(participants[i]);
+        causes.push(`${participants[i]}: ${clip(o.reason)}`);
         if (o.stateLost) this.state.rekey = true;
       }
     });
@@ -397,13 +407,20 @@ export class FederationDriver {
       const roundLevel =
         e instanceof RoundFailed || e instanceof FederationFailed || e instanceof ProtocolViolation;
       if (!roundLevel) throw e;
-      await this.failRound(round, attempt, participants, startedAt, [e.message, ...rejected].join('; '), {
-        survivors: [...results.keys()],
-        dropouts,
-        losses,
-        timings: { institutions: institutionTimings },
-        bytesIn,
-      });
+      await this.failRound(
+        round,
+        attempt,
+        participants,
+        startedAt,
+        [...causes, e.message, ...rejected].join('; '),
+        {
+          survivors: [...results.keys()],
+          dropouts,
+          losses,
+          timings: { institutions: institutionTimings },
+          bytesIn,
+        },
+      );
       return;
     }
     for (const r of rejected) {
@@ -474,7 +491,8 @@ export class FederationDriver {
     this.state.rekey = this.plan.options.secureAggregation;
     this.server = this.plan.options.secureAggregation ? null : this.server;
     if (this.state.attempt >= MAX_ROUND_ATTEMPTS) {
-      throw new FederationFailed(`round ${round} failed ${MAX_ROUND_ATTEMPTS} times; last: ${error}`);
+      // The last attempt's record, causes first: it becomes the federation's error.
+      throw new FederationFailed(`round ${round} failed ${MAX_ROUND_ATTEMPTS} times: ${error}`);
     }
     await this.ports.state.save(this.state);
   }

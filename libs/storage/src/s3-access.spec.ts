@@ -196,13 +196,41 @@ describe.each([
     );
     const res = await fetch(signedAnHourAgo);
     expect(res.status).toBe(403);
-    expect(await codeOf(res)).toBe('AccessDenied');
+    expect(await res.text()).toMatch(/<Code>AccessDenied<\/Code><Message>Request has expired/);
     await expect(downloadVerified(signedAnHourAgo, s.a.sha256)).rejects.toMatchObject({
       name: 'TransferError',
       key: A_KEY,
       status: 403,
       code: 'AccessDenied',
     });
+  });
+
+  it('refuses a presigned URL valid for more than 7 days, as MinIO does (403 AuthorizationQueryParametersError)', async () => {
+    const url = new URL(await s.store.presignedGetUrl(A_KEY, 300));
+    url.searchParams.set('X-Amz-Expires', String(30 * 24 * 3600));
+    const res = await fetch(url);
+    expect(res.status).toBe(403);
+    const body = await res.text();
+    expect(body).toMatch(/<Code>AuthorizationQueryParametersError<\/Code>/);
+    expect(body).toMatch(/X-Amz-Expires must be less than a week \(in seconds\) that is; 604800/);
+    url.searchParams.set('X-Amz-Expires', '-1');
+    expect((await fetch(url)).status).toBe(403);
+  });
+
+  it('refuses a presigned URL dated 30 days ahead (403 AccessDenied "Request is not valid yet")', async () => {
+    const { endPoint, port, region, accessKey, secretKey } = s.server;
+    const client = new Client({ endPoint, port, useSSL: false, region, accessKey, secretKey });
+    const ahead = await client.presignedGetObject(
+      BUCKET,
+      A_KEY,
+      604800,
+      {},
+      new Date(Date.now() + 30 * 24 * 3600_000),
+    );
+    const res = await fetch(ahead);
+    expect(res.status).toBe(403);
+    const body = await res.text();
+    expect(body).toMatch(/<Code>AccessDenied<\/Code><Message>Request is not valid yet<\/Message>/);
   });
 
   it('refuses an unknown access key id (403 InvalidAccessKeyId)', async () => {
