@@ -3,6 +3,7 @@ import { createWriteStream, mkdirSync } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 
 /**
  * Separate processes for end-to-end tests: a private redis-server (so a test may restart it
@@ -108,6 +109,8 @@ export interface RedisInstance {
  * A private redis-server on a free loopback port. No data is persisted, but ACL users are (an
  * ACL file, as a deployment must have: the institutions' queue users survive a restart).
  */
+const REDIS_LIMITS_CONF = fileURLToPath(new URL('../../libs/queue/redis/limits.conf', import.meta.url));
+
 export async function startRedis(dir: string): Promise<RedisInstance> {
   const port = await freePort();
   await mkdir(dir, { recursive: true });
@@ -128,6 +131,9 @@ export async function startRedis(dir: string): Promise<RedisInstance> {
         'no',
         '--aclfile',
         aclFile,
+        // The limits recommended for a consortium deployment (maxmemory, noeviction, ...).
+        '--include',
+        REDIS_LIMITS_CONF,
       ],
       { stdio: ['ignore', 'pipe', 'pipe'] },
     );

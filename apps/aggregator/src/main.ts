@@ -10,7 +10,7 @@ import {
   startupStep,
   type ControlJob,
 } from '@fl/platform';
-import { closeOnSignals, InstitutionQueues, redisConnection } from '@fl/queue';
+import { closeOnSignals, InstitutionQueues, keepBullmqScriptsLoaded, redisConnection } from '@fl/queue';
 import { MinioObjectStore } from '@fl/storage';
 import { ConfigError, loadAggregatorConfig } from './config';
 import { FederationRunner } from './federation-runner';
@@ -35,6 +35,10 @@ async function main(): Promise<void> {
   const prisma = createPrismaClient(config.databaseUrl);
   const connection = redisConnection(config.redisUrl);
   const publisher = redisConnection(config.redisUrl);
+  // Institution workers may only EVALSHA (no EVAL): keep BullMQ's scripts in Redis' script
+  // cache for them, now, after every reconnect (a restarted Redis) and when a check finds them gone.
+  // Not awaited: with Redis away the load waits for it, and failures are logged and retried.
+  const scripts = keepBullmqScriptsLoaded(connection, { log });
   const store = new MinioObjectStore(config.s3);
   await startupStep(
     `cannot reach the object store at ${config.s3.endPoint}:${config.s3.port} (S3_ENDPOINT, S3_PORT)`,
@@ -116,6 +120,7 @@ async function main(): Promise<void> {
   closeOnSignals({
     close: async () => {
       runner.stop();
+      scripts.stop();
       health?.close();
       await control.close();
       await queues.close();

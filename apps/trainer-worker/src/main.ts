@@ -1,7 +1,7 @@
 import { createServer } from 'node:http';
 import { initBackend } from '@fl/engine';
 import { InstitutionRuntime, StartupError, startupStep, StateLostError } from '@fl/platform';
-import { closeOnSignals, redisConnection, startInstitutionWorker } from '@fl/queue';
+import { closeOnSignals, startInstitutionWorker, workerRedisConnection } from '@fl/queue';
 import { downloadVerified, uploadTo } from '@fl/storage';
 import { ConfigError, loadWorkerConfig } from './config';
 import { loadDataset } from './dataset-loader';
@@ -72,7 +72,18 @@ async function main(): Promise<void> {
     caCertificatePem,
   });
 
-  const connection = redisConnection(config.redisUrl);
+  // EVALSHA only: the queue user may not EVAL. NOSCRIPT (Redis restarted or its script cache
+  // flushed, and the aggregator has not loaded BullMQ's scripts again yet) is waited out.
+  const connection = workerRedisConnection(config.redisUrl, {
+    onScriptMissing: (attempt, sha) => {
+      if (attempt === 1 || attempt % 20 === 0) {
+        log(
+          `Redis does not have BullMQ script ${sha.slice(0, 12)} loaded (NOSCRIPT); waiting for the aggregator ` +
+            `to load it (attempt ${attempt}). If this lasts, the aggregator is down or runs another BullMQ version.`,
+        );
+      }
+    },
+  });
   // Refused credentials do not heal by retrying (a revoked institution, a rotated password):
   // stop with a clear message instead of retrying ten times a second for ever.
   const refused = (e: Error) => {

@@ -3,7 +3,8 @@
  * with ioredis 5). Everything here is key-scoped (checked against the user's key pattern) or
  * reads nothing of other tenants. Deliberately absent: ACL, CONFIG, FLUSHALL/FLUSHDB, KEYS,
  * SCAN (only Queue.removeOrphanedJobs uses it), CLIENT LIST/KILL (Queue.getWorkers), MONITOR,
- * SUBSCRIBE/PUBLISH (BullMQ uses streams, not pub/sub), SCRIPT, FUNCTION, DEBUG, SHUTDOWN.
+ * SUBSCRIBE/PUBLISH (BullMQ uses streams, not pub/sub), EVAL, EVAL_RO, SCRIPT, FUNCTION, FCALL,
+ * DEBUG, SHUTDOWN.
  *
  * worker-commands.spec.ts re-derives the script commands from node_modules/bullmq, so a
  * BullMQ upgrade that needs a new command fails a test instead of a production worker.
@@ -18,8 +19,13 @@ export const CONNECTION_COMMANDS = [
   'info',
 ] as const;
 
-/** BullMQ's Lua scripts: EVALSHA, and EVAL when the script cache is empty (after a restart). */
-export const SCRIPT_COMMANDS = ['evalsha', 'eval'] as const;
+/**
+ * BullMQ's Lua scripts, by EVALSHA only: the platform loads them into the script cache
+ * (bullmq-scripts.ts) and the worker's connection never falls back to EVAL (evalsha-only.ts).
+ * No EVAL, EVAL_RO, SCRIPT, FUNCTION or FCALL: arbitrary Lua runs in Redis' only thread, so a
+ * worker's `while true do end` would stall Redis for every tenant.
+ */
+export const SCRIPT_COMMANDS = ['evalsha'] as const;
 
 /** Issued directly by BullMQ's TypeScript (outside scripts). */
 export const DIRECT_COMMANDS = [

@@ -3,10 +3,22 @@
 // settings mirror startInstitutionWorker's (concurrency 1, short lock from LOCK_MS).
 //   env: REDIS_URL (the institution's queue user), QUEUE, PREFIX, LOCK_MS
 import { Worker } from 'bullmq';
-import { Redis } from 'ioredis';
+import { Command, Redis } from 'ioredis';
+
+// Institution users may not EVAL: BullMQ's scripts go by EVALSHA only (what EvalshaOnlyRedis of
+// ../evalsha-only.ts does, minus its NOSCRIPT wait: the parent loaded the scripts).
+class EvalshaOnly extends Redis {
+  defineCommand(name, definition) {
+    super.defineCommand(name, definition);
+    this.scriptsSet[name].Command = Command;
+  }
+  duplicate(override) {
+    return new EvalshaOnly({ ...this.options, ...override });
+  }
+}
 
 const { REDIS_URL, QUEUE, PREFIX, LOCK_MS } = process.env;
-const connection = new Redis(REDIS_URL, { maxRetriesPerRequest: null, disableClientInfo: true });
+const connection = new EvalshaOnly(REDIS_URL, { maxRetriesPerRequest: null, disableClientInfo: true });
 const lockDuration = Number(LOCK_MS);
 const worker = new Worker(
   QUEUE,

@@ -6,6 +6,8 @@ import { randomBytes } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import { institutionQueueName, queueKeyPrefix } from '@fl/platform';
 import { redisConnection } from '../connection';
+import { loadBullmqScripts } from '../bullmq-scripts';
+import { workerRedisConnection } from '../evalsha-only';
 import { provisionInstitutionQueueUser, revokeInstitutionQueueUser } from '../acl';
 import { parseRedisUrl } from '../redis-url';
 
@@ -32,7 +34,7 @@ export interface TestInstitution {
   username: string;
   password: string;
   url: string;
-  /** A new connection as the institution's queue user (closed by cleanup()). */
+  /** A new connection as the institution's queue user, EVALSHA only as a worker's (closed by cleanup()). */
   connect(connectionName?: string): Redis;
 }
 
@@ -48,6 +50,8 @@ export class TestInstitutions {
     const password = randomBytes(24).toString('hex');
     this.made.push(institution);
     const { username } = await provisionInstitutionQueueUser(this.admin, institution, password);
+    // What the aggregator does in production: workers may only EVALSHA what the platform loaded.
+    await loadBullmqScripts(this.admin);
     const url = institutionUrl(username, password);
     return {
       institution,
@@ -55,7 +59,7 @@ export class TestInstitutions {
       password,
       url,
       connect: (connectionName?: string) => {
-        const connection = redisConnection(url, { variable: 'WORKER_REDIS_URL', connectionName });
+        const connection = workerRedisConnection(url, { variable: 'WORKER_REDIS_URL', connectionName });
         connection.on('error', () => undefined); // expected while users are revoked
         this.connections.push(connection);
         return connection;
