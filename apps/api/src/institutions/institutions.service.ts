@@ -103,7 +103,9 @@ export class InstitutionsService {
     try {
       ({ username: queueUsername } = await provisionInstitutionQueueUser(this.redis, name, queuePassword));
     } catch (e) {
-      // Without its queue user the institution cannot work: undo the registration.
+      // Without its queue user the institution cannot work: undo the registration. The name was
+      // ours until the row goes, so a half-made user (ACL SAVE failed) is ours to delete first.
+      await revokeInstitutionQueueUser(this.redis, name).catch(() => undefined);
       await this.db.institution.delete({ where: { id: institution.id } }).catch(() => undefined);
       this.logger.error(`provisioning the queue user of ${name}: ${(e as Error).message}`);
       throw new ServiceUnavailableException(
