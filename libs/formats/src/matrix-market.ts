@@ -61,6 +61,7 @@ class MatrixMarketParser {
         this.keep(chunk);
         return;
       }
+      if (this.carryBytes + nl > this.limits.maxLineBytes) throw this.lineTooLong(this.line + 1);
       const line = Buffer.concat([...this.carry, chunk.subarray(0, nl)]);
       this.carry = [];
       this.carryBytes = 0;
@@ -74,6 +75,7 @@ class MatrixMarketParser {
     for (;;) {
       const nl = chunk.indexOf(LF, start);
       if (nl < 0) break;
+      if (nl - start > this.limits.maxLineBytes) throw this.lineTooLong(this.line + 1);
       this.parseLine(chunk, start, nl > start && chunk[nl - 1] === CR ? nl - 1 : nl);
       start = nl + 1;
     }
@@ -84,9 +86,11 @@ class MatrixMarketParser {
   private keep(part: Buffer): void {
     this.carry.push(Buffer.from(part));
     this.carryBytes += part.length;
-    if (this.carryBytes > this.limits.maxLineBytes) {
-      throw limitError(this.limits, 'maxLineBytes', { file: this.path, line: this.line + 1 }, 'the line');
-    }
+    if (this.carryBytes > this.limits.maxLineBytes) throw this.lineTooLong(this.line + 1);
+  }
+
+  private lineTooLong(line: number): Error {
+    return limitError(this.limits, 'maxLineBytes', { file: this.path, line }, 'the line');
   }
 
   finish(): Triplets {
