@@ -1,5 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
+import { gzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { objectKeys } from '@fl/platform';
 import { InstitutionIdentity } from '@fl/secure-agg';
@@ -22,6 +23,7 @@ const TINY_REFERENCE = [
   'c1,1.2,0,T cell,0.1',
   'c2,0,2.1,B cell,0',
   'c3,0.9,0,T cell,0',
+  'c4,0,1.7,B cell,0.2',
   '',
 ].join('\n');
 
@@ -294,9 +296,9 @@ describe('api: authentication, institutions and datasets', () => {
       bDataset = (await res.json()) as DatasetJson;
       expect(bDataset).toMatchObject({
         name: 'tiny reference',
-        cells: 3,
+        cells: 4,
         genes: 3,
-        typeCounts: { 'T cell': 2, 'B cell': 1 },
+        typeCounts: { 'T cell': 2, 'B cell': 2 },
       });
     });
 
@@ -343,6 +345,69 @@ describe('api: authentication, institutions and datasets', () => {
       expect(res.status).toBe(400);
       expect(await messageOf(res)).toMatch(/cell_label/);
       await assertNothingLeft();
+    });
+
+    it('should refuse a cell type with a single cell as training would, unless allowed', async () => {
+      const lonely = TINY_REFERENCE.replace('c4,0,1.7,B cell,0.2', 'c4,0,1.7,NK cell,0.2');
+      const res = await upload(a.name, formWith('lonely.csv', lonely), a.token);
+      expect(res.status).toBe(400);
+      expect(await messageOf(res)).toBe(
+        'lonely.csv: cell types "B cell", "NK cell" have only one cell; the N-pair loss needs two cells of a type. ' +
+          'Add cells, remove the type, or send the form field allowSingletonTypes=true (and start the federation ' +
+          'with allowSingletonTypes) to train without it and keep it for landmarks only (published behaviour).',
+      );
+      await assertNothingLeft();
+      const single = 'cell_id,CD3E,cell_label\nc1,1,T\nc2,1,B\n';
+      const allOne = await upload(
+        a.name,
+        formWith('single.csv', single, { allowSingletonTypes: 'true' }),
+        a.token,
+      );
+      expect(allOne.status).toBe(400);
+      expect(await messageOf(allOne)).toMatch(/^single\.csv: every cell type has a single cell/);
+      await assertNothingLeft();
+
+      const allowed = await upload(
+        a.name,
+        formWith('lonely.csv', lonely, { allowSingletonTypes: 'true' }),
+        a.token,
+      );
+      expect(allowed.status).toBe(201);
+      const dataset = (await allowed.json()) as DatasetJson;
+      expect(dataset.typeCounts).toEqual({ 'T cell': 2, 'B cell': 1, 'NK cell': 1 });
+      // Cleaned up by hand (datasets cannot be deleted through the API) for the counts below.
+      await api.db.dataset.delete({ where: { id: dataset.id } });
+      await api.store.remove(objectKeys.dataset(a.name, dataset.id, 'lonely.csv'));
+      await assertNothingLeft();
+    });
+
+    it('should refuse an allowSingletonTypes field that is not true or false', async () => {
+      const res = await upload(
+        a.name,
+        formWith('tiny.csv', TINY_REFERENCE, { allowSingletonTypes: 'yes' }),
+        a.token,
+      );
+      expect(res.status).toBe(400);
+      expect(await messageOf(res)).toMatch(/allowSingletonTypes/);
+    });
+
+    it('should answer 413 naming the limit for a file beyond a read limit (a small .gz of a huge field)', async () => {
+      const bomb = gzipSync(Buffer.alloc(32 << 20, 0x30), { level: 9 });
+      expect(bomb.length).toBeLessThan(UPLOAD_LIMIT);
+      const res = await upload(a.name, formWith('zeros.csv.gz', bomb), a.token);
+      expect(res.status).toBe(413);
+      expect(await messageOf(res)).toMatch(
+        /^zeros\.csv\.gz, line 1, column 1: a field exceeds the limit of 64 KiB \(maxFieldBytes\)/,
+      );
+    });
+
+    it('should refuse a cell id with a control character, naming the line', async () => {
+      const tabbed = TINY_REFERENCE.replace('c2,', '"c\t2",');
+      const res = await upload(a.name, formWith('tabbed.csv', tabbed), a.token);
+      expect(res.status).toBe(400);
+      expect(await messageOf(res)).toMatch(
+        /^tabbed\.csv, line 3: cell id "c\\t2" contains a control character/,
+      );
     });
 
     it('should refuse an unsupported file type', async () => {

@@ -9,6 +9,7 @@ export * from './local-institution';
 export * from './messages';
 export * from './model';
 export * from './prediction-files';
+export * from './reference-rules';
 export * from './run-rounds';
 export * from './seeds';
 export * from './train-federated-model';

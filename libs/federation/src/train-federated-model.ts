@@ -6,6 +6,7 @@ import { alignToGenes, buildGeneUnion } from './gene-space';
 import { createInProcessPool } from './in-process-pool';
 import type { InstitutionPool } from './institution-client';
 import { encodeLabels } from './label-codes';
+import { checkReferenceTypes } from './reference-rules';
 import type { InstitutionData } from './local-institution';
 import type { InstitutionInfo } from './messages';
 import type { FederatedModel, TrainingOptions } from './model';
@@ -77,24 +78,7 @@ export function prepareInstitutionData(
     );
   }
   const labels = encodeLabels(matrix.labels);
-  const singletons = labels.types.filter((_, i) => labels.counts[i] < 2);
-  if (singletons.length === labels.types.length) {
-    throw new InputError(
-      `${matrix.source}: every cell type has a single cell (${singletons.slice(0, 5).join(', ')}); ` +
-        'training needs at least one cell type with 2 or more cells',
-      matrix.source,
-    );
-  }
-  if (singletons.length > 0 && !allowSingletonTypes) {
-    throw new InputError(
-      `${matrix.source}: cell type${singletons.length > 1 ? 's' : ''} ${singletons.map((s) => `"${s}"`).join(', ')} ` +
-        'ha' +
-        (singletons.length > 1 ? 've' : 's') +
-        ' only one cell; the N-pair loss needs two cells of a type. Add cells, remove the type, or pass ' +
-        '--allow-singleton-types to train without it and keep it for landmarks only (published behaviour).',
-      matrix.source,
-    );
-  }
+  checkReferenceTypes(matrix.source, labels.types, labels.counts, { allowSingletonTypes });
   const aligned = alignToGenes(matrix, genes);
   return { name: ref.name, values: aligned.values, nCells: aligned.nCells, labels };
 }

@@ -2,6 +2,7 @@ import { createReadStream } from 'node:fs';
 import { open, stat } from 'node:fs/promises';
 import { createGunzip } from 'node:zlib';
 import { InputError } from './input-error';
+import { limitError, resolveLimits, type ResolvedLimits } from './read-limits';
 import type { ReadProgress } from './types';
 
 /** 1 MiB reads: large enough that per-chunk overhead vanishes next to parsing. */
@@ -17,11 +18,15 @@ const PROGRESS_STEP = 4 << 20;
  * are read into one reused buffer, because touching fresh memory (page faults)
  * costs more than parsing it on some hosts. Progress counts bytes of the file
  * on disk (compressed bytes for .gz), since that is the only size known ahead.
+ *
+ * The bytes handed out are capped at `limits.maxDecompressedBytes`, counted as they
+ * are inflated: a gzip bomb stops at the cap, with at most a chunk or two in memory.
  */
 export async function* fileChunks(
   path: string,
   gzip: boolean,
   progress: ReadProgress = {},
+  limits: ResolvedLimits = resolveLimits(),
 ): AsyncGenerator<Buffer> {
   const total = await fileSize(path);
   let reported = 0;
@@ -32,9 +37,17 @@ export async function* fileChunks(
     }
   };
   report(0);
+  const max = limits.maxDecompressedBytes;
+  let bytes = 0;
   try {
-    if (gzip) yield* gunzipChunks(path, report);
-    else yield* plainChunks(path, report);
+    for await (const chunk of gzip ? gunzipChunks(path, report) : plainChunks(path, report)) {
+      bytes += chunk.length;
+      if (bytes > max) {
+        const what = gzip ? 'the text decompressed from the file' : 'the file';
+        throw limitError(limits, 'maxDecompressedBytes', { file: path }, what);
+      }
+      yield chunk;
+    }
   } catch (err) {
     throw asInputError(err, path, gzip);
   }

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { DelimitedGridParser, type GridSummary } from './delimited-grid';
+import { DelimitedGridParser, type GridOptions, type GridSummary } from './delimited-grid';
 import { InputError } from './input-error';
+import { InputLimitError, resolveLimits, type ReadLimits } from './read-limits';
 
 interface Parsed {
   header: string[];
@@ -9,17 +10,27 @@ interface Parsed {
 }
 
 /** Parses `text` fed in the given chunk sizes; column 0 and any column named `label` are text. */
-function parse(text: string | Buffer, chunkSizes: number[] = [], delimiter: ',' | '\t' = ','): Parsed {
+function parse(
+  text: string | Buffer,
+  chunkSizes: number[] = [],
+  delimiter: ',' | '\t' = ',',
+  options: GridOptions = {},
+): Parsed {
   const out: Parsed = { header: [], rows: [], summary: { headerSeen: false, rows: 0, nextLine: 0 } };
-  const parser = new DelimitedGridParser('grid.csv', delimiter, {
-    header(fields) {
-      out.header = fields;
-      return fields.map((f, c) => c === 0 || f === 'label');
+  const parser = new DelimitedGridParser(
+    'grid.csv',
+    delimiter,
+    {
+      header(fields) {
+        out.header = fields;
+        return fields.map((f, c) => c === 0 || f === 'label');
+      },
+      row(t, values, line) {
+        out.rows.push({ text: [...t], values: Array.from(values), line });
+      },
     },
-    row(t, values, line) {
-      out.rows.push({ text: [...t], values: Array.from(values), line });
-    },
-  });
+    options,
+  );
   const bytes = typeof text === 'string' ? Buffer.from(text) : text;
   let pos = 0;
   for (const size of chunkSizes) {
@@ -148,5 +159,136 @@ describe('DelimitedGridParser', () => {
     expect(parse('').summary).toEqual({ headerSeen: false, rows: 0, nextLine: 1 });
     expect(parse('\n\n').summary.headerSeen).toBe(false);
     expect(parse('id,g1\n').summary).toEqual({ headerSeen: true, rows: 0, nextLine: 2 });
+  });
+
+  it('should keep carried fields exact across chunk splits, quoted or not, long or short', () => {
+    const long = 'y'.repeat(5000);
+    const text = `id,g1,label\n"${long}""q""\n${long}",1.25,${long}\n${long},2,"a""b"\n`;
+    const whole = parse(text);
+    expect(whole.rows[0].text).toEqual([`${long}"q"\n${long}`, long]);
+    expect(whole.rows[1].text).toEqual([long, 'a"b']);
+    for (const size of [1, 2, 3, 7, 100, 4999, 5001]) {
+      expect(parse(text, new Array(Math.ceil(text.length / size)).fill(size)), `chunks of ${size}`).toEqual(
+        whole,
+      );
+    }
+  });
+});
+
+describe('DelimitedGridParser limits', () => {
+  const MiB = 1 << 20;
+  const big: Partial<ReadLimits> = { maxFieldBytes: 1 << 30, maxLineBytes: 1 << 30 };
+
+  function limited(limits: Partial<ReadLimits>, extra: Omit<GridOptions, 'limits'> = {}): GridOptions {
+    return { limits: resolveLimits({ limits }), ...extra };
+  }
+
+  function limitErrorOf(fn: () => unknown): InputLimitError {
+    const err = errorOf(fn);
+    expect(err).toBeInstanceOf(InputLimitError);
+    return err as InputLimitError;
+  }
+
+  /** Seconds to parse one field of `bytes` zeros (quoted or not) fed in 1 MiB chunks; best of two. */
+  function timeOneField(bytes: number, quoted: boolean): number {
+    const chunk = Buffer.alloc(MiB, 0x30);
+    let best = Infinity;
+    for (let attempt = 0; attempt < 2; attempt++) {
+      const started = performance.now();
+      const parser = new DelimitedGridParser(
+        'zeros.csv',
+        ',',
+        { header: (f) => f.map(() => true), row() {} },
+        limited(big),
+      );
+      if (quoted) parser.push(Buffer.from('"'));
+      for (let done = 0; done < bytes; done += MiB) parser.push(chunk);
+      if (quoted) parser.push(Buffer.from('"'));
+      parser.finish();
+      best = Math.min(best, performance.now() - started);
+    }
+    return best;
+  }
+
+  it.each([false, true])(
+    'should take linear time in the length of one huge field (quoted: %s)',
+    (quoted) => {
+      // Quadratic re-scanning makes 8x the bytes cost ~64x the time; linear work ~8x.
+      const small = timeOneField(8 * MiB, quoted);
+      const large = timeOneField(64 * MiB, quoted);
+      expect(large / small).toBeLessThan(24);
+    },
+    120_000,
+  );
+
+  it('should refuse a NUL byte in the first chunk, before the first line ends', () => {
+    const parser = new DelimitedGridParser('bin.csv', ',', { header: (f) => f.map(() => true), row() {} });
+    const chunk = Buffer.alloc(MiB, 0x41);
+    chunk[10] = 0;
+    expect(() => parser.push(chunk)).toThrow(
+      /bin\.csv: this does not look like a text file \(it contains NUL bytes/,
+    );
+  });
+
+  it('should refuse a NUL byte anywhere, also in a data row', () => {
+    expect(errorOf(() => parse('id,g1\nx\0,1\n')).message).toMatch(/does not look like a text file/);
+  });
+
+  it('should refuse a field longer than maxFieldBytes within one chunk of the limit', () => {
+    const limits = limited({ maxFieldBytes: 1000 });
+    const parser = new DelimitedGridParser(
+      'wide.csv',
+      ',',
+      { header: (f) => f.map((_, c) => c === 0), row() {} },
+      limits,
+    );
+    parser.push(Buffer.from('id,g1\nx,'));
+    const zeros = Buffer.alloc(600, 0x30);
+    parser.push(zeros);
+    const err = limitErrorOf(() => parser.push(zeros));
+    expect(err.limit).toBe('maxFieldBytes');
+    expect(err.message).toBe(
+      'wide.csv, line 2, column "g1": a field exceeds the limit of 1,000 bytes (maxFieldBytes); ' +
+        'if the file is genuine, raise the read limit "maxFieldBytes"',
+    );
+    expect(limitErrorOf(() => parse(`id,g1\n"${'z'.repeat(2000)}",1\n`, [], ',', limits)).message).toMatch(
+      /line 2, column "id": a field exceeds the limit/,
+    );
+    expect(limitErrorOf(() => parse(`id,${'g'.repeat(2000)}\n`, [], ',', limits)).message).toMatch(
+      /line 1, column 2: a field exceeds the limit/,
+    );
+  });
+
+  it('should refuse a line longer than maxLineBytes, naming the setting to raise', () => {
+    const options = limited({ maxLineBytes: 4096 }, {});
+    const wide = `id,${Array.from({ length: 1000 }, (_, i) => `g${i}`).join(',')}\n`;
+    const err = limitErrorOf(() =>
+      parse(wide, [], ',', {
+        ...options,
+        limits: resolveLimits({
+          limits: { maxLineBytes: 4096 },
+          limitSettings: { maxLineBytes: 'READ_MAX_LINE_BYTES' },
+        }),
+      }),
+    );
+    expect(err.limit).toBe('maxLineBytes');
+    expect(err.message).toBe(
+      'grid.csv, line 1: the line exceeds the limit of 4 KiB (maxLineBytes); if the file is genuine, raise READ_MAX_LINE_BYTES',
+    );
+    const row = `id,g1\nx,${'1,'.repeat(3000)}1\n`;
+    expect(limitErrorOf(() => parse(row, [100, 100, 100], ',', options)).line).toBe(2);
+  });
+
+  it('should refuse a header with more columns than allowed while reading it', () => {
+    const options = limited(
+      { maxGenes: 3 },
+      { columns: { limit: 'maxGenes', noun: 'genes', otherColumns: 1 } },
+    );
+    expect(parse('id,a,b,c\nx,1,2,3\n', [], ',', options).rows).toHaveLength(1);
+    const err = limitErrorOf(() => parse('id,a,b,c,d\nx,1,2,3,4\n', [], ',', options));
+    expect(err.limit).toBe('maxGenes');
+    expect(err.message).toMatch(
+      /^grid\.csv, line 1: the number of genes exceeds the limit of 3 genes \(maxGenes\)/,
+    );
   });
 });

@@ -1,5 +1,6 @@
 import { InputError } from './input-error';
 import { checkNumberText } from './number-text';
+import { limitError, resolveLimits, type ReadLimitName, type ResolvedLimits } from './read-limits';
 
 /**
  * A byte-level tokenizer for delimited text whose body is a grid of numbers
@@ -19,6 +20,12 @@ import { checkNumberText } from './number-text';
  * breaks inside quotes), LF / CRLF / CR line ends, a final line without a line
  * end, blank lines (skipped), a UTF-8 byte-order mark. Chunks may split a field
  * anywhere: the unfinished field's bytes are carried into the next chunk.
+ *
+ * Work is linear in the input, whatever the shape of the file: a field longer
+ * than a chunk is appended to a doubling buffer and only the new bytes are
+ * searched for its end (re-joining and re-scanning it for every chunk made one
+ * 64 MiB field cost 9 s). Line and field lengths are capped (ReadLimits), and a
+ * NUL byte anywhere means binary input, refused in the chunk it appears in.
  */
 export interface GridHandler {
   /**
@@ -31,6 +38,16 @@ export interface GridHandler {
    * each in column order. Both are reused for the next row: copy what you keep.
    */
   row(text: readonly string[], values: Float32Array, line: number): void;
+}
+
+export interface GridOptions {
+  /** Line and field caps; DEFAULT_READ_LIMITS when absent. */
+  limits?: ResolvedLimits;
+  /**
+   * Caps the header's fields while it is read, so a huge header fails before it is
+   * held: at most `limits[limit] + otherColumns` fields (`noun` names them in the message).
+   */
+  columns?: { limit: ReadLimitName; noun: string; otherColumns: number };
 }
 
 export interface GridSummary {
@@ -55,8 +72,25 @@ const POW10 = Float64Array.from({ length: 23 }, (_, i) => Number(`1e${i}`));
 
 export class DelimitedGridParser {
   private readonly delim: number;
-  /** Bytes of a field that the previous chunk ended in the middle of. */
-  private carry: Buffer = EMPTY;
+  private readonly limits: ResolvedLimits;
+  private readonly maxHeaderFields: number;
+  /**
+   * Bytes of a field that a chunk ended in the middle of, in `carryBuf[0, carryLen)`:
+   * a buffer that doubles when full, so carrying a long field costs linear time.
+   */
+  private carryBuf: Buffer = EMPTY;
+  private carryLen = 0;
+  /** Offset in the stream of the carried field's first byte. */
+  private carryStart = 0;
+  /** The carried field is quoted, and (if so) whether its scanned bytes end inside the quotes. */
+  private carryQuoted = false;
+  private carryInside = false;
+  /** Bytes pushed so far: the stream offset of the next chunk. */
+  private streamPos = 0;
+  /** Stream offset where the current record started, for the line cap. */
+  private recordStart = 0;
+  /** The first bytes, held until there are three to tell a byte-order mark. */
+  private bomBytes: Buffer = EMPTY;
   private bomChecked = false;
   /** Physical line (1-based) at the current position. */
   private line = 1;
@@ -85,54 +119,159 @@ export class DelimitedGridParser {
     private readonly file: string,
     delimiter: ',' | '\t',
     private readonly handler: GridHandler,
+    options: GridOptions = {},
   ) {
     this.delim = delimiter.charCodeAt(0);
+    this.limits = options.limits ?? resolveLimits();
+    const columns = options.columns;
+    this.maxHeaderFields = columns ? this.limits[columns.limit] + columns.otherColumns : Infinity;
+    this.columnLimit = columns;
   }
+
+  private readonly columnLimit: GridOptions['columns'];
 
   /** Parses the next chunk. The chunk may be reused by the caller afterwards. */
   push(chunk: Buffer): void {
     if (chunk.length === 0) return;
+    this.refuseNul(chunk);
+    let base = this.streamPos;
+    this.streamPos += chunk.length;
     let rest = chunk;
-    if (this.carry.length > 0) {
-      // Finish the split field with the head of this chunk rather than copying the
-      // whole chunk behind the carry: fresh memory is what costs most here.
-      const k = this.carry[0] === QUOTE ? -1 : firstTerminator(chunk, this.delim);
-      if (k >= 0) {
-        const head = Buffer.concat([this.carry, chunk.subarray(0, k + 1)]);
-        this.carry = EMPTY;
-        this.parse(head, false);
-        rest = chunk.subarray(k + 1);
+    if (!this.bomChecked) {
+      const bytes = this.bomBytes.length > 0 ? Buffer.concat([this.bomBytes, chunk]) : chunk;
+      if (bytes.length < 3) {
+        this.bomBytes = Buffer.from(bytes);
+        return;
       }
-      if (this.carry.length > 0) {
-        // A quoted field, or one longer than a chunk: the simple way.
-        rest = Buffer.concat([this.carry, rest]);
-        this.carry = EMPTY;
-      }
+      rest = this.skipBom(bytes);
+      base = this.streamPos - rest.length;
     }
-    this.parse(rest, false);
-    // Own the carried bytes: the caller refills its buffer for the next chunk.
-    if (this.carry.length > 0) this.carry = Buffer.from(this.carry);
+    if (this.carryLen > 0) {
+      // Search only the new bytes for the end of the carried field.
+      const k = this.carriedFieldEnd(rest);
+      if (k < 0) {
+        this.appendCarry(rest);
+        this.checkOpenField();
+        return;
+      }
+      // Finish the field with the head of this chunk, its terminator included (so the
+      // field is complete and nothing is carried again), rather than copying the chunk.
+      this.appendCarry(rest.subarray(0, k + 1));
+      const head = this.carryBuf.subarray(0, this.carryLen);
+      const headBase = this.carryStart;
+      this.carryLen = 0;
+      this.parse(head, false, headBase);
+      rest = rest.subarray(k + 1);
+      base += k + 1;
+    }
+    this.parse(rest, false, base);
+    if (this.carryLen > 0) this.checkOpenField();
   }
 
   /** Parses what is left (a last line may lack its line end). */
   finish(): GridSummary {
-    const rest = this.carry;
-    this.carry = EMPTY;
-    this.parse(rest, true);
+    if (!this.bomChecked) {
+      this.parse(this.skipBom(this.bomBytes), true, 0);
+    } else if (this.carryLen > 0) {
+      const head = this.carryBuf.subarray(0, this.carryLen);
+      this.carryLen = 0;
+      this.parse(head, true, this.carryStart);
+    } else {
+      this.parse(EMPTY, true, this.streamPos);
+    }
+    this.carryBuf = EMPTY;
     return { headerSeen: this.headerDone, rows: this.rows, nextLine: this.line };
   }
 
-  private parse(buf: Buffer, final: boolean): void {
+  private skipBom(bytes: Buffer): Buffer {
+    this.bomChecked = true;
+    this.bomBytes = EMPTY;
+    return bytes.length >= 3 && bytes[0] === 0xef && bytes[1] === 0xbb && bytes[2] === 0xbf
+      ? bytes.subarray(3)
+      : bytes;
+  }
+
+  /** Binary input is refused in the chunk that shows it, not at the first line end. */
+  private refuseNul(chunk: Buffer): void {
+    const at = chunk.indexOf(0);
+    if (at < 0) return;
+    throw new InputError(
+      `${this.file}: this does not look like a text file (it contains NUL bytes, ` +
+        `the first at byte ${this.streamPos + at + 1})`,
+      this.file,
+    );
+  }
+
+  /**
+   * Where the carried field ends in `buf`: the index of the byte after it (a delimiter
+   * or line end; for a quoted field whatever follows the closing quote), or -1 when it
+   * goes on past `buf`, in which case the quote state is updated for the next chunk.
+   */
+  private carriedFieldEnd(buf: Buffer): number {
+    if (!this.carryQuoted) return firstTerminator(buf, this.delim);
+    const scan = scanQuoted(buf, 0, this.carryInside);
+    this.carryInside = scan.inside;
+    return scan.end;
+  }
+
+  /** Carries `buf[from..]`, the start of a field the chunk ends in (copied: the caller reuses its buffer). */
+  private startCarry(buf: Buffer, from: number, base: number): void {
+    this.carryLen = 0;
+    this.carryStart = base + from;
+    this.carryQuoted = buf[from] === QUOTE;
+    if (this.carryQuoted) this.carryInside = scanQuoted(buf, from + 1, true).inside;
+    this.appendCarry(buf.subarray(from));
+  }
+
+  private appendCarry(bytes: Buffer): void {
+    const needed = this.carryLen + bytes.length;
+    if (needed > this.carryBuf.length) {
+      const grown = Buffer.allocUnsafe(Math.max(needed, 2 * this.carryBuf.length, 256));
+      this.carryBuf.copy(grown, 0, 0, this.carryLen);
+      this.carryBuf = grown;
+    }
+    bytes.copy(this.carryBuf, this.carryLen);
+    this.carryLen = needed;
+  }
+
+  /** Caps checked while a field is still open at the end of a chunk. */
+  private checkOpenField(): void {
+    if (this.carryLen > this.limits.maxFieldBytes) throw this.fieldTooLong(this.col);
+    this.checkLine(this.streamPos);
+  }
+
+  private checkLine(end: number): void {
+    if (end - this.recordStart > this.limits.maxLineBytes) {
+      throw limitError(this.limits, 'maxLineBytes', { file: this.file, line: this.recordLine }, 'the line');
+    }
+  }
+
+  private tooManyColumns(): Error {
+    const { limit, noun } = this.columnLimit!;
+    return limitError(
+      this.limits,
+      limit,
+      { file: this.file, line: this.recordLine },
+      `the number of ${noun}`,
+    );
+  }
+
+  private fieldTooLong(col: number): Error {
+    const name = this.headerDone ? this.headerFields[col] : undefined;
+    const column = name === undefined ? `column ${col + 1}` : `column "${name}"`;
+    return limitError(
+      this.limits,
+      'maxFieldBytes',
+      { file: this.file, line: this.recordLine, column },
+      'a field',
+    );
+  }
+
+  /** Parses `buf`, whose first byte is at offset `base` of the stream. */
+  private parse(buf: Buffer, final: boolean, base: number): void {
     const len = buf.length;
     let pos = 0;
-    if (!this.bomChecked) {
-      if (len < 3 && !final) {
-        this.carry = buf;
-        return;
-      }
-      this.bomChecked = true;
-      if (len >= 3 && buf[0] === 0xef && buf[1] === 0xbb && buf[2] === 0xbf) pos = 3;
-    }
+    const maxField = this.limits.maxFieldBytes;
     const delim = this.delim;
     let numeric = this.numeric;
     let slots = this.slots;
@@ -160,6 +299,7 @@ export class DelimitedGridParser {
         }
         this.inRecord = true;
         this.recordLine = this.line;
+        this.recordStart = base + pos;
         this.rowError = null;
         col = 0;
       }
@@ -225,8 +365,8 @@ export class DelimitedGridParser {
         }
         if (p >= len && !final) {
           // The number may continue in the next chunk.
-          this.carry = buf.subarray(start);
           this.col = col;
+          this.startCarry(buf, start, base);
           return;
         }
         c = p < len ? buf[p] : delim;
@@ -248,14 +388,16 @@ export class DelimitedGridParser {
         // Slow path: header fields, text columns, quoted or unusual numbers.
         const end = this.scanField(buf, pos, final);
         if (end < 0) {
-          this.carry = buf.subarray(start);
           this.col = col;
+          this.startCarry(buf, start, base);
           return;
         }
         pos = end;
         const text = this.fieldText;
-        if (!this.headerDone) this.headerFields.push(text);
-        else if (col < ncols) {
+        if (!this.headerDone) {
+          this.headerFields.push(text);
+          if (this.headerFields.length > this.maxHeaderFields) throw this.tooManyColumns();
+        } else if (col < ncols) {
           if (numeric[col] === 0) this.texts[slots[col]] = text;
           else {
             const checked = checkNumberText(text);
@@ -268,6 +410,8 @@ export class DelimitedGridParser {
       }
 
       // At the field's end: a delimiter, a line end, or the end of the file.
+      if (pos - start > maxField) throw this.fieldTooLong(col);
+      if (base + pos - this.recordStart > this.limits.maxLineBytes) this.checkLine(base + pos);
       if (pos >= len) {
         this.col = col;
         this.endRecord();
@@ -399,6 +543,29 @@ function firstTerminator(buf: Buffer, delim: number): number {
     if (c === delim || c === LF || c === CR) return i;
   }
   return -1;
+}
+
+/**
+ * Scans the inside of a quoted field from `from`, where `inside` says whether the bytes
+ * so far leave us within the quotes (false: just after a quote, which closes the field
+ * unless another quote follows). `end` is the index of the first byte after the closing
+ * quote, or -1 when `buf` ends first; `inside` is the state at that point.
+ */
+function scanQuoted(buf: Buffer, from: number, inside: boolean): { end: number; inside: boolean } {
+  const len = buf.length;
+  let p = from;
+  for (;;) {
+    if (inside) {
+      const q = buf.indexOf(QUOTE, p);
+      if (q < 0) return { end: -1, inside: true };
+      inside = false;
+      p = q + 1;
+    }
+    if (p >= len) return { end: -1, inside: false };
+    if (buf[p] !== QUOTE) return { end: p, inside: false };
+    inside = true; // "" inside quotes
+    p++;
+  }
 }
 
 /** Line ends inside a quoted field (LF, CRLF or a lone CR each count once). */

@@ -1,6 +1,7 @@
 import { fileChunks } from './byte-chunks';
 import { InputError } from './input-error';
 import { checkNumberText } from './number-text';
+import { limitError, resolveLimits, type ResolvedLimits } from './read-limits';
 import type { ReadProgress } from './types';
 
 /**
@@ -21,15 +22,21 @@ export interface Triplets {
 const LF = 10;
 const CR = 13;
 
-export async function readMatrixMarket(path: string, progress: ReadProgress = {}): Promise<Triplets> {
-  const parser = new MatrixMarketParser(path);
-  for await (const chunk of fileChunks(path, path.toLowerCase().endsWith('.gz'), progress))
+export async function readMatrixMarket(
+  path: string,
+  progress: ReadProgress = {},
+  limits: ResolvedLimits = resolveLimits(),
+): Promise<Triplets> {
+  const parser = new MatrixMarketParser(path, limits);
+  for await (const chunk of fileChunks(path, path.toLowerCase().endsWith('.gz'), progress, limits))
     parser.push(chunk);
   return parser.finish();
 }
 
 class MatrixMarketParser {
-  private carry = Buffer.alloc(0);
+  /** Copies of the pieces of a line that chunks ended in the middle of (joined once, at its end). */
+  private carry: Buffer[] = [];
+  private carryBytes = 0;
   private line = 0;
   private bannerSeen = false;
   private pattern = false;
@@ -40,19 +47,24 @@ class MatrixMarketParser {
   private count = 0;
   private readonly tokens: string[] = [];
 
-  constructor(private readonly path: string) {}
+  constructor(
+    private readonly path: string,
+    private readonly limits: ResolvedLimits,
+  ) {}
 
   push(chunk: Buffer): void {
     let start = 0;
-    if (this.carry.length > 0) {
+    if (this.carryBytes > 0) {
       // Complete the split line from the head of this chunk (no copy of the whole chunk).
       const nl = chunk.indexOf(LF);
       if (nl < 0) {
-        this.carry = Buffer.concat([this.carry, chunk]);
+        this.keep(chunk);
         return;
       }
-      const line = Buffer.concat([this.carry, chunk.subarray(0, nl)]);
-      this.carry = Buffer.alloc(0);
+      if (this.carryBytes + nl > this.limits.maxLineBytes) throw this.lineTooLong(this.line + 1);
+      const line = Buffer.concat([...this.carry, chunk.subarray(0, nl)]);
+      this.carry = [];
+      this.carryBytes = 0;
       this.parseLine(
         line,
         0,
@@ -63,15 +75,27 @@ class MatrixMarketParser {
     for (;;) {
       const nl = chunk.indexOf(LF, start);
       if (nl < 0) break;
+      if (nl - start > this.limits.maxLineBytes) throw this.lineTooLong(this.line + 1);
       this.parseLine(chunk, start, nl > start && chunk[nl - 1] === CR ? nl - 1 : nl);
       start = nl + 1;
     }
-    // Copy: the chunk's buffer is reused by the reader.
-    this.carry = Buffer.from(chunk.subarray(start));
+    if (start < chunk.length) this.keep(chunk.subarray(start));
+  }
+
+  /** Carries part of a line to the next chunk; copied, as the chunk's buffer is reused by the reader. */
+  private keep(part: Buffer): void {
+    this.carry.push(Buffer.from(part));
+    this.carryBytes += part.length;
+    if (this.carryBytes > this.limits.maxLineBytes) throw this.lineTooLong(this.line + 1);
+  }
+
+  private lineTooLong(line: number): Error {
+    return limitError(this.limits, 'maxLineBytes', { file: this.path, line }, 'the line');
   }
 
   finish(): Triplets {
-    const rest = this.carry;
+    const rest = Buffer.concat(this.carry);
+    this.carry = [];
     if (rest.length > 0)
       this.parseLine(rest, 0, rest[rest.length - 1] === CR ? rest.length - 1 : rest.length);
     const size = this.size;
@@ -127,6 +151,13 @@ class MatrixMarketParser {
       throw this.error(`expected the size line "rows columns entries", found "${text.trim()}"`);
     }
     const [rows, cols, nnz] = parts;
+    // Checked before the entry arrays are allocated from the announced count.
+    const at = { file: this.path, line: this.line };
+    const n = (x: number) => x.toLocaleString('en-US');
+    if (rows > this.limits.maxGenes) throw limitError(this.limits, 'maxGenes', at, `${n(rows)} rows (genes)`);
+    if (cols > this.limits.maxCells)
+      throw limitError(this.limits, 'maxCells', at, `${n(cols)} columns (cells)`);
+    if (nnz > this.limits.maxValues) throw limitError(this.limits, 'maxValues', at, `${n(nnz)} entries`);
     this.size = { rows, cols, nnz };
     this.rowIdx = new Int32Array(nnz);
     this.colIdx = new Int32Array(nnz);

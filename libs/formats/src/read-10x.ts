@@ -1,9 +1,12 @@
 import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { constants } from 'node:buffer';
 import { gunzipSync } from 'node:zlib';
 import { asInputError } from './byte-chunks';
+import { assertPrintable } from './cell-text';
 import { InputError } from './input-error';
 import { readMatrixMarket } from './matrix-market';
+import { limitError, resolveLimits, type ReadLimitName, type ResolvedLimits } from './read-limits';
 import { cooToCsr } from './sparse';
 import type { ReadProgress, SparseCounts } from './types';
 
@@ -14,14 +17,22 @@ import type { ReadProgress, SparseCounts } from './types';
  * (Cell Ranger 2: id, symbol). Gene names are the symbols (2nd column), as
  * Seurat's and scanpy's readers use by default; repeated symbols are kept.
  */
-export async function read10x(dir: string, progress: ReadProgress = {}): Promise<SparseCounts> {
+export async function read10x(
+  dir: string,
+  progress: ReadProgress = {},
+  limits: ResolvedLimits = resolveLimits(),
+): Promise<SparseCounts> {
   const files = await locate10x(dir);
-  const cellIds = (await readLines(files.barcodes)).map((l) => l.split('\t')[0]);
-  const genes = (await readLines(files.features)).map((l) => {
+  const cellIds = (await readLines(files.barcodes, limits, 'maxCells')).map((l, i) => {
+    const id = l.split('\t')[0];
+    assertPrintable(id, 'cell id', `${files.barcodes}, line ${i + 1}`, files.barcodes, i + 1);
+    return id;
+  });
+  const genes = (await readLines(files.features, limits, 'maxGenes')).map((l) => {
     const cols = l.split('\t');
     return cols.length > 1 ? cols[1] : cols[0];
   });
-  const m = await readMatrixMarket(files.matrix, progress);
+  const m = await readMatrixMarket(files.matrix, progress, limits);
   if (m.rows !== genes.length) {
     throw new InputError(
       `${files.matrix}: the matrix has ${m.rows} rows (genes) but ${files.features} lists ${genes.length} genes`,
@@ -71,19 +82,37 @@ async function locate10x(dir: string): Promise<TenxFiles> {
   return { matrix: join(dir, matrix!), barcodes: join(dir, barcodes!), features: join(dir, features!) };
 }
 
-/** Non-empty lines of a small (possibly gzipped) text file. */
-async function readLines(path: string): Promise<string[]> {
+/**
+ * Lines of a small (possibly gzipped) text file, one per cell or gene (`count` names
+ * the limit on how many): the whole file is read, so its decompressed size is capped.
+ */
+async function readLines(
+  path: string,
+  limits: ResolvedLimits,
+  count: Extract<ReadLimitName, 'maxCells' | 'maxGenes'>,
+): Promise<string[]> {
+  const maxBytes = limits.maxDecompressedBytes;
   let bytes: Buffer;
   try {
     bytes = await readFile(path);
-    if (path.endsWith('.gz')) bytes = gunzipSync(bytes);
+    if (path.endsWith('.gz'))
+      bytes = gunzipSync(bytes, { maxOutputLength: Math.min(maxBytes + 1, constants.MAX_LENGTH) });
   } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ERR_BUFFER_TOO_LARGE') {
+      throw limitError(limits, 'maxDecompressedBytes', { file: path }, 'the text decompressed from the file');
+    }
     throw asInputError(err, path, path.endsWith('.gz'));
+  }
+  if (bytes.length > maxBytes) {
+    throw limitError(limits, 'maxDecompressedBytes', { file: path }, 'the file');
   }
   const lines = bytes
     .toString('utf8')
     .replace(/^\uFEFF/, '')
     .split(/\r?\n/);
   while (lines.length > 0 && lines[lines.length - 1] === '') lines.pop();
+  if (lines.length > limits[count]) {
+    throw limitError(limits, count, { file: path }, `its ${lines.length.toLocaleString('en-US')} lines`);
+  }
   return lines;
 }

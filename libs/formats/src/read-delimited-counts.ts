@@ -1,6 +1,8 @@
 import { fileChunks } from './byte-chunks';
+import { assertPrintable } from './cell-text';
 import { DelimitedGridParser, type GridHandler } from './delimited-grid';
 import { InputError } from './input-error';
+import { limitError, resolveLimits, type ResolvedLimits } from './read-limits';
 import { GrowableArray, transposeCsr } from './sparse';
 import type { ReadProgress, SparseCounts } from './types';
 
@@ -14,6 +16,7 @@ export async function readDelimitedCounts(
   path: string,
   format: { delimiter: ',' | '\t'; gzip: boolean },
   progress: ReadProgress = {},
+  limits: ResolvedLimits = resolveLimits(),
 ): Promise<SparseCounts> {
   const { delimiter } = format;
   let cellIds: string[] = [];
@@ -33,9 +36,15 @@ export async function readDelimitedCounts(
         );
       }
       cellIds = fields.slice(1);
+      cellIds.forEach((id, c) =>
+        assertPrintable(id, 'cell id', `${path}, line ${line}, column ${c + 2}`, path, line),
+      );
       return fields.map((_, c) => c === 0);
     },
-    row(text, row) {
+    row(text, row, line) {
+      if (genes.length >= limits.maxGenes) {
+        throw limitError(limits, 'maxGenes', { file: path, line }, 'the number of genes (lines)');
+      }
       genes.push(text[0]);
       for (let c = 0; c < row.length; c++) {
         const v = row[c];
@@ -45,11 +54,17 @@ export async function readDelimitedCounts(
         }
       }
       genePtr.push(cells.length);
+      if (cells.length > limits.maxValues) {
+        throw limitError(limits, 'maxValues', { file: path, line }, 'the number of nonzero counts so far');
+      }
     },
   };
 
-  const parser = new DelimitedGridParser(path, delimiter, handler);
-  for await (const chunk of fileChunks(path, format.gzip, progress)) parser.push(chunk);
+  const parser = new DelimitedGridParser(path, delimiter, handler, {
+    limits,
+    columns: { limit: 'maxCells', noun: 'cells', otherColumns: 1 },
+  });
+  for await (const chunk of fileChunks(path, format.gzip, progress, limits)) parser.push(chunk);
   const summary = parser.finish();
   if (!summary.headerSeen) {
     throw new InputError(

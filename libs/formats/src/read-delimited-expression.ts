@@ -1,10 +1,14 @@
 import { fileChunks } from './byte-chunks';
+import { assertPrintable } from './cell-text';
 import { LABEL_COLUMN } from './columns';
 import { DelimitedGridParser, type GridHandler } from './delimited-grid';
 import { assertUniqueGenes } from './gene-names';
 import { InputError } from './input-error';
+import { limitError, type ResolvedLimits } from './read-limits';
 import { RowBlocks } from './row-blocks';
-import type { DatasetRole, ExpressionMatrix, ReadProgress } from './types';
+import type { DatasetRole, ExpressionMatrix, ExpressionSummary, ReadProgress } from './types';
+
+type Format = { delimiter: ',' | '\t'; gzip: boolean };
 
 /**
  * A cells x genes CSV/TSV (optionally gzip-compressed), streamed:
@@ -12,45 +16,122 @@ import type { DatasetRole, ExpressionMatrix, ReadProgress } from './types';
  */
 export async function readDelimitedExpression(
   path: string,
-  format: { delimiter: ',' | '\t'; gzip: boolean },
+  format: Format,
   role: DatasetRole,
-  progress: ReadProgress = {},
+  progress: ReadProgress,
+  limits: ResolvedLimits,
 ): Promise<ExpressionMatrix> {
-  const { delimiter } = format;
   const cellIds: string[] = [];
   const labels: string[] = [];
+  let rows: RowBlocks | undefined;
+  const { genes, hasLabels } = await scan(path, format, role, progress, limits, {
+    header: (genes) => (rows = new RowBlocks(genes.length)),
+    row(id, label, values) {
+      cellIds.push(id);
+      if (label !== undefined) labels.push(label);
+      rows!.append(values);
+    },
+  });
+  return {
+    source: path,
+    cellIds,
+    genes,
+    values: rows!.toArray(),
+    ...(hasLabels ? { labels } : {}),
+  };
+}
+
+/** The same checks as readDelimitedExpression, keeping counts instead of the matrix. */
+export async function summarizeDelimitedExpression(
+  path: string,
+  format: Format,
+  role: DatasetRole,
+  progress: ReadProgress,
+  limits: ResolvedLimits,
+): Promise<ExpressionSummary> {
+  const typeCounts = new Map<string, number>();
+  const { genes, hasLabels, cells } = await scan(path, format, role, progress, limits, {
+    header() {},
+    row(_id, label) {
+      if (label !== undefined) typeCounts.set(label, (typeCounts.get(label) ?? 0) + 1);
+    },
+  });
+  return {
+    source: path,
+    cells,
+    genes,
+    ...(hasLabels ? { typeCounts: Object.fromEntries(typeCounts) } : {}),
+  };
+}
+
+/** What to do with each validated cell. */
+interface CellSink {
+  header(genes: string[]): void;
+  row(id: string, label: string | undefined, values: Float32Array): void;
+}
+
+async function scan(
+  path: string,
+  format: Format,
+  role: DatasetRole,
+  progress: ReadProgress,
+  limits: ResolvedLimits,
+  sink: CellSink,
+): Promise<{ genes: string[]; hasLabels: boolean; cells: number }> {
+  const { delimiter } = format;
   let genes: string[] = [];
   let hasLabels = false;
-  let rows: RowBlocks | undefined;
+  let cells = 0;
 
   const handler: GridHandler = {
     header(fields, line) {
       const layout = expressionHeader(fields, path, line, role, delimiter);
       genes = layout.genes;
+      if (genes.length > limits.maxGenes) {
+        throw limitError(limits, 'maxGenes', { file: path, line }, `the number of genes (${genes.length})`);
+      }
       hasLabels = layout.labelColumn >= 0;
-      rows = new RowBlocks(genes.length);
+      sink.header(genes);
       return fields.map((_, c) => c === 0 || c === layout.labelColumn);
     },
     row(text, values, line) {
-      cellIds.push(text[0]);
+      cells++;
+      if (cells > limits.maxCells) {
+        throw limitError(limits, 'maxCells', { file: path, line }, 'the number of cells');
+      }
+      if (cells * genes.length > limits.maxValues) {
+        throw limitError(
+          limits,
+          'maxValues',
+          { file: path, line },
+          `the number of values (${cells.toLocaleString('en-US')} cells x ${genes.length.toLocaleString('en-US')} genes so far)`,
+        );
+      }
+      const id = text[0];
+      assertPrintable(id, 'cell id', `${path}, line ${line}`, path, line);
+      let label: string | undefined;
       if (hasLabels) {
-        const label = text[1];
+        label = text[1];
         if (role === 'reference' && label.trim() === '') {
           throw new InputError(
-            `${path}, line ${line}: cell "${text[0]}" has an empty ${LABEL_COLUMN}; ` +
+            `${path}, line ${line}: cell "${id}" has an empty ${LABEL_COLUMN}; ` +
               'reference files need the cell type of every cell',
             path,
             line,
           );
         }
-        labels.push(label);
+        assertPrintable(label, LABEL_COLUMN, `${path}, line ${line}`, path, line);
       }
-      rows!.append(values);
+      sink.row(id, label, values);
     },
   };
 
-  const parser = new DelimitedGridParser(path, delimiter, handler);
-  for await (const chunk of fileChunks(path, format.gzip, progress)) parser.push(chunk);
+  const parser = new DelimitedGridParser(path, delimiter, handler, {
+    limits,
+    // The id and cell_label columns besides the genes.
+    columns: { limit: 'maxGenes', noun: 'genes', otherColumns: 2 },
+  });
+  for await (const chunk of fileChunks(path, format.gzip, progress, limits)) parser.push(chunk);
   const summary = parser.finish();
 
   if (!summary.headerSeen) {
@@ -69,13 +150,7 @@ export async function readDelimitedExpression(
       summary.nextLine,
     );
   }
-  return {
-    source: path,
-    cellIds,
-    genes,
-    values: rows!.toArray(),
-    ...(hasLabels ? { labels } : {}),
-  };
+  return { genes, hasLabels, cells };
 }
 
 interface ExpressionLayout {

@@ -1,4 +1,4 @@
-import { mkdtemp, rm, stat, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
@@ -105,13 +105,23 @@ describe('readExpression', () => {
     });
 
     it('should read RFC 4180 quoted ids, labels and numbers', async () => {
-      const m = await readExpression(fixture('quoted.csv'), reference);
+      const text = (await readFile(fixture('quoted.csv'), 'utf8')).replace('"c3\nwrapped"', '"c3 wrapped"');
+      const m = await readExpression(await temp('quoted-one-line.csv', text), reference);
       expectMatrix(m, {
         ...REFERENCE,
-        cellIds: ['c,1', 'c"2"', 'c3\nwrapped'],
+        cellIds: ['c,1', 'c"2"', 'c3 wrapped'],
         values: REFERENCE.values.slice(0, 9),
         labels: ['T cell, CD4+', 'B "naive"', 'T cell'],
       });
+    });
+
+    it('should refuse a quoted id holding a line break, naming the file and line', async () => {
+      const err = await inputError(readExpression(fixture('quoted.csv'), reference));
+      expect(err.message).toBe(
+        `${fixture('quoted.csv')}, line 4: cell id "c3\\nwrapped" contains a control character (U+000A, position 3); ` +
+          'cell ids and labels must be printable text without tabs or line breaks',
+      );
+      expect(err.line).toBe(4);
     });
 
     it('should read a cut of a real data set', async () => {

@@ -1,11 +1,13 @@
+import { assertPrintable } from './cell-text';
 import { LABEL_COLUMN } from './columns';
 import { assertUniqueGenes } from './gene-names';
 import { openH5, type H5File } from './h5-file';
 import { readIndex, readObsText } from './h5ad-obs';
 import { forEachDenseBlock, locateX, readDenseRows, readSparse, type H5adX, type Locate } from './h5ad-x';
 import { InputError } from './input-error';
+import { limitError, resolveLimits, type ResolvedLimits } from './read-limits';
 import { transposeCsr, type Csr } from './sparse';
-import type { DatasetRole, ExpressionMatrix, ReadProgress, SparseCounts } from './types';
+import type { DatasetRole, ExpressionMatrix, ExpressionSummary, ReadProgress, SparseCounts } from './types';
 import { sharedFloat32 } from './shared-floats';
 
 /** Log-normalised cells x genes from an AnnData file, made dense. */
@@ -13,11 +15,11 @@ export async function readH5adExpression(
   path: string,
   role: DatasetRole,
   progress: ReadProgress = {},
+  limits: ResolvedLimits = resolveLimits(),
 ): Promise<ExpressionMatrix> {
-  return withH5ad(path, progress, (file, parts) => {
+  return withH5ad(path, progress, limits, (file, parts) => {
     const { cellIds, genes, x, locate } = parts;
-    assertUniqueGenes(genes, path, (i) => `var index entry ${i + 1}`);
-    const labels = readLabels(file, path, role, cellIds);
+    const labels = checkExpression(file, path, role, parts, limits);
     const values = sharedFloat32(x.rows * x.cols);
     if (x.kind === 'dense') readDenseRows(x, 0, x.rows, values, 0, path, locate);
     else {
@@ -34,9 +36,58 @@ export async function readH5adExpression(
   });
 }
 
+/** The same checks as readH5adExpression without making X dense: values are checked block by block. */
+export async function summarizeH5adExpression(
+  path: string,
+  role: DatasetRole,
+  progress: ReadProgress = {},
+  limits: ResolvedLimits = resolveLimits(),
+): Promise<ExpressionSummary> {
+  return withH5ad(path, progress, limits, (file, parts) => {
+    const { cellIds, genes, x, locate } = parts;
+    const labels = checkExpression(file, path, role, parts, limits);
+    if (x.kind === 'dense') forEachDenseBlock(x, path, locate, () => undefined);
+    else readSparse(x, path, locate);
+    let typeCounts: Record<string, number> | undefined;
+    if (labels) {
+      const counts = new Map<string, number>();
+      for (const label of labels) counts.set(label, (counts.get(label) ?? 0) + 1);
+      typeCounts = Object.fromEntries(counts);
+    }
+    return { source: path, cells: cellIds.length, genes, ...(typeCounts ? { typeCounts } : {}) };
+  });
+}
+
+/** Checks shared by reading and summarising: genes, the dense size, ids and labels. */
+function checkExpression(
+  file: H5File,
+  path: string,
+  role: DatasetRole,
+  { cellIds, genes, x }: H5adParts,
+  limits: ResolvedLimits,
+): string[] | undefined {
+  if (x.rows * x.cols > limits.maxValues) {
+    throw limitError(
+      limits,
+      'maxValues',
+      { file: path },
+      `X (${x.rows.toLocaleString('en-US')} cells x ${x.cols.toLocaleString('en-US')} genes)`,
+    );
+  }
+  assertUniqueGenes(genes, path, (i) => `var index entry ${i + 1}`);
+  cellIds.forEach((id, i) => assertPrintable(id, 'cell id', `${path}, obs row ${i + 1}`, path));
+  const labels = readLabels(file, path, role, cellIds);
+  labels?.forEach((label, i) => assertPrintable(label, LABEL_COLUMN, `${path}, obs row ${i + 1}`, path));
+  return labels;
+}
+
 /** Raw counts (X, cells x genes) from an AnnData file, as CSR; duplicate gene names are kept. */
-export async function readH5adCounts(path: string, progress: ReadProgress = {}): Promise<SparseCounts> {
-  return withH5ad(path, progress, (_file, { cellIds, genes, x, locate }) => {
+export async function readH5adCounts(
+  path: string,
+  progress: ReadProgress = {},
+  limits: ResolvedLimits = resolveLimits(),
+): Promise<SparseCounts> {
+  return withH5ad(path, progress, limits, (_file, { cellIds, genes, x, locate }) => {
     let csr: Csr;
     if (x.kind === 'dense') csr = denseToCsr(x, path, locate);
     else if (x.kind === 'csr') csr = readSparse(x, path, locate);
@@ -56,12 +107,20 @@ interface H5adParts {
 async function withH5ad<T>(
   path: string,
   progress: ReadProgress,
+  limits: ResolvedLimits,
   use: (file: H5File, parts: H5adParts) => T,
 ): Promise<T> {
   const file = await openH5(path);
   try {
     progress.onProgress?.(0, 1);
     const x = locateX(file, path);
+    // From the shape alone, before any index or value is read.
+    if (x.rows > limits.maxCells) {
+      throw limitError(limits, 'maxCells', { file: path }, `X's ${x.rows.toLocaleString('en-US')} cells`);
+    }
+    if (x.cols > limits.maxGenes) {
+      throw limitError(limits, 'maxGenes', { file: path }, `X's ${x.cols.toLocaleString('en-US')} genes`);
+    }
     const cellIds = readIndex(file, path, 'obs');
     const genes = readIndex(file, path, 'var');
     if (cellIds.length !== x.rows || genes.length !== x.cols) {

@@ -32,3 +32,16 @@ export interface ReadProgress {
   /** Called now and then while reading; `total` is the file size in bytes when known. */
   onProgress?: (done: number, total: number) => void;
 }
+
+/**
+ * What validating an expression file yields when the matrix itself is not needed
+ * (an upload): the same checks as reading it, with memory bounded by the genes and
+ * cell types rather than the cells.
+ */
+export interface ExpressionSummary {
+  source: string;
+  cells: number;
+  genes: string[];
+  /** Cells per `cell_label`, when the file has labels (always, for a reference). */
+  typeCounts?: Record<string, number>;
+}

@@ -44,6 +44,11 @@ export class DatasetsController {
       properties: {
         file: { type: 'string', format: 'binary' },
         name: { type: 'string', description: 'dataset name (default: the file name without extension)' },
+        allowSingletonTypes: {
+          type: 'string',
+          enum: ['true', 'false'],
+          description: 'accept cell types with a single cell (default false, as training refuses them)',
+        },
       },
     },
   })

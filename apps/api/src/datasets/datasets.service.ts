@@ -7,9 +7,18 @@ import {
   Inject,
   Injectable,
   NotFoundException,
+  PayloadTooLargeException,
 } from '@nestjs/common';
 import { z } from 'zod';
-import { datasetName, InputError, LABEL_COLUMN, readExpression } from '@fl/formats';
+import { checkReferenceTypeCounts } from '@fl/federation';
+import {
+  datasetName,
+  DEFAULT_READ_LIMITS,
+  InputError,
+  InputLimitError,
+  LABEL_COLUMN,
+  summarizeExpression,
+} from '@fl/formats';
 import type { Dataset as DatasetRow, Institution, Prisma } from '@fl/persistence';
 import { objectKeys } from '@fl/platform';
 import type { ObjectStore } from '@fl/storage';
@@ -54,6 +63,11 @@ const siteDatasetSchema = z
     message: 'the cell-type counts must add up to cells',
     path: ['typeCounts'],
   });
+
+/** Form field of an upload: `true` accepts single-cell types (the federation must allow them too). */
+const allowSingletonTypesSchema = z
+  .enum(['true', 'false'], { message: 'must be true or false' })
+  .transform((v) => v === 'true');
 
 export type SiteDatasetInput = z.input<typeof siteDatasetSchema>;
 
@@ -113,21 +127,32 @@ export class DatasetsService {
       'dataset name',
     );
     await this.assertNameFree(institution, name);
+    const allowSingletonTypes = parseInput(
+      allowSingletonTypesSchema,
+      upload.fields.allowSingletonTypes ?? 'false',
+      'allowSingletonTypes',
+    );
     let summary: { cells: number; genes: number; typeCounts: Record<string, number> };
     try {
-      const matrix = await readExpression(file.path, { role: 'reference' });
-      if (!matrix.labels) {
+      // The same checks as reading the file for training, holding counts rather than the
+      // matrix (memory bounded by genes and cell types), within the read limits.
+      const read = await summarizeExpression(file.path, { role: 'reference', limits: DEFAULT_READ_LIMITS });
+      if (!read.typeCounts) {
         throw new InputError(
           `${file.path}: a reference needs a "${LABEL_COLUMN}" column with each cell's type`,
         );
       }
-      summary = {
-        cells: matrix.cellIds.length,
-        genes: matrix.genes.length,
-        typeCounts: countTypes(matrix.labels),
-      };
+      // The rules training applies, so that a reference accepted here cannot fail a round later.
+      checkReferenceTypeCounts(file.path, read.typeCounts, {
+        allowSingletonTypes,
+        howToAllow:
+          'send the form field allowSingletonTypes=true (and start the federation with allowSingletonTypes)',
+      });
+      summary = { cells: read.cells, genes: read.genes.length, typeCounts: read.typeCounts };
     } catch (e) {
-      throw new BadRequestException(inputProblem(e, file.dir, file.fileName));
+      const message = inputProblem(e, file.dir, file.fileName);
+      if (e instanceof InputLimitError) throw new PayloadTooLargeException(message);
+      throw new BadRequestException(message);
     }
     const id = randomUUID();
     const key = objectKeys.dataset(institution.name, id, file.fileName);
@@ -253,10 +278,4 @@ export class DatasetsService {
       throw e;
     }
   }
-}
-
-function countTypes(labels: readonly string[]): Record<string, number> {
-  const counts: Record<string, number> = {};
-  for (const label of labels) counts[label] = (counts[label] ?? 0) + 1;
-  return counts;
 }
