@@ -84,6 +84,49 @@ describe(parseApiConfig.name, () => {
   });
 });
 
+describe('parseApiConfig upload limits', () => {
+  const GIB = 1024 * 1024 * 1024;
+
+  it('should default the read limits and the bundle limit', () => {
+    const config = parseApiConfig(valid);
+    expect(config.readLimits).toEqual({
+      maxDecompressedBytes: 8 * GIB,
+      maxCells: 2_000_000,
+      maxGenes: 100_000,
+      maxLineBytes: 16 * 1024 * 1024,
+    });
+    expect(config.bundleMaxBytes).toBe(GIB / 2);
+  });
+
+  it('should accept explicit limits', () => {
+    const config = parseApiConfig({
+      ...valid,
+      UPLOAD_MAX_DECOMPRESSED_BYTES: '1000000',
+      UPLOAD_MAX_CELLS: '10',
+      UPLOAD_MAX_GENES: '20',
+      UPLOAD_MAX_LINE_BYTES: '4096',
+      BUNDLE_MAX_BYTES: '2097152',
+    });
+    expect(config.readLimits).toEqual({
+      maxDecompressedBytes: 1_000_000,
+      maxCells: 10,
+      maxGenes: 20,
+      maxLineBytes: 4096,
+    });
+    expect(config.bundleMaxBytes).toBe(2_097_152);
+  });
+
+  it.each([
+    ['UPLOAD_MAX_DECOMPRESSED_BYTES', '8GB', 'UPLOAD_MAX_DECOMPRESSED_BYTES must be a whole number of bytes'],
+    ['UPLOAD_MAX_CELLS', '0', 'UPLOAD_MAX_CELLS must be a whole number of cells'],
+    ['UPLOAD_MAX_GENES', '-5', 'UPLOAD_MAX_GENES must be a whole number of genes'],
+    ['UPLOAD_MAX_LINE_BYTES', '10', 'UPLOAD_MAX_LINE_BYTES must be a whole number of bytes (at least 1024)'],
+    ['BUNDLE_MAX_BYTES', '1000', 'BUNDLE_MAX_BYTES must be a whole number of bytes (at least 1 MiB)'],
+  ])('should reject %s=%s', (name, value, expected) => {
+    expect(problem({ ...valid, [name]: value })).toContain(expected);
+  });
+});
+
 describe('parseApiConfig with an empty environment', () => {
   it('should say what each required variable holds', () => {
     const message = problem({});

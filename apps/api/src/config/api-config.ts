@@ -22,12 +22,54 @@ export interface ApiConfig extends ServiceConnections {
   host: string;
   uploadMaxBytes: number;
   annotationWorker: boolean;
+  /** Caps on what reading one uploaded expression file may cost (issue 10). */
+  readLimits: UploadReadLimits;
+  /** Decompressed bytes of an imported model bundle (all entries, headers included). */
+  bundleMaxBytes: number;
+}
+
+/** Mirrors @fl/formats' ReadLimits (to be unified with it). */
+export interface UploadReadLimits {
+  maxDecompressedBytes: number;
+  maxCells: number;
+  maxGenes: number;
+  maxLineBytes: number;
 }
 
 const MIB = 1024 * 1024;
 
+const GIB = 1024 * MIB;
+
+/** What one upload may cost once decompressed and parsed; the defaults fit a 2 GiB api. */
+const uploadLimitFields = {
+  UPLOAD_MAX_DECOMPRESSED_BYTES: envWholeNumber(
+    'a whole number of bytes (at least 1)',
+    1,
+    Number.MAX_SAFE_INTEGER,
+  ).default(String(8 * GIB)),
+  UPLOAD_MAX_CELLS: envWholeNumber(
+    'a whole number of cells (at least 1)',
+    1,
+    Number.MAX_SAFE_INTEGER,
+  ).default('2000000'),
+  UPLOAD_MAX_GENES: envWholeNumber(
+    'a whole number of genes (at least 1)',
+    1,
+    Number.MAX_SAFE_INTEGER,
+  ).default('100000'),
+  UPLOAD_MAX_LINE_BYTES: envWholeNumber('a whole number of bytes (at least 1024)', 1024, 2 * GIB).default(
+    String(16 * MIB),
+  ),
+  BUNDLE_MAX_BYTES: envWholeNumber(
+    'a whole number of bytes (at least 1 MiB)',
+    MIB,
+    Number.MAX_SAFE_INTEGER,
+  ).default(String(512 * MIB)),
+};
+
 const schema = z.object({
   ...serviceEnvFields,
+  ...uploadLimitFields,
   SCPRIVACY_MASTER_KEY: z
     .string({ required_error: 'is required (a secret of at least 32 characters)' })
     .min(32, 'must be at least 32 characters long'),
@@ -60,5 +102,12 @@ export function parseApiConfig(env: Record<string, string | undefined>): ApiConf
     host: e.API_HOST,
     uploadMaxBytes: e.UPLOAD_MAX_BYTES,
     annotationWorker: e.ANNOTATION_WORKER,
+    readLimits: {
+      maxDecompressedBytes: e.UPLOAD_MAX_DECOMPRESSED_BYTES,
+      maxCells: e.UPLOAD_MAX_CELLS,
+      maxGenes: e.UPLOAD_MAX_GENES,
+      maxLineBytes: e.UPLOAD_MAX_LINE_BYTES,
+    },
+    bundleMaxBytes: e.BUNDLE_MAX_BYTES,
   };
 }

@@ -3,7 +3,13 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
-import { BadRequestException, Inject, Injectable, NotFoundException } from '@nestjs/common';
+import {
+  BadRequestException,
+  Inject,
+  Injectable,
+  NotFoundException,
+  PayloadTooLargeException,
+} from '@nestjs/common';
 import { loadBundle, saveBundle } from '@fl/federation';
 import type { LandmarkSet as LandmarkSetRow, ModelVersion as ModelVersionRow, Prisma } from '@fl/persistence';
 import { storeModelObjects, type ModelVersionManifest } from '@fl/platform';
@@ -17,7 +23,8 @@ import type { ReceivedUpload } from '../common/multipart-upload';
 import { isUuid } from '../common/validation';
 import { FederationsService } from '../federations/federations.service';
 import { OBJECT_STORE, PRISMA, type Db } from '../infra/tokens';
-import { extractBundle, packBundle } from './bundle-tar';
+import { checkBundle } from './bundle-check';
+import { BundleTooLargeError, extractBundle, packBundle } from './bundle-tar';
 import { assembleModelVersion, inInstitutionOrder } from './model-loader';
 import type { LandmarkSet } from './models/landmark-set.model';
 import type { ModelVersion } from './models/model-version.model';
@@ -59,6 +66,12 @@ export function toLandmarkSet(row: LandmarkSetRow): LandmarkSet {
     cellCounts: row.cellCounts,
     createdAt: row.createdAt,
   };
+}
+
+/** What an imported bundle may cost (BUNDLE_MAX_BYTES, UPLOAD_MAX_GENES). */
+export interface ImportLimits {
+  maxBytes: number;
+  maxGenes: number;
 }
 
 @Injectable()
@@ -170,17 +183,30 @@ export class ModelVersionsService {
     }
   }
 
-  /** Imports a bundle tar made by `scprivacy run --model-dir` as a new model version. */
-  async importBundle(principal: Principal, upload: ReceivedUpload): Promise<ModelVersion> {
+  /**
+   * Imports a bundle tar made by `scprivacy run --model-dir` as a new model version. The archive
+   * is extracted within `limits` and every file checked before anything is stored.
+   */
+  async importBundle(
+    principal: Principal,
+    upload: ReceivedUpload,
+    limits: ImportLimits,
+  ): Promise<ModelVersion> {
     const p = consortiumPrincipal(principal, 'import models');
     const { file } = upload;
     const bundleDir = join(file.dir, 'bundle');
     let loaded;
     try {
-      await extractBundle(file.path, file.fileName, bundleDir);
+      await extractBundle(file.path, file.fileName, bundleDir, { maxBytes: limits.maxBytes });
+      await checkBundle(bundleDir, file.fileName, { maxGenes: limits.maxGenes });
       loaded = await loadBundle(bundleDir);
     } catch (e) {
-      throw new BadRequestException(inputProblem(e, bundleDir, file.fileName));
+      const message = inputProblem(e, bundleDir, file.fileName);
+      if (e instanceof BundleTooLargeError) throw new PayloadTooLargeException(message);
+      throw new BadRequestException(message);
+    } finally {
+      // The upload's folder is removed by the caller; the extracted copy can go now.
+      await rm(bundleDir, { recursive: true, force: true });
     }
     const { model, manifest } = loaded;
     const id = randomUUID();

@@ -62,7 +62,10 @@ export class ModelsController {
       what: 'the model bundle (.tar)',
     });
     try {
-      return await this.models.importBundle(principal, upload);
+      return await this.models.importBundle(principal, upload, {
+        maxBytes: this.config.bundleMaxBytes,
+        maxGenes: this.config.readLimits.maxGenes,
+      });
     } finally {
       await upload.cleanup();
     }
