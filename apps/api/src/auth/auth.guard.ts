@@ -1,5 +1,7 @@
 import { Injectable, type CanActivate, type ExecutionContext } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
+import { clientKey, type ClientRequest } from '../security/client-address';
+import { TooManyAuthFailures } from '../security/auth-failure-limiter';
 import { IS_PUBLIC } from './public.decorator';
 import { requestOf } from './request-context';
 import { TokenService } from './token.service';
@@ -21,9 +23,23 @@ export class AuthGuard implements CanActivate {
       context.getClass(),
     ]);
     if (isPublic) return true;
-    const req = requestOf(context);
+    const req = requestOf(context) as ReturnType<typeof requestOf> & ClientRequest & { res?: HeaderSink };
     const header = req.headers.authorization;
-    req.principal ??= await this.tokens.authenticate(Array.isArray(header) ? header[0] : header);
+    try {
+      req.principal ??= await this.tokens.authenticate(
+        Array.isArray(header) ? header[0] : header,
+        clientKey(req),
+      );
+    } catch (e) {
+      // REST and GraphQL over HTTP answer with the response's Retry-After, as for any 429.
+      if (e instanceof TooManyAuthFailures) req.res?.setHeader('Retry-After', String(e.retryAfterSeconds));
+      throw e;
+    }
     return true;
   }
+}
+
+/** The part of Express's response the guard writes (absent on a subscription's request). */
+interface HeaderSink {
+  setHeader(name: string, value: string): unknown;
 }
