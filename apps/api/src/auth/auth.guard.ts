@@ -23,13 +23,12 @@ export class AuthGuard implements CanActivate {
       context.getClass(),
     ]);
     if (isPublic) return true;
-    const req = requestOf(context) as ReturnType<typeof requestOf> & ClientRequest & { res?: HeaderSink };
+    const req = requestOf(context) as GuardedRequest;
     const header = req.headers.authorization;
+    // A subscription's token was counted at connection_init; its subscriptions do not count it again.
+    const client = req.authCountedAtConnect ? undefined : clientKey(req);
     try {
-      req.principal ??= await this.tokens.authenticate(
-        Array.isArray(header) ? header[0] : header,
-        clientKey(req),
-      );
+      req.principal ??= await this.tokens.authenticate(Array.isArray(header) ? header[0] : header, client);
     } catch (e) {
       // REST and GraphQL over HTTP answer with the response's Retry-After, as for any 429.
       if (e instanceof TooManyAuthFailures) req.res?.setHeader('Retry-After', String(e.retryAfterSeconds));
@@ -39,7 +38,9 @@ export class AuthGuard implements CanActivate {
   }
 }
 
-/** The part of Express's response the guard writes (absent on a subscription's request). */
-interface HeaderSink {
-  setHeader(name: string, value: string): unknown;
-}
+type GuardedRequest = ReturnType<typeof requestOf> &
+  ClientRequest & {
+    /** Express's response, where Retry-After goes (absent on a subscription's request). */
+    res?: { setHeader(name: string, value: string): unknown };
+    authCountedAtConnect?: boolean;
+  };

@@ -66,6 +66,8 @@ interface SubscriptionRequest {
   headers: Headers;
   /** The client's address (behind a trusted proxy, from X-Forwarded-For, as Express's req.ip). */
   ip?: string;
+  /** The connection's token was already checked and counted at connection_init. */
+  authCountedAtConnect?: boolean;
 }
 
 function authorizationParam(params: Record<string, unknown> | undefined): string | undefined {
@@ -73,7 +75,12 @@ function authorizationParam(params: Record<string, unknown> | undefined): string
   return typeof authorization === 'string' ? authorization : undefined;
 }
 
-type WsExtra = { request?: IncomingMessage; socket?: { close(code: number, reason: string): void } };
+type WsExtra = {
+  request?: IncomingMessage;
+  socket?: { close(code: number, reason: string): void };
+  /** Set by the connection_init check: a connection's one token counts once, not per subscription. */
+  authCounted?: boolean;
+};
 
 /**
  * The GraphQL context: `{ req }` for HTTP, and for graphql-ws subscriptions a request-like
@@ -89,6 +96,7 @@ export function graphqlContext(trust: TrustFunction = () => false) {
     if (arg.req) return { req: arg.req };
     const req: SubscriptionRequest = { headers: { authorization: authorizationParam(arg.connectionParams) } };
     if (arg.extra?.request) req.ip = clientAddress(arg.extra.request, trust);
+    if (arg.extra?.authCounted) req.authCountedAtConnect = true;
     return { req };
   };
 }
@@ -100,9 +108,10 @@ export interface TokenCheck {
 
 /**
  * graphql-ws connection_init: a token in the connection parameters is checked at once and counts
- * towards the client's failed authentications like an HTTP request's would. An unknown token
- * closes the socket with 4401, a blocked client with 4429 (the reason says when to retry).
- * Without a token the connection is accepted; the guard refuses each protected subscription.
+ * towards the client's failed authentications like an HTTP request's would (once per connection:
+ * its subscriptions reuse the same token). A blocked client's socket is closed with 4429, the
+ * reason saying when to retry. An unknown token is still acknowledged, as before: each protected
+ * subscription then answers UNAUTHENTICATED through the guard.
  */
 export function subscriptionConnectCheck(tokens: TokenCheck, trust: TrustFunction) {
   return async (ctx: WsContext<Record<string, unknown> | undefined, unknown>): Promise<boolean> => {
@@ -113,13 +122,15 @@ export function subscriptionConnectCheck(tokens: TokenCheck, trust: TrustFunctio
     const client = request ? clientKey({ ip: clientAddress(request, trust) }) : undefined;
     try {
       await tokens.authenticate(authorization, client);
-      return true;
     } catch (e) {
-      if (e instanceof TooManyAuthFailures) extra?.socket?.close(4429, e.message);
-      else if (e instanceof UnauthorizedException) extra?.socket?.close(4401, e.message);
-      else throw e;
-      return false;
+      if (e instanceof TooManyAuthFailures) {
+        extra?.socket?.close(4429, e.message);
+        return false;
+      }
+      if (!(e instanceof UnauthorizedException)) throw e;
     }
+    if (extra) extra.authCounted = true;
+    return true;
   };
 }
 
