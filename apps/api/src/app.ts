@@ -1,13 +1,19 @@
-import type { INestApplication } from '@nestjs/common';
+import type { INestApplication, LogLevel } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
+import type { NestExpressApplication } from '@nestjs/platform-express';
 import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
 import { ApiModule } from './api.module';
 import type { ApiConfig } from './config/api-config';
 import type { InfraOverrides } from './infra/infra.module';
+import { graphiqlScriptHashes } from './security/graphiql-csp';
+import { createLogger, processLoggerSettings } from './security/logger';
+import { requestRateLimit } from './security/request-rate-limit';
+import { securityHeaders } from './security/security-headers';
+import { compileTrustProxy } from './security/trust-proxy';
 
 export interface CreateApiOptions extends InfraOverrides {
   /** Nest's logger; false silences it (tests). */
-  logger?: false | ('log' | 'error' | 'warn' | 'debug' | 'verbose' | 'fatal')[];
+  logger?: false | LogLevel[];
 }
 
 /**
@@ -19,10 +25,24 @@ export async function createApiApp(
   config: ApiConfig,
   options: CreateApiOptions = {},
 ): Promise<INestApplication> {
-  const app = await NestFactory.create(ApiModule.forRoot(config, options), {
-    logger: options.logger ?? ['log', 'error', 'warn'],
+  const levels = options.logger ?? ['log', 'error', 'warn'];
+  const app = await NestFactory.create<NestExpressApplication>(ApiModule.forRoot(config, options), {
+    logger: levels === false ? false : createLogger(processLoggerSettings(config.http.logFormat, levels)),
   });
   app.enableShutdownHooks();
+  // Registered before anything else (body parsers, routes, Swagger, GraphQL): every answer,
+  // errors and 404s included, carries the headers, and a flood is refused before it is read.
+  app.disable('x-powered-by');
+  app.set('trust proxy', compileTrustProxy(config.http.trustProxy));
+  app.use(
+    securityHeaders({
+      hstsMaxAgeSeconds: config.http.hstsMaxAgeSeconds,
+      graphiqlScriptHashes: config.http.graphqlIntrospection
+        ? await graphiqlScriptHashes('/graphql')
+        : undefined,
+    }),
+  );
+  app.use(requestRateLimit(config.http.rateLimitPerMinute));
   const document = SwaggerModule.createDocument(
     app,
     new DocumentBuilder()

@@ -4,6 +4,7 @@ import { hashToken } from '@fl/persistence';
 import type { ApiConfig } from '../config/api-config';
 import { API_CONFIG } from '../config/config.module';
 import { PRISMA, type Db } from '../infra/tokens';
+import { AuthFailureLimiter } from '../security/auth-failure-limiter';
 import type { Principal } from './principal';
 
 /** lastUsedAt is informative; writing it on every request would turn each read into a write. */
@@ -16,16 +17,32 @@ export class TokenService {
   constructor(
     @Inject(PRISMA) private readonly db: Db,
     @Inject(API_CONFIG) config: ApiConfig,
+    private readonly failures: AuthFailureLimiter,
   ) {
     this.operatorDigest = createHash('sha256').update(config.platformAdminToken).digest();
   }
 
-  /** The principal behind an `Authorization: Bearer <token>` header, or 401. */
-  async authenticate(authorization: string | undefined): Promise<Principal> {
+  /**
+   * The principal behind an `Authorization: Bearer <token>` header, or 401. With `client` (its
+   * address), a token that fails counts against that client, and a client with too many recent
+   * failures gets 429 (TooManyAuthFailures) before its token is even looked at.
+   */
+  async authenticate(authorization: string | undefined, client?: string): Promise<Principal> {
     const token = bearerToken(authorization);
     if (token === undefined) {
       throw new UnauthorizedException('Sign in: send your access token as "Authorization: Bearer <token>".');
     }
+    if (client === undefined) return this.verify(token);
+    await this.failures.assertAllowed(client);
+    try {
+      return await this.verify(token);
+    } catch (e) {
+      if (e instanceof UnauthorizedException) await this.failures.recordFailure(client);
+      throw e;
+    }
+  }
+
+  private async verify(token: string): Promise<Principal> {
     // Compare digests, so the comparison takes the same time whatever the token's length.
     const digest = createHash('sha256').update(token).digest();
     if (timingSafeEqual(digest, this.operatorDigest)) return { kind: 'operator' };

@@ -9,6 +9,7 @@ import {
   serviceEnvFields,
   type ServiceConnections,
 } from '@fl/platform';
+import { isTrustProxySetting, trustProxySetting } from '../security/trust-proxy';
 
 export { ConfigError };
 
@@ -26,6 +27,8 @@ export interface ApiConfig extends ServiceConnections {
   readLimits: UploadReadLimits;
   /** Decompressed bytes of an imported model bundle (all entries, headers included). */
   bundleMaxBytes: number;
+  // HTTP hardening (issue 10): security headers, rate limits, GraphQL limits, log format.
+  http: HttpHardeningConfig;
 }
 
 /** Mirrors @fl/formats' ReadLimits (to be unified with it). */
@@ -34,6 +37,32 @@ export interface UploadReadLimits {
   maxCells: number;
   maxGenes: number;
   maxLineBytes: number;
+}
+
+/** Security headers, rate limits, GraphQL limits and log format; see docs/hardening.md. */
+export interface HttpHardeningConfig {
+  /**
+   * GraphQL introspection, GraphiQL and "Did you mean" suggestions (they reveal the schema alike):
+   * GRAPHQL_INTROSPECTION, by default off when NODE_ENV=production and on otherwise.
+   */
+  graphqlIntrospection: boolean;
+  graphqlMaxDepth: number;
+  graphqlMaxAliases: number;
+  graphqlMaxCost: number;
+  graphqlMaxTokens: number;
+  graphqlMaxDirectives: number;
+  /** Requests per minute per client address, all routes; 0 turns the limit off. */
+  rateLimitPerMinute: number;
+  /** Failed token authentications per minute per client address before 429; 0 turns it off. */
+  authFailuresPerMinute: number;
+  /** How long a client that reached authFailuresPerMinute is refused (seconds). */
+  authFailureBlockSeconds: number;
+  /** Express "trust proxy": whose X-Forwarded-For names the client; false = the socket's peer. */
+  trustProxy: string | false;
+  /** Strict-Transport-Security max-age in seconds; 0 sends no HSTS (plain HTTP on loopback). */
+  hstsMaxAgeSeconds: number;
+  /** Log lines as JSON (LOG_FORMAT=json) or text. */
+  logFormat: 'text' | 'json';
 }
 
 const MIB = 1024 * 1024;
@@ -86,6 +115,41 @@ const schema = z.object({
   ANNOTATION_WORKER: envFlag('on or off', ['on', 'true', '1', 'yes'], ['off', 'false', '0', 'no']).default(
     'on',
   ),
+  // HTTP hardening (issue 10)
+  NODE_ENV: z.string().optional(),
+  GRAPHQL_INTROSPECTION: envFlag(
+    'on or off',
+    ['on', 'true', '1', 'yes'],
+    ['off', 'false', '0', 'no'],
+  ).optional(),
+  GRAPHQL_MAX_DEPTH: envWholeNumber('a whole number between 1 and 100', 1, 100).default('10'),
+  GRAPHQL_MAX_ALIASES: envWholeNumber('a whole number between 0 and 1000', 0, 1000).default('15'),
+  GRAPHQL_MAX_COST: envWholeNumber('a whole number between 1 and 1000000', 1, 1_000_000).default('5000'),
+  GRAPHQL_MAX_TOKENS: envWholeNumber('a whole number between 100 and 1000000', 100, 1_000_000).default(
+    '2000',
+  ),
+  GRAPHQL_MAX_DIRECTIVES: envWholeNumber('a whole number between 0 and 1000', 0, 1000).default('50'),
+  RATE_LIMIT_PER_MINUTE: envWholeNumber('a whole number of requests (0 = no limit)', 0, 10_000_000).default(
+    '3000',
+  ),
+  AUTH_FAILURES_PER_MINUTE: envWholeNumber('a whole number of failures (0 = no limit)', 0, 1_000_000).default(
+    '20',
+  ),
+  AUTH_FAILURE_BLOCK_SECONDS: envWholeNumber(
+    'a whole number of seconds between 1 and 86400',
+    1,
+    86_400,
+  ).default('60'),
+  API_TRUST_PROXY: envText('off, or an Express "trust proxy" value such as loopback, 1 or 10.0.0.0/8')
+    .refine(
+      (v) => isTrustProxySetting(v),
+      'must be off, true, a number of proxies, or addresses / ranges such as loopback or 10.0.0.0/8',
+    )
+    .default('off'),
+  API_HSTS_MAX_AGE: envWholeNumber('a whole number of seconds (0 = no HSTS header)', 0, 63_072_000).default(
+    '0',
+  ),
+  LOG_FORMAT: z.enum(['text', 'json'], { message: 'must be text or json' }).default('text'),
 });
 
 /**
@@ -109,5 +173,20 @@ export function parseApiConfig(env: Record<string, string | undefined>): ApiConf
       maxLineBytes: e.UPLOAD_MAX_LINE_BYTES,
     },
     bundleMaxBytes: e.BUNDLE_MAX_BYTES,
+    // HTTP hardening (issue 10)
+    http: {
+      graphqlIntrospection: e.GRAPHQL_INTROSPECTION ?? e.NODE_ENV !== 'production',
+      graphqlMaxDepth: e.GRAPHQL_MAX_DEPTH,
+      graphqlMaxAliases: e.GRAPHQL_MAX_ALIASES,
+      graphqlMaxCost: e.GRAPHQL_MAX_COST,
+      graphqlMaxTokens: e.GRAPHQL_MAX_TOKENS,
+      graphqlMaxDirectives: e.GRAPHQL_MAX_DIRECTIVES,
+      rateLimitPerMinute: e.RATE_LIMIT_PER_MINUTE,
+      authFailuresPerMinute: e.AUTH_FAILURES_PER_MINUTE,
+      authFailureBlockSeconds: e.AUTH_FAILURE_BLOCK_SECONDS,
+      trustProxy: trustProxySetting(e.API_TRUST_PROXY),
+      hstsMaxAgeSeconds: e.API_HSTS_MAX_AGE,
+      logFormat: e.LOG_FORMAT,
+    },
   };
 }
