@@ -22,6 +22,11 @@ export interface ApiConfig extends ServiceConnections {
   host: string;
   uploadMaxBytes: number;
   annotationWorker: boolean;
+
+  /** ANNOTATION_TIMEOUT_SECONDS: an annotation job's process is killed after this wall time. */
+  annotationTimeoutSeconds: number;
+  /** ANNOTATION_MAX_MEMORY_MB: an annotation job's process is killed above this RSS (and V8 heap). */
+  annotationMaxMemoryMb: number;
 }
 
 const MIB = 1024 * 1024;
@@ -44,6 +49,17 @@ const schema = z.object({
   ANNOTATION_WORKER: envFlag('on or off', ['on', 'true', '1', 'yes'], ['off', 'false', '0', 'no']).default(
     'on',
   ),
+
+  ANNOTATION_TIMEOUT_SECONDS: envWholeNumber(
+    'a whole number of seconds (at least 1)',
+    1,
+    7 * 24 * 3600,
+  ).default('900'),
+  ANNOTATION_MAX_MEMORY_MB: envWholeNumber(
+    'a whole number of megabytes (at least 64)',
+    64,
+    1024 * 1024,
+  ).default('4096'),
 });
 
 /**
@@ -60,5 +76,8 @@ export function parseApiConfig(env: Record<string, string | undefined>): ApiConf
     host: e.API_HOST,
     uploadMaxBytes: e.UPLOAD_MAX_BYTES,
     annotationWorker: e.ANNOTATION_WORKER,
+
+    annotationTimeoutSeconds: e.ANNOTATION_TIMEOUT_SECONDS,
+    annotationMaxMemoryMb: e.ANNOTATION_MAX_MEMORY_MB,
   };
 }
