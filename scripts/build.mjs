@@ -13,6 +13,7 @@ const entryPoints = {
   'bench/secagg-bench': 'libs/secure-agg/bench/secagg-bench.ts',
   'bench/stack-bench': 'bench/stack-bench.ts',
   'api/main': 'apps/api/src/main.ts',
+  'api/annotation-job': 'apps/api/src/annotations/annotation-job.ts',
   'aggregator/main': 'apps/aggregator/src/main.ts',
   'trainer-worker/main': 'apps/trainer-worker/src/main.ts',
   'stack/main': 'scripts/stack.ts',

@@ -1,18 +1,10 @@
 import { execFileSync } from 'node:child_process';
-import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import {
-  annotateMatrix,
-  formatResultTxt,
-  loadBundle,
-  saveBundle,
-  trainFederatedModel,
-  type FederatedModel,
-} from '@fl/federation';
-import { datasetName, readExpression } from '@fl/formats';
+import { annotateMatrix, formatResultTxt, loadBundle, type FederatedModel } from '@fl/federation';
+import { readExpression } from '@fl/formats';
 import { AnnotationRunner } from '../../apps/api/src/annotations/annotation-runner';
 import {
   createConsortium,
@@ -23,9 +15,7 @@ import {
   type ApiHarness,
   type RegisteredInstitution,
 } from './support/api-harness';
-
-const EXAMPLES = fileURLToPath(new URL('../../examples/pbmc-mini/', import.meta.url));
-const QUERY = join(EXAMPLES, 'test', 'pbmc_10x_3p_v3.csv.gz');
+import { makeBundleTar, QUERY } from './support/model-bundle';
 
 interface ModelVersionJson {
   id: string;
@@ -39,36 +29,6 @@ interface JobJson {
   status: string;
   error: string | null;
   summary: { cells: number; labelCounts: Record<string, number>; unassigned: number };
-}
-
-/** A small model trained in-process exactly as `scprivacy run --model-dir` does, packed with tar. */
-async function makeBundleTar(
-  dir: string,
-): Promise<{ tar: string; bundleDir: string; model: FederatedModel }> {
-  const trainDir = join(EXAMPLES, 'train');
-  const files = (await readdir(trainDir)).sort();
-  const references = await Promise.all(
-    files.map(async (f) => ({
-      name: datasetName(f),
-      matrix: await readExpression(join(trainDir, f), { role: 'reference' }),
-    })),
-  );
-  const trained = await trainFederatedModel(references, {
-    rounds: 3,
-    hiddenSize: 64,
-    embeddingSize: 16,
-    threads: 0,
-  });
-  const bundleDir = join(dir, 'model');
-  await saveBundle(bundleDir, trained.model, {
-    options: trained.options,
-    backend: trained.backend,
-    institutions: trained.institutions,
-    toolVersion: 'test',
-  });
-  const tar = join(dir, 'model.tar');
-  execFileSync('tar', ['-cf', tar, '-C', dir, 'model']);
-  return { tar, bundleDir, model: trained.model };
 }
 
 describe('api: model bundles and annotation jobs', () => {

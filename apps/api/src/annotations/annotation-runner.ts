@@ -17,6 +17,16 @@ import { assembleModelVersion } from '../models/model-loader';
 
 export type RunOutcome = 'completed' | 'failed' | 'skipped';
 
+/**
+ * Claims a job runs: one found 'running' lost its runner (the api or the job's process was
+ * killed) and is tried once more; found 'running' after this many claims, it is failed instead,
+ * so a query that kills its runner cannot make every restart of the api run it again.
+ */
+export const MAX_ATTEMPTS = 2;
+
+/** The outcome of claiming a job: run it as attempt `attempt`, or leave it. */
+export type Claim = { kind: 'claimed'; attempt: number } | { kind: 'skipped' } | { kind: 'gave-up' };
+
 /** AnnotationJob.summary */
 export interface AnnotationSummary {
   cells: number;
@@ -45,11 +55,75 @@ export class AnnotationRunner {
     private readonly options: { threads?: number; log?: (message: string) => void } = {},
   ) {}
 
-  async run(jobId: string): Promise<RunOutcome> {
+  /** Claims and runs the job in this process. */
+  async run(jobId: string, options: { limits?: string } = {}): Promise<RunOutcome> {
+    const claim = await this.claim(jobId, options.limits ?? 'none set');
+    if (claim.kind === 'skipped') return 'skipped';
+    if (claim.kind === 'gave-up') return 'failed';
+    return this.execute(jobId, claim.attempt);
+  }
+
+  /**
+   * Marks the job running as attempt n+1. The update is conditional on the row being as read,
+   * so of two runners handed the same job only one claims it. `limits` describes the operator's
+   * settings for the message of a job that stopped its runner twice.
+   */
+  async claim(jobId: string, limits: string): Promise<Claim> {
     const job = await this.db.annotationJob.findUnique({ where: { id: jobId } });
     // Retries and duplicate deliveries are normal: a finished job is never redone.
-    if (!job || job.status === 'completed' || job.status === 'failed') return 'skipped';
-    await this.db.annotationJob.update({ where: { id: jobId }, data: { status: 'running' } });
+    if (!job || job.status === 'completed' || job.status === 'failed') return { kind: 'skipped' };
+    if (job.status === 'running' && job.attempts >= MAX_ATTEMPTS) {
+      await this.fail(
+        jobId,
+        job.attempts,
+        `the annotation stopped unexpectedly twice; the query may be too large for this server (limits: ${limits})`,
+      );
+      return { kind: 'gave-up' };
+    }
+    const attempt = job.attempts + 1;
+    const claimed = await this.db.annotationJob.updateMany({
+      where: { id: jobId, status: job.status, attempts: job.attempts },
+      data: { status: 'running', attempts: attempt },
+    });
+    return claimed.count === 1 ? { kind: 'claimed', attempt } : { kind: 'skipped' };
+  }
+
+  /**
+   * Fails attempt `attempt` of a running job. Every final update names the attempt it belongs
+   * to, so a job is finished exactly once even if a runner presumed dead is still at work.
+   */
+  async fail(jobId: string, attempt: number, message: string): Promise<boolean> {
+    const updated = await this.db.annotationJob.updateMany({
+      where: { id: jobId, status: 'running', attempts: attempt },
+      data: { status: 'failed', error: message, resultKeys: {}, finishedAt: new Date() },
+    });
+    return updated.count === 1;
+  }
+
+  /** Fails a job that is neither finished nor claimable any more (the queue gave up on it). */
+  async abandon(jobId: string, message: string): Promise<boolean> {
+    const updated = await this.db.annotationJob.updateMany({
+      where: { id: jobId, status: { in: ['queued', 'running'] } },
+      data: { status: 'failed', error: message, resultKeys: {}, finishedAt: new Date() },
+    });
+    return updated.count === 1;
+  }
+
+  /**
+   * Puts a claimed job back in the queue's hands uncounted (the api is stopping, the job's
+   * fault it was not).
+   */
+  async release(jobId: string, attempt: number): Promise<void> {
+    await this.db.annotationJob.updateMany({
+      where: { id: jobId, status: 'running', attempts: attempt },
+      data: { status: 'queued', attempts: attempt - 1 },
+    });
+  }
+
+  /** Runs attempt `attempt` of a claimed job: the work, its result files and its final row update. */
+  async execute(jobId: string, attempt: number): Promise<RunOutcome> {
+    const job = await this.db.annotationJob.findUnique({ where: { id: jobId } });
+    if (!job || job.status !== 'running' || job.attempts !== attempt) return 'skipped';
     const started = performance.now();
     const written: string[] = [];
     const dir = await mkdtemp(join(tmpdir(), 'scprivacy-annotate-'));
@@ -91,8 +165,8 @@ export class AnnotationRunner {
         modelGenes: annotation.modelGenes,
         seconds: (performance.now() - started) / 1000,
       };
-      await this.db.annotationJob.update({
-        where: { id: jobId },
+      const published = await this.db.annotationJob.updateMany({
+        where: { id: jobId, status: 'running', attempts: attempt },
         data: {
           status: 'completed',
           resultKeys: resultKeys as Prisma.InputJsonObject,
@@ -101,17 +175,15 @@ export class AnnotationRunner {
           finishedAt: new Date(),
         },
       });
+      // Another runner finished or failed this job meanwhile: its row stands.
+      if (published.count === 0) return 'skipped';
       return 'completed';
     } catch (e) {
       for (const key of written) await this.store.remove(key).catch(() => undefined);
       const message =
         e instanceof QueryFileError ? e.message : `The annotation could not run: ${(e as Error).message}`;
       this.options.log?.(`annotation job ${jobId} failed: ${message}`);
-      await this.db.annotationJob.update({
-        where: { id: jobId },
-        data: { status: 'failed', error: message, resultKeys: {}, finishedAt: new Date() },
-      });
-      return 'failed';
+      return (await this.fail(jobId, attempt, message)) ? 'failed' : 'skipped';
     } finally {
       await rm(dir, { recursive: true, force: true });
     }

@@ -29,6 +29,10 @@ export interface ApiConfig extends ServiceConnections {
   bundleMaxBytes: number;
   // HTTP hardening (issue 10): security headers, rate limits, GraphQL limits, log format.
   http: HttpHardeningConfig;
+  /** ANNOTATION_TIMEOUT_SECONDS: an annotation job's process is killed after this wall time. */
+  annotationTimeoutSeconds: number;
+  /** ANNOTATION_MAX_MEMORY_MB: an annotation job's process is killed above this RSS (and V8 heap). */
+  annotationMaxMemoryMb: number;
 }
 
 /** Mirrors @fl/formats' ReadLimits (to be unified with it). */
@@ -150,6 +154,16 @@ const schema = z.object({
     '0',
   ),
   LOG_FORMAT: z.enum(['text', 'json'], { message: 'must be text or json' }).default('text'),
+  ANNOTATION_TIMEOUT_SECONDS: envWholeNumber(
+    'a whole number of seconds (at least 1)',
+    1,
+    7 * 24 * 3600,
+  ).default('900'),
+  ANNOTATION_MAX_MEMORY_MB: envWholeNumber(
+    'a whole number of megabytes (at least 64)',
+    64,
+    1024 * 1024,
+  ).default('4096'),
 });
 
 /**
@@ -188,5 +202,7 @@ export function parseApiConfig(env: Record<string, string | undefined>): ApiConf
       hstsMaxAgeSeconds: e.API_HSTS_MAX_AGE,
       logFormat: e.LOG_FORMAT,
     },
+    annotationTimeoutSeconds: e.ANNOTATION_TIMEOUT_SECONDS,
+    annotationMaxMemoryMb: e.ANNOTATION_MAX_MEMORY_MB,
   };
 }
