@@ -12,7 +12,8 @@ import { runCli } from './run-cli';
 
 const REF_A =
   'cell_id,CD3E,LYZ,MS4A1,cell_label\na1,2,0,0,T\na2,1.5,0,0.1,T\na3,0,3,0,Mono\na4,0.2,2.5,0,Mono\n';
-const REF_B = 'cell_id,CD3E,LYZ,MS4A1,cell_label\nb1,2.2,0,0,T\nb2,1.1,0,0.3,T\nb3,0,2,0,Mono\nb4,0,2.7,0.1,Mono\n';
+const REF_B =
+  'cell_id,CD3E,LYZ,MS4A1,cell_label\nb1,2.2,0,0,T\nb2,1.1,0,0.3,T\nb3,0,2,0,Mono\nb4,0,2.7,0.1,Mono\n';
 const QUERY = 'cell_id,CD3E,LYZ,MS4A1\nq1,2,0,0\nq2,0,3,0\nq3,1.8,0.1,0\n';
 const PREDICTIONS = 'q1\tT\nq2\tMono\nq3\tMono\n';
 const TRUTH = 'q1\tT\nq2\tMono\nq3\tT\n';
@@ -60,7 +61,14 @@ describe('scprivacy as a new user meets it', () => {
     });
 
     it('should still print the report as JSON on stdout with a bare --json', () => {
-      const r = runCli(['evaluate', '--pred', join(dir, 'result.txt'), '--truth', join(dir, 'truth.tsv'), '--json']);
+      const r = runCli([
+        'evaluate',
+        '--pred',
+        join(dir, 'result.txt'),
+        '--truth',
+        join(dir, 'truth.tsv'),
+        '--json',
+      ]);
       expect(r.status).toBe(0);
       expect(JSON.parse(r.stdout).accuracy).toBeCloseTo(2 / 3, 6);
     });
@@ -99,11 +107,22 @@ describe('scprivacy as a new user meets it', () => {
     ] as const) {
       it(`should refuse ${command} --backend ${backend} as an input error saying how to install ${pkg}`, () => {
         const out = join(dir, `backend-${command}-${backend}`);
+        // The backend is checked before the model or any data is read: the model need not be one.
         const args =
           command === 'run'
-            ? ['run', '--train', train(), '--test', test(), '--model-dir', join(out, 'model')]
-            : ['annotate', '--model', join(dir, 'no-model-needed'), '--test', test()];
-        const r = runCli([...args, '--out', join(out, 'result.txt'), '--rounds', '2', '--backend', backend]);
+            ? [
+                'run',
+                '--train',
+                train(),
+                '--test',
+                test(),
+                '--model-dir',
+                join(out, 'model'),
+                '--rounds',
+                '2',
+              ]
+            : ['annotate', '--model', dir, '--test', test()];
+        const r = runCli([...args, '--out', join(out, 'result.txt'), '--backend', backend]);
         expect(r.status).toBe(2);
         expect(r.stderr).toMatch(/^error: /m);
         expect(r.stderr).toContain(`npm install ${pkg}`);
