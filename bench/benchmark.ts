@@ -22,6 +22,7 @@ import {
   sharedFloat32,
   type ExpressionMatrix,
 } from '@fl/formats';
+import { checkDatasets, DATASETS_OPTION_HELP, defaultDatasetsDir, runBenchMain } from './datasets';
 
 interface ScenarioResult {
   scenario: string;
@@ -123,13 +124,15 @@ async function runScenario(
   };
 }
 
+const THROUGHPUT_QUERY = 'pbmc/query/pbmc_10x_3p_v3.csv';
+
 /**
  * Embedding + assignment throughput at 2,000 genes: the pbmc query's first 2,000 genes,
  * its cells resampled (with replacement, fixed stride) to `cells`; random weights and
  * landmarks, since the cost does not depend on their values.
  */
 async function runThroughput(dataRoot: string, cells: number, threads: number): Promise<ThroughputResult> {
-  const source = await readExpression(join(dataRoot, 'pbmc/query/pbmc_10x_3p_v3.csv'), { role: 'query' });
+  const source = await readExpression(join(dataRoot, THROUGHPUT_QUERY), { role: 'query' });
   const genes = 2000;
   const nSource = source.cellIds.length;
   const values = sharedFloat32(cells * genes); // as the readers allocate it
@@ -235,8 +238,8 @@ function markdownTable(results: ScenarioResult[], throughput: ThroughputResult[]
 
 async function main(): Promise<void> {
   const program = new Command('benchmark')
-    .description('Benchmarks scPrivacy on ../shared/datasets with the published defaults')
-    .option('--data <dir>', 'scenarios folder', '../shared/datasets')
+    .description('Benchmarks scPrivacy on the scenarios of ../shared/datasets with the published defaults')
+    .option('--data <dir>', DATASETS_OPTION_HELP, defaultDatasetsDir())
     .option('--scenarios <list>', 'comma-separated scenarios', 'pancreas,pbmc,cellline')
     .option('--seeds <list>', 'comma-separated seeds', '1,2,3')
     .option('--rounds <n>', 'rounds', '300')
@@ -257,8 +260,12 @@ async function main(): Promise<void> {
     process.stdout.write(JSON.stringify(result) + '\n');
     process.exit(0);
   }
-  const dataRoot = resolve(o.data);
-  if (!existsSync(dataRoot)) throw new Error(`${dataRoot}: scenarios folder not found (pass --data)`);
+  const scenarios = String(o.scenarios).split(',').filter(Boolean);
+  // The throughput run resamples the pbmc query whatever the scenarios.
+  const dataRoot = checkDatasets(o.data, [
+    ...scenarios.flatMap((s) => [join(s, 'reference'), join(s, 'query')]),
+    THROUGHPUT_QUERY,
+  ]);
   const results: ScenarioResult[] = [];
   const throughput: ThroughputResult[] = [];
   const comparisons: SecureComparison[] = [];
@@ -270,7 +277,7 @@ async function main(): Promise<void> {
     );
   };
   // --compare-secure measures only the secure/plain pairs.
-  for (const scenario of o.compareSecure ? [] : String(o.scenarios).split(',').filter(Boolean)) {
+  for (const scenario of o.compareSecure ? [] : scenarios) {
     for (const seed of String(o.seeds).split(',').map(Number)) {
       process.stderr.write(`${scenario}, seed ${seed} ... `);
       const spec = {
@@ -292,7 +299,7 @@ async function main(): Promise<void> {
     }
   }
   if (o.compareSecure) {
-    for (const scenario of String(o.scenarios).split(',').filter(Boolean)) {
+    for (const scenario of scenarios) {
       comparisons.push(
         await compareSecure(join(dataRoot, scenario), Number(String(o.seeds).split(',')[0]), o),
       );
@@ -325,4 +332,4 @@ async function main(): Promise<void> {
   }
 }
 
-await main();
+runBenchMain('bench', main);

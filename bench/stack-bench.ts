@@ -19,6 +19,7 @@ import { Command } from 'commander';
 import { datasetName, readExpression } from '@fl/formats';
 import { saveBundle, trainFederatedModel } from '@fl/federation';
 import { Stack } from '../test/support/stack';
+import { checkDatasets, DATASETS_OPTION_HELP, defaultDatasetsDir, runBenchMain } from './datasets';
 
 const run = promisify(execFile);
 const median = (xs: number[]) => {
@@ -55,7 +56,7 @@ interface Figures {
 async function main(): Promise<void> {
   const opts = new Command('bench:stack')
     .description('Federation and annotation through the platform vs embedded (pbmc scenario)')
-    .option('--data <dir>', 'scenarios folder', '../shared/datasets')
+    .option('--data <dir>', DATASETS_OPTION_HELP, defaultDatasetsDir())
     .option('--rounds <n>', 'rounds (published default 300)', '300')
     .option('--repeats <n>', 'repeats; medians are reported', '1')
     .option('--query-cells <n>', 'cells of the annotation query (resampled pbmc query)', '10000')
@@ -71,9 +72,13 @@ async function main(): Promise<void> {
       markdown: string;
     }>();
   const rounds = Number(opts.rounds);
-  const refs = ['pbmc3k_10x_v1', 'pbmc_10x_3p_v2', 'pbmc_10x_5p_vdj'].map((n) =>
-    join(opts.data, 'pbmc/reference', `${n}.csv`),
+  const refFiles = ['pbmc3k_10x_v1', 'pbmc_10x_3p_v2', 'pbmc_10x_5p_vdj'].map(
+    (n) => `pbmc/reference/${n}.csv`,
   );
+  const queryFile = 'pbmc/query/pbmc_10x_3p_v3.csv';
+  // Checked before any service starts: a missing file would otherwise surface minutes in.
+  const data = checkDatasets(opts.data, [...refFiles, queryFile]);
+  const refs = refFiles.map((f) => join(data, f));
   const institutions = refs.map((path) => ({
     name: datasetName(path).replace(/_/g, '-').toLowerCase(),
     datasets: [path],
@@ -81,14 +86,7 @@ async function main(): Promise<void> {
   const runs: Figures[] = [];
   for (let r = 0; r < Number(opts.repeats); r++) {
     console.log(`\n== repeat ${r + 1} of ${opts.repeats}`);
-    runs.push(
-      await oneRun(
-        institutions,
-        rounds,
-        Number(opts.queryCells),
-        join(opts.data, 'pbmc/query/pbmc_10x_3p_v3.csv'),
-      ),
-    );
+    runs.push(await oneRun(institutions, rounds, Number(opts.queryCells), join(data, queryFile)));
   }
   const pick = (f: (x: Figures) => number) => median(runs.map(f));
   const summary = {
@@ -332,7 +330,4 @@ function markdown(runs: Figures[]): string {
   return lines.join('\n');
 }
 
-main().catch((e: unknown) => {
-  console.error(`bench:stack: ${(e as Error).stack ?? e}`);
-  process.exit(1);
-});
+runBenchMain('bench:stack', main);

@@ -1,4 +1,5 @@
 import { Command, CommanderError } from 'commander';
+import { BackendUnavailableError } from '@fl/engine';
 import { InputError } from '@fl/formats';
 import { annotateCommand } from './commands/annotate.command';
 import { evaluateCommand } from './commands/evaluate.command';
@@ -21,6 +22,9 @@ const program = new Command('scprivacy')
   .addCommand(evaluateCommand());
 
 program.exitOverride();
+// Subcommands made with `new Command` do not inherit these: without them a usage mistake in
+// `run` would exit by itself (code 1) instead of through the handler below.
+for (const command of program.commands) command.copyInheritedSettings(program);
 
 function fail(message: string, code: number): never {
   process.stderr.write(`error: ${message}\n`);
@@ -32,10 +36,10 @@ try {
   // Worker threads and wasm may hold the event loop; a finished command ends the process.
   process.exit(0);
 } catch (error) {
-  if (error instanceof CommanderError) {
-    process.exit(error.exitCode);
-  }
+  // Commander has printed its message; a usage mistake is an input mistake (2), as in the README.
+  if (error instanceof CommanderError) process.exit(error.exitCode === 0 ? 0 : 2);
   if (error instanceof InputError) fail(error.message, 2);
+  if (error instanceof BackendUnavailableError) fail(`--backend: ${error.message}`, 2);
   const e = error as NodeJS.ErrnoException;
   if (e.code === 'ENOENT' && e.path) fail(`${e.path}: no such file or folder`, 2);
   if (e.code === 'EACCES' && e.path) fail(`${e.path}: permission denied`, 2);

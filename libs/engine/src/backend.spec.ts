@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { describe, expect, it } from 'vitest';
-import { initBackend, type BackendPreference } from './backend';
+import { describe, expect, it, vi } from 'vitest';
+import { BackendUnavailableError, checkBackendPackage, initBackend, type BackendPreference } from './backend';
 
 describe('initBackend', () => {
   it('should choose a backend by itself and be idempotent', async () => {
@@ -30,10 +30,33 @@ describe('initBackend', () => {
       installed = false;
     }
     if (!installed) {
-      await expect(initBackend('tensorflow')).rejects.toThrow(
-        /initBackend: backend 'tensorflow' is not available/,
+      const error = await initBackend('tensorflow').catch((e: unknown) => e);
+      expect(error).toBeInstanceOf(BackendUnavailableError);
+      expect((error as BackendUnavailableError).installCommand).toBe('npm install @tensorflow/tfjs-node');
+      expect((error as Error).message).toMatch(
+        /'tensorflow' tensor backend needs .*`npm install @tensorflow\/tfjs-node`/,
       );
       expect(tf.getBackend()).toBe('wasm'); // unchanged
+      await expect(checkBackendPackage('tensorflow-gpu')).rejects.toThrow(
+        /npm install @tensorflow\/tfjs-node-gpu/,
+      );
+    }
+  });
+
+  it('should not print the "install our node backend" banner on the cpu backend, but keep other warnings', async () => {
+    const warn = vi.spyOn(console, 'warn').mockImplementation(() => undefined);
+    try {
+      await initBackend('cpu');
+      tf.tidy(() => tf.add(tf.tensor1d([1, 2]), tf.tensor1d([3, 4])).dataSync());
+      expect(warn.mock.calls.flat().join('\n')).not.toMatch(
+        /looks like you are running TensorFlow\.js in Node\.js/,
+      );
+      expect(tf.env().getBool('IS_TEST')).toBe(false);
+      tf.backend_util.warn('a real warning');
+      expect(warn).toHaveBeenCalledWith('a real warning');
+    } finally {
+      warn.mockRestore();
+      await initBackend('wasm');
     }
   });
 

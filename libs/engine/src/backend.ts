@@ -20,6 +20,24 @@ const NATIVE_PACKAGE: Partial<Record<BackendPreference, string>> = {
   tensorflow: '@tensorflow/tfjs-node',
 };
 
+/**
+ * A backend that was asked for by name cannot run here: its optional package is not
+ * installed, or it is installed but does not load or initialise. A choice the caller (a
+ * person, a config file) can change, so front ends report it as an input mistake: the
+ * message says what to install, or which backends ship with the package.
+ */
+export class BackendUnavailableError extends Error {
+  override name = 'BackendUnavailableError';
+  constructor(
+    message: string,
+    readonly backend: BackendPreference,
+    /** `npm install <package>` when the backend's package is simply missing. */
+    readonly installCommand?: string,
+  ) {
+    super(message);
+  }
+}
+
 let active: BackendPreference | undefined;
 let queue: Promise<unknown> = Promise.resolve();
 let wasmPathsSet = false;
@@ -49,10 +67,9 @@ async function selectBackend(preferred?: BackendPreference): Promise<string> {
       );
     }
     if (active === preferred && tf.getBackend() === REGISTERED_NAME[preferred]) return tf.getBackend();
+    await checkBackendPackage(preferred);
     const failure = await tryBackend(preferred);
-    if (failure !== undefined) {
-      throw new Error(`initBackend: backend '${preferred}' is not available: ${failure}`);
-    }
+    if (failure !== undefined) throw unavailable(preferred, failure);
     active = preferred;
     return tf.getBackend();
   }
@@ -86,7 +103,68 @@ async function tryBackend(candidate: BackendPreference): Promise<string | undefi
     return `initialisation failed (${(err as Error).message})`;
   }
   if (!ok || tf.getBackend() !== name) return 'initialisation failed';
+  if (name === 'cpu') silenceNodeBackendBanner();
   return undefined;
+}
+
+/**
+ * Loads the package of a backend asked for by name, without selecting it, so a front end can
+ * refuse a missing one before it reads any data or starts worker threads.
+ * @throws BackendUnavailableError naming the package and the `npm install` command
+ */
+export async function checkBackendPackage(preferred: BackendPreference): Promise<void> {
+  try {
+    await loadBackendPackage(preferred);
+  } catch (err) {
+    const pkg = NATIVE_PACKAGE[preferred];
+    const message = (err as Error).message.split('\n')[0];
+    if (pkg !== undefined && isMissingPackage(err, pkg)) {
+      const install = `npm install ${pkg}`;
+      throw new BackendUnavailableError(
+        `the '${preferred}' tensor backend needs the optional package ${pkg}, which is not installed: ` +
+          `run \`${install}\`, or choose wasm or cpu, which ship with scPrivacy`,
+        preferred,
+        install,
+      );
+    }
+    throw unavailable(preferred, `cannot load its package (${message})`);
+  }
+}
+
+function unavailable(preferred: BackendPreference, why: string): BackendUnavailableError {
+  const pkg = NATIVE_PACKAGE[preferred];
+  return new BackendUnavailableError(
+    `the '${preferred}' tensor backend is not available: ${why}` +
+      (pkg ? ` (is ${pkg} installed for this platform? reinstall it with \`npm install ${pkg}\`)` : ''),
+    preferred,
+  );
+}
+
+/** The package itself is absent (not one of its own dependencies or its native library). */
+function isMissingPackage(err: unknown, pkg: string): boolean {
+  const e = err as NodeJS.ErrnoException;
+  return (
+    (e.code === 'ERR_MODULE_NOT_FOUND' || e.code === 'MODULE_NOT_FOUND') &&
+    (e.message.includes(`'${pkg}'`) || e.message.includes(`"${pkg}"`))
+  );
+}
+
+/**
+ * The cpu backend prints "Hi, looks like you are running TensorFlow.js in Node.js..." through
+ * tfjs's warn() on its first tensor. Here cpu is chosen on purpose (or as the last fallback,
+ * which the caller reports), so that advice is noise in every run and test log. tfjs has no
+ * switch for this one message; its IS_TEST flag silences warn(), so it is raised only while
+ * the backend writes that first tensor, and every later warning still shows.
+ */
+function silenceNodeBackendBanner(): void {
+  const env = tf.env();
+  const wasTest = env.getBool('IS_TEST');
+  env.set('IS_TEST', true);
+  try {
+    tf.scalar(0).dispose();
+  } finally {
+    env.set('IS_TEST', wasTest);
+  }
 }
 
 async function loadBackendPackage(candidate: BackendPreference): Promise<void> {

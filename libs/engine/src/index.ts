@@ -1,6 +1,6 @@
 export { DEFAULT_EMBEDDING_SIZE, DEFAULT_HIDDEN_SIZE, parameterLayout } from './model-shape';
 export type { ModelShape, ParameterLayout } from './model-shape';
-export { BACKEND_PREFERENCES, initBackend } from './backend';
+export { BACKEND_PREFERENCES, BackendUnavailableError, checkBackendPackage, initBackend } from './backend';
 export type { BackendPreference } from './backend';
 export { createRng, rngFromState } from './rng';
 export type { RandomGenerator } from './rng';

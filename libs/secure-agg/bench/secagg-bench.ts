@@ -51,9 +51,20 @@ function arg(name: string, fallback: string): string {
   const i = process.argv.indexOf(`--${name}`);
   return i >= 0 && i + 1 < process.argv.length ? process.argv[i + 1] : fallback;
 }
-const sizes = arg('sizes', '1000000,10000000').split(',').map(Number);
-const rounds = Number(arg('rounds', '3'));
-const trainMsPerM = Number(arg('train-ms-per-mparam', '4'));
+/** A positive number for `--name`, or one line saying what was expected and exit code 2. */
+function positive(name: string, text: string, integer: boolean): number {
+  const n = Number(text);
+  if (text.trim() !== '' && Number.isFinite(n) && n > 0 && (!integer || Number.isInteger(n))) return n;
+  process.stderr.write(
+    `error: --${name} expects ${integer ? 'a whole number' : 'a number'} > 0, got "${text}"\n`,
+  );
+  process.exit(2);
+}
+const sizes = arg('sizes', '1000000,10000000')
+  .split(',')
+  .map((s) => positive('sizes', s, true));
+const rounds = positive('rounds', arg('rounds', '3'), true);
+const trainMsPerM = positive('train-ms-per-mparam', arg('train-ms-per-mparam', '4'), false);
 const dropout = process.argv.includes('--dropout');
 
 interface Variant {

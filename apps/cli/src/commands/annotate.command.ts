@@ -1,6 +1,9 @@
 import { Command } from 'commander';
 import { loadBundle } from '@fl/federation';
 import { annotateQueries, printAnnotationSummary } from '../annotate-queries';
+import { checkBackendOption } from '../check-backend';
+import { checkPathsExist } from '../check-paths';
+import { emitJson, JSON_FLAGS, jsonHelp, jsonOnStdout, type JsonOption } from '../json-output';
 import { loadDatasets } from '../load-datasets';
 import { backendName, correlationThreshold, defaultThreads, positiveInt } from '../options';
 import { Reporter } from '../reporter';
@@ -12,13 +15,16 @@ interface AnnotateOptions {
   rejectThreshold?: number;
   threads: number;
   backend?: string;
-  json: boolean;
+  json?: JsonOption;
   quiet: boolean;
 }
 
 async function annotate(opts: AnnotateOptions): Promise<void> {
-  const reporter = new Reporter(opts.quiet || opts.json);
+  const reporter = new Reporter(opts.quiet || jsonOnStdout(opts.json));
+  await checkPathsExist('--model', [opts.model]);
+  await checkBackendOption(opts.backend);
   const { model, manifest } = await loadBundle(opts.model);
+  await checkPathsExist('--test', opts.test);
   reporter.info(
     `Model ${opts.model}: ${manifest.geneCount} genes, ${manifest.institutions.length} institutions, ` +
       `trained ${manifest.options.rounds} rounds (seed ${manifest.seed}, backend ${manifest.backend})`,
@@ -26,8 +32,7 @@ async function annotate(opts: AnnotateOptions): Promise<void> {
   const queries = await loadDatasets(opts.test, 'query', reporter);
   const summary = await annotateQueries(model, queries, opts, reporter);
   printAnnotationSummary(summary, reporter);
-  if (opts.json)
-    process.stdout.write(JSON.stringify({ model: opts.model, annotation: summary }, null, 2) + '\n');
+  await emitJson(opts.json, JSON.stringify({ model: opts.model, annotation: summary }, null, 2));
 }
 
 export function annotateCommand(): Command {
@@ -43,7 +48,7 @@ export function annotateCommand(): Command {
     )
     .option('--threads <n>', 'worker threads for embedding', positiveInt('--threads'), defaultThreads())
     .option('--backend <name>', 'tensor backend: tensorflow-gpu, tensorflow, wasm or cpu', backendName)
-    .option('--json', 'print a machine-readable summary on stdout', false)
+    .option(JSON_FLAGS, jsonHelp('a machine-readable summary'))
     .option('-q, --quiet', 'no progress output', false)
     .action(annotate);
 }

@@ -8,6 +8,7 @@ import {
   writeEvaluationOutputs,
 } from '@fl/evaluation';
 import { loadBundle } from '@fl/federation';
+import { emitJson, jsonFile, JSON_FLAGS, jsonHelp, jsonOnStdout, type JsonOption } from '../json-output';
 import { Reporter } from '../reporter';
 
 interface EvaluateOptions {
@@ -16,12 +17,13 @@ interface EvaluateOptions {
   model?: string;
   report?: string;
   figure?: string;
-  json: boolean;
+  json?: JsonOption;
   quiet: boolean;
 }
 
 async function evaluateAction(opts: EvaluateOptions): Promise<void> {
-  const reporter = new Reporter(opts.quiet || opts.json);
+  const toStdout = jsonOnStdout(opts.json);
+  const reporter = new Reporter(opts.quiet || toStdout);
   const predictions = await readLabelTable(opts.pred, 'predictions');
   const truth = await readLabelTable(opts.truth, 'truth');
   // With the model, cells of types no reference has are scored apart (they can only be right as unassigned).
@@ -30,10 +32,13 @@ async function evaluateAction(opts: EvaluateOptions): Promise<void> {
     : undefined;
   const report = evaluate(predictions, truth, { referenceTypes });
   const outDir = dirname(opts.pred);
-  const reportFile = opts.report ?? join(outDir, 'evaluation.json');
+  // `--json <file>` names the JSON report, as --report does.
+  const reportFile = opts.report ?? jsonFile(opts.json) ?? join(outDir, 'evaluation.json');
   const figureFile = opts.figure ?? join(outDir, 'confusion.svg');
   await writeEvaluationOutputs(report, { json: reportFile, figure: figureFile });
-  if (opts.json) process.stdout.write(reportJson(report) + '\n');
+  const extra = jsonFile(opts.json);
+  if (extra !== undefined && extra !== reportFile) await emitJson(extra, reportJson(report));
+  if (toStdout) process.stdout.write(reportJson(report));
   else if (!opts.quiet) process.stdout.write(formatReportTable(report) + '\n');
   reporter.info(`Wrote ${reportFile} and ${figureFile}`);
 }
@@ -46,9 +51,9 @@ export function evaluateCommand(): Command {
     .requiredOption('--pred <file>', 'predictions, cell_id<TAB>label (e.g. result.txt)')
     .requiredOption('--truth <file>', 'true labels, cell_id<TAB>label')
     .option('--model <dir>', 'the model bundle: cells of types no reference has are then scored apart')
-    .option('--report <file>', 'JSON report (default: evaluation.json beside --pred)')
+    .option('--report <file>', 'JSON report (default: the --json file, else evaluation.json beside --pred)')
     .option('--figure <file>', 'confusion-matrix figure, .svg or .png (default: confusion.svg beside --pred)')
-    .option('--json', 'print the report as JSON on stdout instead of the table', false)
+    .option(JSON_FLAGS, jsonHelp('the report') + ' (on stdout: instead of the table)')
     .option('-q, --quiet', 'print nothing', false)
     .action(evaluateAction);
 }

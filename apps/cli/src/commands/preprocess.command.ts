@@ -9,6 +9,7 @@ import {
   preprocess,
 } from '@fl/preprocess';
 import { fraction, nonNegativeInt, positiveNumber } from '../options';
+import { emitJson, JSON_FLAGS, jsonHelp, jsonOnStdout, type JsonOption } from '../json-output';
 import { Reporter } from '../reporter';
 
 interface PreprocessCommandOptions {
@@ -19,7 +20,7 @@ interface PreprocessCommandOptions {
   maxMito: number;
   targetSum: number;
   sumDuplicateGenes: boolean;
-  json: boolean;
+  json?: JsonOption;
   quiet: boolean;
 }
 
@@ -30,7 +31,7 @@ function defaultOutput(input: string): string {
 }
 
 async function preprocessAction(opts: PreprocessCommandOptions): Promise<void> {
-  const reporter = new Reporter(opts.quiet || opts.json);
+  const reporter = new Reporter(opts.quiet || jsonOnStdout(opts.json));
   const bar = reporter.progress(`reading ${basename(opts.file)}`, 100, '%');
   const counts = await readRawCounts(opts.file, {
     onProgress: (done, total) => bar.update(Math.round((100 * done) / Math.max(total, 1))),
@@ -63,7 +64,7 @@ async function preprocessAction(opts: PreprocessCommandOptions): Promise<void> {
       `Wrote ${out}`,
     ].join('\n'),
   );
-  if (opts.json) process.stdout.write(JSON.stringify({ output: out, ...report }, null, 2) + '\n');
+  await emitJson(opts.json, JSON.stringify({ output: out, ...report }, null, 2));
 }
 
 export function preprocessCommand(): Command {
@@ -103,7 +104,7 @@ export function preprocessCommand(): Command {
       'sum columns with the same gene name instead of refusing the file',
       false,
     )
-    .option('--json', 'print the filter report as JSON on stdout', false)
+    .option(JSON_FLAGS, jsonHelp('the filter report'))
     .option('-q, --quiet', 'no progress output', false)
     .action(preprocessAction);
 }

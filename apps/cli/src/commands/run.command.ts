@@ -8,6 +8,9 @@ import {
   trainFederatedModel,
 } from '@fl/federation';
 import { annotateQueries, printAnnotationSummary } from '../annotate-queries';
+import { checkBackendOption } from '../check-backend';
+import { checkPathsExist } from '../check-paths';
+import { emitJson, JSON_FLAGS, jsonHelp, jsonOnStdout, type JsonOption } from '../json-output';
 import { loadDatasets, type LoadedDataset } from '../load-datasets';
 import {
   backendName,
@@ -38,7 +41,7 @@ interface RunOptions {
   secaggThreshold?: number;
   threads: number;
   backend?: string;
-  json: boolean;
+  json?: JsonOption;
   quiet: boolean;
 }
 
@@ -62,7 +65,10 @@ function checkQueriesShareGenes(genes: string[], queries: readonly LoadedDataset
 }
 
 async function run(opts: RunOptions): Promise<void> {
-  const reporter = new Reporter(opts.quiet || opts.json);
+  const reporter = new Reporter(opts.quiet || jsonOnStdout(opts.json));
+  await checkPathsExist('--train', [opts.train]);
+  await checkPathsExist('--test', opts.test);
+  await checkBackendOption(opts.backend);
   reporter.info(`Reading references (one file = one institution) from ${opts.train}`);
   const references = await loadDatasets([opts.train], 'reference', reporter);
   reporter.info(`Reading queries from ${opts.test.join(', ')}`);
@@ -113,7 +119,8 @@ async function run(opts: RunOptions): Promise<void> {
   printAnnotationSummary(summary, reporter);
   if (opts.json) {
     const last = trained.history[trained.history.length - 1];
-    process.stdout.write(
+    await emitJson(
+      opts.json,
       JSON.stringify(
         {
           backend: trained.backend,
@@ -138,7 +145,7 @@ async function run(opts: RunOptions): Promise<void> {
         },
         null,
         2,
-      ) + '\n',
+      ),
     );
   }
 }
@@ -222,7 +229,7 @@ export function runCommand(): Command {
       'tensor backend: tensorflow-gpu, tensorflow, wasm or cpu (default: first that loads)',
       backendName,
     )
-    .option('--json', 'print a machine-readable summary on stdout', false)
+    .option(JSON_FLAGS, jsonHelp('a machine-readable summary'))
     .option('-q, --quiet', 'no progress output', false)
     .action(run);
 }
