@@ -293,9 +293,21 @@ describe('api: HTTP hardening (development defaults)', () => {
     expect(res.status).toBe(400);
   });
 
-  it('should apply the same limits to subscriptions', async () => {
-    const result = await new Promise<string>((resolve, reject) => {
+  it('should apply the same limits to subscriptions, answering with errors', async () => {
+    const aliases = `subscription { ${Array.from({ length: 16 }, (_, i) => `e${i}: federationProgress(federationId: "x") { kind }`).join(' ')} }`;
+    const tokens = `subscription { federationProgress(federationId: "x") { ${'kind '.repeat(2100)} } }`;
+    const errors = await new Promise<string[]>((resolve, reject) => {
       const socket = new WebSocket(`${api.url.replace('http', 'ws')}/graphql`, 'graphql-transport-ws');
+      const found: string[] = [];
+      const queries = [aliases, tokens];
+      const next = () =>
+        socket.send(
+          JSON.stringify({
+            id: String(found.length),
+            type: 'subscribe',
+            payload: { query: queries[found.length] },
+          }),
+        );
       socket.on('open', () =>
         socket.send(
           JSON.stringify({ type: 'connection_init', payload: { authorization: `Bearer ${adminToken}` } }),
@@ -303,17 +315,18 @@ describe('api: HTTP hardening (development defaults)', () => {
       );
       socket.on('message', (data) => {
         const message = JSON.parse(String(data)) as { type: string; payload?: unknown };
-        if (message.type === 'connection_ack') {
-          const query = `subscription { ${Array.from({ length: 16 }, (_, i) => `e${i}: federationProgress(federationId: "x") { __typename }`).join(' ')} }`;
-          socket.send(JSON.stringify({ id: '1', type: 'subscribe', payload: { query } }));
-        } else if (message.type === 'error') {
-          socket.close();
-          resolve(JSON.stringify(message.payload));
-        }
+        if (message.type === 'connection_ack') return next();
+        if (message.type !== 'error') return;
+        found.push(JSON.stringify(message.payload));
+        if (found.length < queries.length) return next();
+        socket.close();
+        resolve(found);
       });
+      socket.on('close', (code) => reject(new Error(`closed with ${code}`)));
       socket.on('error', reject);
     });
-    expect(result).toMatch(/Aliases limit of 15 exceeded/);
+    expect(errors[0]).toMatch(/Aliases limit of 15 exceeded/);
+    expect(errors[1]).toMatch(/more tha[nt] 2000 tokens/);
   });
 
   it("should not slow down a valid token's normal use", async () => {

@@ -2,12 +2,12 @@ import { ApolloArmor } from '@escape.tech/graphql-armor';
 // graphql's CommonJS entry, the one Nest, Apollo and graphql-armor load: under Vitest a bare
 // 'graphql' resolves to its .mjs twin, whose classes another copy's instanceof checks refuse.
 import {
+  GraphQLError,
   NoSchemaIntrospectionCustomRule,
   parse,
   specifiedRules,
   validate,
   type DocumentNode,
-  type GraphQLError,
   type GraphQLSchema,
   type ParseOptions,
   type Source,
@@ -58,9 +58,20 @@ export function withoutSuggestions(message: string): string {
   return message.replace(/\s*Did you mean [^?]*\?/g, '');
 }
 
-/** graphql-ws's `parse` and `validate` options with the same limits as HTTP. */
+/** graphql-ws's `parse`, `validate` and `onSubscribe` options with the same limits as HTTP. */
 export function subscriptionLimits(limits: GraphqlLimits) {
   return {
+    // graphql-ws treats an exception from `parse` as its own failure (closes the socket with
+    // 4500); checked here first, a document over the limits is an error message to the client.
+    onSubscribe: (_ctx: unknown, _id: string, payload: { query: string }): GraphQLError[] | undefined => {
+      try {
+        parse(payload.query, limits.parseOptions);
+        return undefined;
+      } catch (e) {
+        if (e instanceof GraphQLError) return [e];
+        throw e;
+      }
+    },
     parse: (source: string | Source): DocumentNode => parse(source, limits.parseOptions),
     validate: (schema: GraphQLSchema, document: DocumentNode): readonly GraphQLError[] => {
       const rules = [...specifiedRules, ...limits.validationRules];
