@@ -1,23 +1,21 @@
 import { InputError } from './input-error';
 
-// eslint-disable-next-line no-control-regex -- control characters are what is looked for
-const CONTROL = /[\u0000-\u001f\u007f-\u009f]/;
-
 /**
  * Cell ids and labels end up in tab-separated and CSV outputs (result.txt,
  * predictions.csv) and in logs: a TAB, CR or LF inside one would split a line
  * there, so any control character is refused where the file is read.
- * `where` is the file and position, e.g. `ref.csv, line 7`.
+ * The message names `file`, then `line` and `detail` when given (e.g. "obs row 7").
  */
 export function assertPrintable(
   text: string,
   what: 'cell id' | 'cell_label',
-  where: string,
   file: string,
   line?: number,
+  detail?: string,
 ): void {
-  const at = text.search(CONTROL);
+  const at = firstControl(text);
   if (at < 0) return;
+  const where = [file, line === undefined ? '' : `line ${line}`, detail ?? ''].filter(Boolean).join(', ');
   const code = text.charCodeAt(at).toString(16).toUpperCase().padStart(4, '0');
   throw new InputError(
     `${where}: ${what} ${JSON.stringify(text.length > 60 ? `${text.slice(0, 60)}...` : text)} contains a control character ` +
@@ -25,4 +23,13 @@ export function assertPrintable(
     file,
     line,
   );
+}
+
+/** Index of the first C0 / DEL / C1 control character, or -1 (a loop: called for every cell). */
+function firstControl(text: string): number {
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c < 0x20 || (c >= 0x7f && c <= 0x9f)) return i;
+  }
+  return -1;
 }

@@ -74,6 +74,7 @@ export class DelimitedGridParser {
   private readonly delim: number;
   private readonly limits: ResolvedLimits;
   private readonly maxHeaderFields: number;
+  private readonly columnLimit: GridOptions['columns'];
   /**
    * Bytes of a field that a chunk ended in the middle of, in `carryBuf[0, carryLen)`:
    * a buffer that doubles when full, so carrying a long field costs linear time.
@@ -127,8 +128,6 @@ export class DelimitedGridParser {
     this.maxHeaderFields = columns ? this.limits[columns.limit] + columns.otherColumns : Infinity;
     this.columnLimit = columns;
   }
-
-  private readonly columnLimit: GridOptions['columns'];
 
   /** Parses the next chunk. The chunk may be reused by the caller afterwards. */
   push(chunk: Buffer): void {

@@ -25,7 +25,7 @@ export async function read10x(
   const files = await locate10x(dir);
   const cellIds = (await readLines(files.barcodes, limits, 'maxCells')).map((l, i) => {
     const id = l.split('\t')[0];
-    assertPrintable(id, 'cell id', `${files.barcodes}, line ${i + 1}`, files.barcodes, i + 1);
+    assertPrintable(id, 'cell id', files.barcodes, i + 1);
     return id;
   });
   const genes = (await readLines(files.features, limits, 'maxGenes')).map((l) => {

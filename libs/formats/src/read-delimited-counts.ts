@@ -36,9 +36,7 @@ export async function readDelimitedCounts(
         );
       }
       cellIds = fields.slice(1);
-      cellIds.forEach((id, c) =>
-        assertPrintable(id, 'cell id', `${path}, line ${line}, column ${c + 2}`, path, line),
-      );
+      cellIds.forEach((id, c) => assertPrintable(id, 'cell id', path, line, `column ${c + 2}`));
       return fields.map((_, c) => c === 0);
     },
     row(text, row, line) {

@@ -108,7 +108,7 @@ async function scan(
         );
       }
       const id = text[0];
-      assertPrintable(id, 'cell id', `${path}, line ${line}`, path, line);
+      assertPrintable(id, 'cell id', path, line);
       let label: string | undefined;
       if (hasLabels) {
         label = text[1];
@@ -120,7 +120,7 @@ async function scan(
             line,
           );
         }
-        assertPrintable(label, LABEL_COLUMN, `${path}, line ${line}`, path, line);
+        assertPrintable(label, LABEL_COLUMN, path, line);
       }
       sink.row(id, label, values);
     },

@@ -75,9 +75,9 @@ function checkExpression(
     );
   }
   assertUniqueGenes(genes, path, (i) => `var index entry ${i + 1}`);
-  cellIds.forEach((id, i) => assertPrintable(id, 'cell id', `${path}, obs row ${i + 1}`, path));
+  cellIds.forEach((id, i) => assertPrintable(id, 'cell id', path, undefined, `obs row ${i + 1}`));
   const labels = readLabels(file, path, role, cellIds);
-  labels?.forEach((label, i) => assertPrintable(label, LABEL_COLUMN, `${path}, obs row ${i + 1}`, path));
+  labels?.forEach((label, i) => assertPrintable(label, LABEL_COLUMN, path, undefined, `obs row ${i + 1}`));
   return labels;
 }
 
