@@ -162,6 +162,106 @@ describe('scprivacy as a new user meets it', () => {
     });
   }
 
+  describe('choices refused before training, naming the option', () => {
+    /** A run on `train` (the two tiny references unless given) with extra options; -q. */
+    const runWith = (name: string, extra: string[], trainDir = train()) => {
+      const out = join(dir, name);
+      const r = runCli([
+        'run',
+        '--train',
+        trainDir,
+        '--test',
+        test(),
+        '--out',
+        join(out, 'result.txt'),
+        '--model-dir',
+        join(out, 'model'),
+        '--rounds',
+        '2',
+        '--threads',
+        '1',
+        '-q',
+        ...extra,
+      ]);
+      return { r, out };
+    };
+
+    it('should refuse one reference file under secure aggregation and say how to run it', async () => {
+      const single = join(dir, 'single');
+      await mkdir(single, { recursive: true });
+      await writeFile(join(single, 'a.csv'), REF_A);
+      const { r, out } = runWith('one-institution', [], single);
+      expect(r.status).toBe(2);
+      expect(r.stderr).toMatch(/--train .*single.*one reference file.*at least 2 institutions/);
+      expect(r.stderr).toMatch(/--secure-aggregation off/);
+      expect(r.stderr).not.toMatch(/unexpected error/);
+      expect(existsSync(out)).toBe(false);
+    });
+
+    it('should refuse a --secagg-threshold the institutions cannot meet', () => {
+      const { r, out } = runWith('threshold', ['--secagg-threshold', '5']);
+      expect(r.status).toBe(2);
+      expect(r.stderr).toMatch(/--secagg-threshold 5: .*2 institutions/);
+      expect(r.stderr).not.toMatch(/unexpected error/);
+      expect(existsSync(out)).toBe(false);
+    });
+
+    it('should refuse two reference files that name the same institution', async () => {
+      const twins = join(dir, 'twins');
+      await mkdir(twins, { recursive: true });
+      await writeFile(join(twins, 'a.csv'), REF_A);
+      await writeFile(join(twins, 'a.tsv'), REF_B.replace(/,/g, '\t'));
+      await writeFile(join(twins, 'b.csv'), REF_B);
+      const { r } = runWith('twins', [], twins);
+      expect(r.status).toBe(2);
+      expect(r.stderr).toMatch(/a\.csv.*a\.tsv.*institution "a"|institution "a".*a\.csv.*a\.tsv/);
+    });
+
+    it('should refuse an --out that is a folder, before training', () => {
+      const r = runCli([
+        'run',
+        '--train',
+        train(),
+        '--test',
+        test(),
+        '--out',
+        dir,
+        '--model-dir',
+        join(dir, 'never-m'),
+        '-q',
+      ]);
+      expect(r.status).toBe(2);
+      expect(r.stderr).toMatch(/--out .* is a folder/);
+      expect(existsSync(join(dir, 'never-m'))).toBe(false);
+    });
+
+    it('should never replace a file, or a folder that is not a model bundle, with --model-dir', async () => {
+      const precious = join(dir, 'precious');
+      await mkdir(precious, { recursive: true });
+      await writeFile(join(precious, 'notes.txt'), 'mine');
+      for (const target of [join(train(), 'a.csv'), precious]) {
+        const r = runCli([
+          'run',
+          '--train',
+          train(),
+          '--test',
+          test(),
+          '--out',
+          join(dir, 'md', 'result.txt'),
+          '--model-dir',
+          target,
+          '--rounds',
+          '2',
+          '-q',
+        ]);
+        expect(r.status).toBe(2);
+        expect(r.stderr).toMatch(/--model-dir .* (is a file|is not a model bundle)/);
+      }
+      expect(await readFile(join(train(), 'a.csv'), 'utf8')).toBe(REF_A);
+      expect(await readFile(join(precious, 'notes.txt'), 'utf8')).toBe('mine');
+    });
+  });
+
   describe('usage mistakes', () => {
     for (const [name, args, expected] of [
       ['an unknown option', ['run', '--bogus'], /unknown option '--bogus'/],

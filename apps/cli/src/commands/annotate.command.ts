@@ -2,6 +2,7 @@ import { Command } from 'commander';
 import { loadBundle } from '@fl/federation';
 import { annotateQueries, printAnnotationSummary } from '../annotate-queries';
 import { checkBackendOption } from '../check-backend';
+import { checkOutputFile } from '../check-outputs';
 import { checkPathsExist } from '../check-paths';
 import { emitJson, JSON_FLAGS, jsonHelp, jsonOnStdout, type JsonOption } from '../json-output';
 import { loadDatasets } from '../load-datasets';
@@ -22,6 +23,8 @@ interface AnnotateOptions {
 async function annotate(opts: AnnotateOptions): Promise<void> {
   const reporter = new Reporter(opts.quiet || jsonOnStdout(opts.json));
   await checkPathsExist('--model', [opts.model]);
+  await checkOutputFile('--out', opts.out);
+  if (typeof opts.json === 'string') await checkOutputFile('--json', opts.json);
   await checkBackendOption(opts.backend);
   const { model, manifest } = await loadBundle(opts.model);
   await checkPathsExist('--test', opts.test);

@@ -8,6 +8,7 @@ import {
   writeEvaluationOutputs,
 } from '@fl/evaluation';
 import { loadBundle } from '@fl/federation';
+import { checkOutputFile } from '../check-outputs';
 import { emitJson, jsonFile, JSON_FLAGS, jsonHelp, jsonOnStdout, type JsonOption } from '../json-output';
 import { Reporter } from '../reporter';
 
@@ -24,6 +25,13 @@ interface EvaluateOptions {
 async function evaluateAction(opts: EvaluateOptions): Promise<void> {
   const toStdout = jsonOnStdout(opts.json);
   const reporter = new Reporter(opts.quiet || toStdout);
+  for (const [option, file] of [
+    ['--report', opts.report],
+    ['--figure', opts.figure],
+    ['--json', jsonFile(opts.json)],
+  ] as const) {
+    if (file !== undefined) await checkOutputFile(option, file);
+  }
   const predictions = await readLabelTable(opts.pred, 'predictions');
   const truth = await readLabelTable(opts.truth, 'truth');
   // With the model, cells of types no reference has are scored apart (they can only be right as unassigned).

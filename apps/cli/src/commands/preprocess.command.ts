@@ -9,7 +9,8 @@ import {
   preprocess,
 } from '@fl/preprocess';
 import { fraction, nonNegativeInt, positiveNumber } from '../options';
-import { emitJson, JSON_FLAGS, jsonHelp, jsonOnStdout, type JsonOption } from '../json-output';
+import { checkOutputFile } from '../check-outputs';
+import { emitJson, JSON_FLAGS, jsonFile, jsonHelp, jsonOnStdout, type JsonOption } from '../json-output';
 import { Reporter } from '../reporter';
 
 interface PreprocessCommandOptions {
@@ -32,6 +33,9 @@ function defaultOutput(input: string): string {
 
 async function preprocessAction(opts: PreprocessCommandOptions): Promise<void> {
   const reporter = new Reporter(opts.quiet || jsonOnStdout(opts.json));
+  if (opts.out !== undefined) await checkOutputFile('--out', opts.out);
+  const json = jsonFile(opts.json);
+  if (json !== undefined) await checkOutputFile('--json', json);
   const bar = reporter.progress(`reading ${basename(opts.file)}`, 100, '%');
   const counts = await readRawCounts(opts.file, {
     onProgress: (done, total) => bar.update(Math.round((100 * done) / Math.max(total, 1))),

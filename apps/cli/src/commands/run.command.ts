@@ -9,6 +9,8 @@ import {
 } from '@fl/federation';
 import { annotateQueries, printAnnotationSummary } from '../annotate-queries';
 import { checkBackendOption } from '../check-backend';
+import { checkFederation } from '../check-federation';
+import { checkOutputFile, checkModelDir } from '../check-outputs';
 import { checkPathsExist } from '../check-paths';
 import { emitJson, JSON_FLAGS, jsonHelp, jsonOnStdout, type JsonOption } from '../json-output';
 import { loadDatasets, type LoadedDataset } from '../load-datasets';
@@ -68,9 +70,16 @@ async function run(opts: RunOptions): Promise<void> {
   const reporter = new Reporter(opts.quiet || jsonOnStdout(opts.json));
   await checkPathsExist('--train', [opts.train]);
   await checkPathsExist('--test', opts.test);
+  await checkOutputFile('--out', opts.out);
+  if (typeof opts.json === 'string') await checkOutputFile('--json', opts.json);
+  await checkModelDir(opts.modelDir);
   await checkBackendOption(opts.backend);
   reporter.info(`Reading references (one file = one institution) from ${opts.train}`);
   const references = await loadDatasets([opts.train], 'reference', reporter);
+  checkFederation(opts.train, references, {
+    on: opts.secureAggregation === 'on',
+    threshold: opts.secaggThreshold,
+  });
   reporter.info(`Reading queries from ${opts.test.join(', ')}`);
   const queries = await loadDatasets(opts.test, 'query', reporter);
   checkQueriesShareGenes(buildGeneUnion(references.map((r) => r.matrix.genes)), queries);
