@@ -39,7 +39,11 @@ export class AnnotationWorker implements OnModuleInit, OnModuleDestroy {
         timeoutSeconds: this.config.annotationTimeoutSeconds,
         maxMemoryMb: this.config.annotationMaxMemoryMb,
       }),
-      log: { warn: (m) => this.logger.warn(m), error: (m) => this.logger.error(m) },
+      log: {
+        info: (m) => this.logger.log(m),
+        warn: (m) => this.logger.warn(m),
+        error: (m) => this.logger.error(m),
+      },
     });
     this.consumer = consumer;
     this.worker = new Worker<AnnotationJobData, RunOutcome>(
@@ -59,7 +63,9 @@ export class AnnotationWorker implements OnModuleInit, OnModuleDestroy {
       if (!job) return;
       consumer
         .abandoned(job.data.annotationJobId, e.message)
-        .catch((err: Error) => this.logger.error(`annotation job ${job.data.annotationJobId}: ${err.message}`));
+        .catch((err: Error) =>
+          this.logger.error(`annotation job ${job.data.annotationJobId}: ${err.message}`),
+        );
     });
     this.worker.on('error', (e) => this.logger.error(`annotation worker: ${e.message}`));
   }
