@@ -9,6 +9,7 @@ import {
   serviceEnvFields,
   type ServiceConnections,
 } from '@fl/platform';
+import { annotationEnvFields } from '../annotations/annotation-env';
 
 export { ConfigError };
 
@@ -50,16 +51,7 @@ const schema = z.object({
     'on',
   ),
 
-  ANNOTATION_TIMEOUT_SECONDS: envWholeNumber(
-    'a whole number of seconds (at least 1)',
-    1,
-    7 * 24 * 3600,
-  ).default('900'),
-  ANNOTATION_MAX_MEMORY_MB: envWholeNumber(
-    'a whole number of megabytes (at least 64)',
-    64,
-    1024 * 1024,
-  ).default('4096'),
+  ...annotationEnvFields,
 });
 
 /**
