@@ -3,7 +3,9 @@
 // on loopback (s3rver, with MinIO-like signature checks), the api, the aggregator and one trainer
 // worker per institution of the example consortium (examples/pbmc-mini: three PBMC references
 // cut from ../shared/datasets/pbmc), registers and certifies the institutions, uploads their
-// datasets, and prints the URLs and tokens. Ctrl-C stops everything and drops the database.
+// datasets, and prints the URLs and tokens. A service that exits unexpectedly is restarted after
+// a pause, with a line saying so (at most 5 times a minute). Ctrl-C (or SIGTERM) stops every
+// process it started and drops the database.
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -37,6 +39,7 @@ async function main(): Promise<void> {
     apiPort: Number(opts.port),
     redisUrl: opts.redis,
     log: (m) => console.log(`  ${m}`),
+    supervise: true,
   });
   let stopping = false;
   const stop = async () => {
@@ -49,6 +52,7 @@ async function main(): Promise<void> {
   };
   process.on('SIGINT', () => void stop());
   process.on('SIGTERM', () => void stop());
+  process.on('SIGHUP', () => void stop());
 
   console.log('starting the scPrivacy platform (logs in ' + join(dir, 'logs') + ')');
   try {

@@ -1,10 +1,12 @@
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gunzipSync, gzipSync } from 'node:zlib';
-import type { Queue } from 'bullmq';
+import { DelayedError, type Job, type Queue } from 'bullmq';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { AnnotationJobData } from '@fl/platform';
+import { AnnotationConsumer } from '../../apps/api/src/annotations/annotation-consumer';
+import { AnnotationRunner } from '../../apps/api/src/annotations/annotation-runner';
 import { ANNOTATION_QUEUE_TOKEN } from '../../apps/api/src/infra/tokens';
 import {
   createConsortium,
@@ -28,11 +30,15 @@ interface JobJson {
  * memory in proportion to its cells, while its gzip stays a few MB.
  */
 async function largeQuery(cells: number): Promise<Buffer> {
-  const lines = gunzipSync(await readFile(QUERY)).toString('utf8').trim().split('\n');
+  const lines = gunzipSync(await readFile(QUERY))
+    .toString('utf8')
+    .trim()
+    .split('\n');
   const header = lines[0];
   const rows = lines.slice(1).map((l) => l.slice(l.indexOf(',')));
   const out: string[] = [header];
-  for (let i = 0; i < cells; i++) out.push(`cell${i}${rows[i % rows.length]}`);
+  // Each row repeated in a run of 500: gzip (a 32 KB window) then stores the repeats in bytes.
+  for (let i = 0; i < cells; i++) out.push(`cell${i}${rows[Math.floor(i / 500) % rows.length]}`);
   return gzipSync(out.join('\n') + '\n', { level: 6 });
 }
 
@@ -110,7 +116,9 @@ describe('api: annotation jobs run in a child process with time and memory limit
       /^the annotation needed more than 400 MB of memory \(ANNOTATION_MAX_MEMORY_MB\) and was stopped/,
     );
     expect(slowestLiveMs).toBeLessThan(500);
-    expect(await api.store.list(`annotations/${id}/`)).toEqual([`annotations/${id}/input/large-query.csv.gz`]);
+    expect(await api.store.list(`annotations/${id}/`)).toEqual([
+      `annotations/${id}/input/large-query.csv.gz`,
+    ]);
   });
 
   it('should fail a query that takes longer than ANNOTATION_TIMEOUT_SECONDS', async () => {
@@ -139,10 +147,12 @@ describe('api: annotation jobs run in a child process with time and memory limit
           modelVersionId,
           inputFileName: 'pbmc_10x_3p_v3.csv.gz',
           inputKey: `annotations/orphan-${attempts}/input/pbmc_10x_3p_v3.csv.gz`,
-          inputSha256: (await api.store.putBuffer(
-            `annotations/orphan-${attempts}/input/pbmc_10x_3p_v3.csv.gz`,
-            await readFile(QUERY),
-          )).sha256,
+          inputSha256: (
+            await api.store.putBuffer(
+              `annotations/orphan-${attempts}/input/pbmc_10x_3p_v3.csv.gz`,
+              await readFile(QUERY),
+            )
+          ).sha256,
           status: 'running',
           attempts,
         },
@@ -165,6 +175,50 @@ describe('api: annotation jobs run in a child process with time and memory limit
         /^the annotation stopped unexpectedly twice; the query may be too large for this server \(limits: 900 s ANNOTATION_TIMEOUT_SECONDS, 4096 MB ANNOTATION_MAX_MEMORY_MB\)/,
       );
       expect((await api.db.annotationJob.findUniqueOrThrow({ where: { id: job.id } })).attempts).toBe(2);
+    });
+  });
+
+  it('should hand a running job back to the queue, uncounted, when the api stops', async () => {
+    const row = await api.db.annotationJob.create({
+      data: {
+        consortiumId,
+        institutionId: a.id,
+        modelVersionId,
+        inputFileName: 'q.csv',
+        inputKey: 'annotations/stopping/input/q.csv',
+        inputSha256: '0'.repeat(64),
+      },
+    });
+    // A child that never answers: the job is still running when the api stops.
+    const script = join(dir, 'idle.mjs');
+    await writeFile(script, "process.once('message', () => setInterval(() => {}, 1000));");
+    const consumer = new AnnotationConsumer(new AnnotationRunner(api.db, api.store), {
+      connections: api.config,
+      limits: () => ({ timeoutSeconds: 900, maxMemoryMb: 4096 }),
+      log: { info: () => undefined, warn: () => undefined, error: () => undefined },
+      script,
+    });
+    const delayedTo: number[] = [];
+    const job = {
+      data: { annotationJobId: row.id },
+      moveToDelayed: async (timestamp: number) => {
+        delayedTo.push(timestamp);
+      },
+    } as unknown as Job<AnnotationJobData>;
+    const processing = consumer.process(job, 'token');
+    for (;;) {
+      const current = await api.db.annotationJob.findUniqueOrThrow({ where: { id: row.id } });
+      if (current.status === 'running') break;
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    await new Promise((r) => setTimeout(r, 200));
+    consumer.stop();
+    await expect(processing).rejects.toBeInstanceOf(DelayedError);
+    expect(delayedTo).toHaveLength(1);
+    expect(await api.db.annotationJob.findUniqueOrThrow({ where: { id: row.id } })).toMatchObject({
+      status: 'queued',
+      attempts: 0,
+      error: null,
     });
   });
 });

@@ -97,6 +97,7 @@ interface Container {
 interface PodSpec {
   serviceAccountName?: string;
   automountServiceAccountToken?: boolean;
+  restartPolicy?: string;
   securityContext?: Dict;
   containers: Container[];
   volumes?: { name: string; emptyDir?: Dict; persistentVolumeClaim?: { claimName: string }; hostPath?: Dict }[];
@@ -296,6 +297,8 @@ describe('helm/scprivacy rendered with ci/test-values.yaml', () => {
       API_HOST: '0.0.0.0',
       UPLOAD_MAX_BYTES: '2147483648',
       ANNOTATION_WORKER: 'true',
+      ANNOTATION_TIMEOUT_SECONDS: '900',
+      ANNOTATION_MAX_MEMORY_MB: '2560',
       AGGREGATOR_HEALTH_PORT: '3001',
       PRESIGN_TTL_SECONDS: '3600',
     });
@@ -327,6 +330,7 @@ describe('helm/scprivacy rendered with ci/test-values.yaml', () => {
         expect(c.securityContext).toMatchObject({ readOnlyRootFilesystem: true, allowPrivilegeEscalation: false });
         expect(c.volumeMounts).toContainEqual({ name: 'tmp', mountPath: '/tmp' });
         if (w.kind === 'Job') continue;
+        expect(spec.restartPolicy, where).toBe('Always');
         const portNames = (c.ports ?? []).map((p) => p.name);
         expect(c.livenessProbe?.httpGet.path, where).toBe('/health/live');
         expect(c.readinessProbe?.httpGet.path, where).toBe('/health/ready');

@@ -6,6 +6,7 @@ import { promisify } from 'node:util';
 import { createTestDatabase, type TestDatabase } from './postgres';
 import { startRedis, startService, type RedisInstance, type Service } from './processes';
 import { startS3Server, type S3Server } from './s3-server';
+import { Supervisor } from './supervisor';
 
 /**
  * The whole platform on this machine, as separate processes from dist/ (built by
@@ -46,6 +47,11 @@ export interface StackOptions {
   /** Use this Redis (its default user provisions the queue users) instead of a private one. */
   redisUrl?: string;
   log?: (message: string) => void;
+  /**
+   * Restart the api, the aggregator and the workers when they exit unexpectedly, saying so
+   * (`npm run stack`); tests that kill services on purpose leave it off.
+   */
+  supervise?: boolean;
 }
 
 export interface InstitutionHandle {
@@ -72,6 +78,7 @@ export class Stack {
   redis!: RedisInstance;
   s3!: S3Server;
   readonly bucket = 'scprivacy';
+  private readonly supervisors: Supervisor[] = [];
 
   constructor(readonly opts: StackOptions) {}
 
@@ -111,31 +118,66 @@ export class Stack {
     return this;
   }
 
+  /**
+   * Starts a service and waits until it is ready; under `supervise`, a Supervisor restarts it
+   * and `onStarted` sees every new process.
+   */
+  private async launch(
+    name: string,
+    start: () => Service,
+    ready: (s: Service) => Promise<void>,
+    onStarted: (s: Service) => void,
+  ): Promise<Service> {
+    if (!this.opts.supervise) {
+      const service = start();
+      await ready(service);
+      onStarted(service);
+      return service;
+    }
+    const supervisor = new Supervisor({ name, start, ready, onStarted, log: (m) => this.log(m) });
+    this.supervisors.push(supervisor);
+    return supervisor.start();
+  }
+
   async startApi(): Promise<void> {
-    const port = this.opts.apiPort ?? 0;
-    this.api = startService(
+    // A restarted api keeps the port it first had, so its URL (printed, given to the workers) holds.
+    let port = this.opts.apiPort ?? 0;
+    const start = () =>
+      startService(
+        'api',
+        'dist/api/main.js',
+        {
+          ...this.serviceEnv(),
+          SCPRIVACY_MASTER_KEY: this.masterKey,
+          PLATFORM_ADMIN_TOKEN: this.operatorToken,
+          API_PORT: String(port),
+          API_HOST: '127.0.0.1',
+          UPLOAD_MAX_BYTES: String(64 * 1024 * 1024),
+          ANNOTATION_WORKER: 'on',
+        },
+        this.logDir,
+      );
+    await this.launch(
       'api',
-      'dist/api/main.js',
-      {
-        ...this.serviceEnv(),
-        SCPRIVACY_MASTER_KEY: this.masterKey,
-        PLATFORM_ADMIN_TOKEN: this.operatorToken,
-        API_PORT: String(port),
-        API_HOST: '127.0.0.1',
-        UPLOAD_MAX_BYTES: String(64 * 1024 * 1024),
-        ANNOTATION_WORKER: 'on',
+      start,
+      (s) => s.waitFor(/listening on http:\/\/[^\s]+/, 90_000),
+      (s) => {
+        this.api = s;
+        const url = /listening on (http:\/\/[^\s]+)/.exec(s.output())![1].replace('[::1]', '127.0.0.1');
+        this.apiUrl = url.replace(/\/$/, '');
+        port = Number(new URL(this.apiUrl).port);
       },
-      this.logDir,
     );
-    await this.api.waitFor(/listening on http:\/\/[^\s]+/, 90_000);
-    const url = /listening on (http:\/\/[^\s]+)/.exec(this.api.output())![1].replace('[::1]', '127.0.0.1');
-    this.apiUrl = url.replace(/\/$/, '');
     this.log(`api at ${this.apiUrl}`);
   }
 
   async startAggregator(): Promise<void> {
-    this.aggregator = startService('aggregator', 'dist/aggregator/main.js', this.serviceEnv(), this.logDir);
-    await this.aggregator.waitFor(/aggregator ready/, 60_000);
+    await this.launch(
+      'aggregator',
+      () => startService('aggregator', 'dist/aggregator/main.js', this.serviceEnv(), this.logDir),
+      (s) => s.waitFor(/aggregator ready/, 60_000),
+      (s) => (this.aggregator = s),
+    );
   }
 
   workerEnv(name: string): Record<string, string> {
@@ -154,15 +196,12 @@ export class Stack {
 
   async startWorker(name: string): Promise<Service> {
     const inst = this.institutions.get(name)!;
-    const worker = startService(
+    return this.launch(
       `worker-${name}`,
-      'dist/trainer-worker/main.js',
-      this.workerEnv(name),
-      this.logDir,
+      () => startService(`worker-${name}`, 'dist/trainer-worker/main.js', this.workerEnv(name), this.logDir),
+      (s) => s.waitFor(/waiting for jobs/, 60_000),
+      (s) => (inst.worker = s),
     );
-    await worker.waitFor(/waiting for jobs/, 60_000);
-    inst.worker = worker;
-    return worker;
   }
 
   // ------------------------------------------------------------------------- API calls
@@ -253,6 +292,8 @@ export class Stack {
   }
 
   async stop(): Promise<void> {
+    // Supervision first, or stopping a service would look like a crash to restart.
+    await Promise.all(this.supervisors.map((s) => s.stop()));
     const services = [
       ...[...this.institutions.values()].map((i) => i.worker),
       this.aggregator,

@@ -16,7 +16,7 @@ export interface AnnotationConsumerOptions {
   connections: Pick<ServiceConnections, 'databaseUrl' | 's3'>;
   /** Read for every job, so a changed setting applies to the next one. */
   limits: () => AnnotationLimits;
-  log: { warn(message: string): void; error(message: string): void };
+  log: { info(message: string): void; warn(message: string): void; error(message: string): void };
   /** The child's program; by default dist/api/annotation-job.js (see findAnnotationJobScript). */
   script?: string;
 }
@@ -79,7 +79,13 @@ export class AnnotationConsumer {
     const outcome = this.stopping
       ? ({ kind: 'stopped' } as const)
       : await this.inChild(script, jobId, claim.attempt, limits);
-    if (outcome.kind === 'result') return outcome.result.outcome;
+    if (outcome.kind === 'result') {
+      // For sizing ANNOTATION_MAX_MEMORY_MB: what real queries need.
+      this.options.log.info(
+        `annotation job ${jobId} ${outcome.result.outcome}; the process peaked at ${Math.round(outcome.peakRssMb)} MB`,
+      );
+      return outcome.result.outcome;
+    }
     if (outcome.kind === 'stopped') {
       // The api is stopping: the job goes back to the queue, not counted as an attempt.
       await this.runner.release(jobId, claim.attempt);

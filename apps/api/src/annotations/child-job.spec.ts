@@ -33,7 +33,7 @@ describe('runChild: a job in a child process with time and memory limits', () =>
 
   it("should return the child's answer", async () => {
     const run = runChild<{ n: number }, number>(script('echo'), { n: 21 }, generous);
-    expect(await run.outcome).toEqual({ kind: 'result', result: 42 });
+    expect(await run.outcome).toMatchObject({ kind: 'result', result: 42 });
   });
 
   it('should kill a child whose memory outside the V8 heap exceeds the limit', async () => {

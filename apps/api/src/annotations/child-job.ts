@@ -11,7 +11,7 @@ export interface ChildLimits {
 
 /** How a child ended: its answer, or why it gave none. */
 export type ChildOutcome<R> =
-  | { kind: 'result'; result: R }
+  | { kind: 'result'; result: R; peakRssMb: number }
   | { kind: 'timeout' }
   | { kind: 'memory'; rssMb?: number }
   | { kind: 'crashed'; code: number | null; signal: NodeJS.Signals | null; output: string }
@@ -55,8 +55,10 @@ export function runChild<M, R>(script: string, message: M, limits: ChildLimits):
     if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
   };
   const timer = setTimeout(() => kill({ kind: 'timeout' }), limits.timeoutMs);
+  let peakRssMb = 0;
   const poll = setInterval(() => {
     void residentMb(child.pid).then((rssMb) => {
+      peakRssMb = Math.max(peakRssMb, rssMb ?? 0);
       if (rssMb !== undefined && rssMb > limits.maxMemoryMb) kill({ kind: 'memory', rssMb });
     });
   }, limits.pollMs ?? 200);
@@ -70,7 +72,7 @@ export function runChild<M, R>(script: string, message: M, limits: ChildLimits):
       clearTimeout(timer);
       clearInterval(poll);
       if (verdict) return resolve(verdict);
-      if (answer && code === 0) return resolve({ kind: 'result', result: answer.result });
+      if (answer && code === 0) return resolve({ kind: 'result', result: answer.result, peakRssMb });
       if (HEAP_EXHAUSTED.test(output)) return resolve({ kind: 'memory' });
       resolve({ kind: 'crashed', code, signal, output });
     });
@@ -79,7 +81,8 @@ export function runChild<M, R>(script: string, message: M, limits: ChildLimits):
     child.on('error', () => undefined);
   });
   child.send(message as object, (e) => {
-    if (e) kill({ kind: 'crashed', code: null, signal: null, output: `could not send the job: ${e.message}` });
+    if (e)
+      kill({ kind: 'crashed', code: null, signal: null, output: `could not send the job: ${e.message}` });
   });
   return { pid: child.pid, outcome, stop: () => kill({ kind: 'stopped' }) };
 }

@@ -10,6 +10,7 @@ import {
   type ServiceConnections,
 } from '@fl/platform';
 import { isTrustProxySetting, trustProxySetting } from '../security/trust-proxy';
+import { annotationEnvFields } from '../annotations/annotation-env';
 
 export { ConfigError };
 
@@ -154,16 +155,7 @@ const schema = z.object({
     '0',
   ),
   LOG_FORMAT: z.enum(['text', 'json'], { message: 'must be text or json' }).default('text'),
-  ANNOTATION_TIMEOUT_SECONDS: envWholeNumber(
-    'a whole number of seconds (at least 1)',
-    1,
-    7 * 24 * 3600,
-  ).default('900'),
-  ANNOTATION_MAX_MEMORY_MB: envWholeNumber(
-    'a whole number of megabytes (at least 64)',
-    64,
-    1024 * 1024,
-  ).default('4096'),
+  ...annotationEnvFields,
 });
 
 /**
