@@ -28,7 +28,8 @@ import type { Principal } from '../auth/principal';
 import { receiveUpload } from '../common/multipart-upload';
 import type { ApiConfig } from '../config/api-config';
 import { API_CONFIG } from '../config/config.module';
-import { page } from '../graphql/page.args';
+import { parseQuery } from '../common/validation';
+import { MAX_OFFSET, MAX_PAGE, pageQueryFields } from '../graphql/page.args';
 import { AnnotationsService } from './annotations.service';
 import { AnnotationAccepted, AnnotationJob } from './models/annotation-job.model';
 
@@ -74,18 +75,11 @@ export class AnnotationsController {
   }
 
   @Get()
-  @ApiQuery({ name: 'limit', required: false })
-  @ApiQuery({ name: 'offset', required: false })
+  @ApiQuery({ name: 'limit', required: false, description: `1 to ${MAX_PAGE} (default 100)` })
+  @ApiQuery({ name: 'offset', required: false, description: `0 to ${MAX_OFFSET} (default 0)` })
   @ApiOkResponse({ type: [AnnotationJob] })
-  list(
-    @CurrentPrincipal() principal: Principal,
-    @Query('limit') limit?: string,
-    @Query('offset') offset?: string,
-  ): Promise<AnnotationJob[]> {
-    return this.annotations.list(
-      principal,
-      page({ limit: limit ? Number(limit) : 100, offset: offset ? Number(offset) : 0 }),
-    );
+  list(@CurrentPrincipal() principal: Principal, @Query() query: unknown): Promise<AnnotationJob[]> {
+    return this.annotations.list(principal, parseQuery(pageQueryFields, query));
   }
 
   @Get(':id')

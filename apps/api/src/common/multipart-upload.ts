@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { createWriteStream } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
-import type { IncomingMessage } from 'node:http';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Transform } from 'node:stream';
@@ -98,15 +98,52 @@ interface Parsed {
   fields: Record<string, string>;
 }
 
+/** The form fields an upload may carry beside its file (name, modelVersionId, ...). */
+const MAX_FIELDS = 20;
+/**
+ * Bytes a request may carry beyond the file's limit: the fields, part headers (16 KiB each at
+ * most, busboy's own bound) and boundaries. Past it the request is cut off, whatever it holds:
+ * an endless preamble or field never reaches a per-part limit.
+ */
+const MULTIPART_OVERHEAD_BYTES = MAX_FIELDS * MAX_FIELD_BYTES + 1024 * 1024;
+
+/**
+ * Reads no more of `req`. Its unread bytes stay on the socket, so the answer must be the last
+ * thing sent on the connection: Connection: close makes Node close it once the answer is out
+ * (or, when the answer is already out, the connection is closed now).
+ */
+function stopReading(req: IncomingMessage): void {
+  const res = (req as IncomingMessage & { res?: ServerResponse }).res;
+  req.pause();
+  if (res && !res.headersSent) res.setHeader('Connection', 'close');
+  else req.destroy();
+}
+
+/**
+ * Streams the request through busboy. Every way out (done, a limit, a malformed body, the
+ * client going away) waits for the temporary file to be closed, so the caller's cleanup
+ * removes everything; past the byte limit nothing more is read and the connection is closed
+ * after the answer.
+ */
 function parse(req: IncomingMessage, dir: string, maxBytes: number, fileField: string): Promise<Parsed> {
   return new Promise<Parsed>((resolve, reject) => {
     const out: Parsed = { tooLarge: false, fields: {} };
+    const maxRequestBytes = maxBytes + MULTIPART_OVERHEAD_BYTES;
     let writing: Promise<void> = Promise.resolve();
+    let settled = false;
     let parser: busboy.Busboy;
     try {
       parser = busboy({
         headers: req.headers,
-        limits: { fileSize: maxBytes, files: 1, fields: 20, fieldSize: MAX_FIELD_BYTES },
+        limits: {
+          fileSize: maxBytes,
+          files: 1,
+          fields: MAX_FIELDS,
+          parts: MAX_FIELDS + 2, // busboy signals when this many parts are reached
+          fieldSize: MAX_FIELD_BYTES,
+          fieldNameSize: 100,
+          headerPairs: 20,
+        },
       });
     } catch (e) {
       reject(
@@ -114,6 +151,51 @@ function parse(req: IncomingMessage, dir: string, maxBytes: number, fileField: s
       );
       return;
     }
+
+    /** Stops reading, lets the file stream close, then answers `error`. */
+    const fail = (error: Error, closeConnection = false) => {
+      if (settled) return;
+      settled = true;
+      req.unpipe(parser);
+      req.off('data', count);
+      if (closeConnection) {
+        stopReading(req);
+      } else {
+        req.resume(); // read and discard the (bounded) rest, so the client sees the answer
+        req.on('data', countDiscarded);
+      }
+      parser.destroy();
+      writing.then(
+        () => reject(error),
+        () => reject(error),
+      );
+    };
+    const succeed = () => {
+      if (settled) return;
+      settled = true;
+      req.off('data', count);
+      resolve(out);
+    };
+
+    let received = 0;
+    const overLimit = () =>
+      new PayloadTooLargeException(
+        `${out.fileName ?? 'The upload'} is larger than the upload limit of ${formatBytes(maxBytes)} ` +
+          '(UPLOAD_MAX_BYTES); nothing was stored.',
+      );
+    function count(chunk: Buffer) {
+      received += chunk.length;
+      if (received > maxRequestBytes) fail(overLimit(), true);
+    }
+    function countDiscarded(chunk: Buffer) {
+      received += chunk.length;
+      if (received > maxRequestBytes) {
+        req.off('data', countDiscarded);
+        stopReading(req);
+      }
+    }
+    req.on('data', count);
+
     parser.on('file', (name, stream, info) => {
       if (name !== fileField || out.fileName !== undefined) {
         stream.resume();
@@ -137,24 +219,39 @@ function parse(req: IncomingMessage, dir: string, maxBytes: number, fileField: s
       writing = pipeline(stream, meter, createWriteStream(path)).then(() => {
         out.file = { path, dir, fileName, sha256: hash.digest('hex'), bytes };
       });
+      // Observed by 'close' or fail(); this keeps a failed write from being an unhandled rejection.
+      writing.catch(() => undefined);
     });
     parser.on('field', (name, value, info) => {
       if (info.valueTruncated) {
-        reject(new BadRequestException(`The form field "${name}" is longer than ${MAX_FIELD_BYTES} bytes.`));
+        fail(new BadRequestException(`The form field "${name}" is longer than ${MAX_FIELD_BYTES} bytes.`));
         return;
       }
       out.fields[name] = value;
     });
+    parser.on('partsLimit', () =>
+      fail(new BadRequestException(`The upload has more than ${MAX_FIELDS} form fields besides the file.`)),
+    );
+    parser.on('fieldsLimit', () =>
+      fail(new BadRequestException(`The upload has more than ${MAX_FIELDS} form fields besides the file.`)),
+    );
+    parser.on('filesLimit', () =>
+      fail(new BadRequestException(`Send one file per upload, in a field named "${fileField}".`)),
+    );
     parser.on('error', (e: Error) => {
-      reject(new BadRequestException(`The upload could not be read: ${e.message}.`));
+      fail(new BadRequestException(`The upload could not be read: ${e.message}.`));
     });
     parser.on('close', () => {
-      writing.then(
-        () => resolve(out),
-        (e: Error) => reject(new BadRequestException(`The upload could not be stored: ${e.message}.`)),
+      writing.then(succeed, (e: Error) =>
+        fail(new BadRequestException(`The upload could not be stored: ${e.message}.`)),
       );
     });
-    req.on('aborted', () => reject(new BadRequestException('The upload was interrupted.')));
+    const interrupted = () => {
+      if (!req.complete) fail(new BadRequestException('The upload was interrupted.'));
+    };
+    req.on('aborted', interrupted);
+    req.on('close', interrupted);
+    req.on('error', interrupted);
     req.pipe(parser);
   });
 }

@@ -13,11 +13,14 @@ import type { Request } from 'express';
 import { CurrentPrincipal } from '../auth/current-principal.decorator';
 import type { Principal } from '../auth/principal';
 import { receiveUpload } from '../common/multipart-upload';
+import { parseQuery, queryText } from '../common/validation';
 import type { ApiConfig } from '../config/api-config';
 import { API_CONFIG } from '../config/config.module';
 import { DatasetsService } from './datasets.service';
 import { SiteDatasetDto } from './dto/site-dataset.dto';
 import { Dataset } from './models/dataset.model';
+
+const listQueryFields = { institution: queryText('an institution name', 200) };
 
 @ApiTags('datasets')
 @ApiBearerAuth()
@@ -91,10 +94,8 @@ export class DatasetsController {
   @ApiOperation({ summary: "Datasets you may see (a member: its institution's; an admin: the consortium's)" })
   @ApiQuery({ name: 'institution', required: false, description: 'only this institution (by name)' })
   @ApiOkResponse({ type: [Dataset] })
-  list(
-    @CurrentPrincipal() principal: Principal,
-    @Query('institution') institution?: string,
-  ): Promise<Dataset[]> {
+  list(@CurrentPrincipal() principal: Principal, @Query() query: unknown): Promise<Dataset[]> {
+    const { institution } = parseQuery(listQueryFields, query);
     return this.datasets.list(principal, { institutionName: institution });
   }
 

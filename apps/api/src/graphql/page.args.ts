@@ -1,20 +1,39 @@
-import { BadRequestException } from '@nestjs/common';
 import { ArgsType, Field, Int } from '@nestjs/graphql';
+import { z } from 'zod';
+import { parseInput, queryWholeNumber } from '../common/validation';
 
 export const MAX_PAGE = 1000;
+/** Deeper pages make Postgres walk past every skipped row; nobody pages a million rows by hand. */
+export const MAX_OFFSET = 1_000_000;
+const DEFAULT_LIMIT = 100;
 
 @ArgsType()
 export class PageArgs {
-  @Field(() => Int, { defaultValue: 100, description: `at most ${MAX_PAGE}` }) limit!: number;
-  @Field(() => Int, { defaultValue: 0 }) offset!: number;
+  @Field(() => Int, { defaultValue: DEFAULT_LIMIT, description: `1 to ${MAX_PAGE}` }) limit!: number;
+  @Field(() => Int, { defaultValue: 0, description: `0 to ${MAX_OFFSET}` }) offset!: number;
 }
 
-/** Paging bounds, checked here because there is no validation pipe. */
-export function page(args: PageArgs): { limit: number; offset: number } {
-  const limit = args.limit ?? 100;
-  const offset = args.offset ?? 0;
-  if (limit < 1 || limit > MAX_PAGE)
-    throw new BadRequestException(`limit must be between 1 and ${MAX_PAGE}.`);
-  if (offset < 0) throw new BadRequestException('offset must not be negative.');
-  return { limit, offset };
+const wholeNumber = (min: number, max: number) => {
+  const expected = `expected a whole number between ${min} and ${max}`;
+  return z.number({ invalid_type_error: expected }).int(expected).min(min, expected).max(max, expected);
+};
+
+const pageSchema = z.object({
+  limit: wholeNumber(1, MAX_PAGE).default(DEFAULT_LIMIT),
+  offset: wholeNumber(0, MAX_OFFSET).default(0),
+});
+
+/** GraphQL paging arguments, bounded (GraphQL itself only checks that they are 32-bit integers). */
+export function page(args: Partial<PageArgs>): { limit: number; offset: number } {
+  return parseInput(
+    pageSchema,
+    { limit: args.limit ?? undefined, offset: args.offset ?? undefined },
+    'paging',
+  );
 }
+
+/** REST paging query parameters (?limit=&offset=), as text; same bounds as page(). */
+export const pageQueryFields = {
+  limit: queryWholeNumber(1, MAX_PAGE, DEFAULT_LIMIT),
+  offset: queryWholeNumber(0, MAX_OFFSET, 0),
+};
