@@ -417,14 +417,17 @@ describe("reading another tenant's things by id (GraphQL)", () => {
     expect(result.errors?.[0].extensions?.code).toBe('NOT_FOUND');
     expect(result.data ?? null).toBeNull();
   });
-  it.each(['member z', 'admin Y'])("institutions(X) as %s lists nothing (a list answers empty, not 404)", async (who) => {
-    const data = await p.gqlOk<{ institutions: unknown[] }>(
-      'query($c: ID!) { institutions(consortiumId: $c) { name } }',
-      { c: x.id },
-      who === 'admin Y' ? y.adminToken : z.token,
-    );
-    expect(data.institutions).toEqual([]);
-  });
+  it.each(['member z', 'admin Y'])(
+    'institutions(X) as %s lists nothing (a list answers empty, not 404)',
+    async (who) => {
+      const data = await p.gqlOk<{ institutions: unknown[] }>(
+        'query($c: ID!) { institutions(consortiumId: $c) { name } }',
+        { c: x.id },
+        who === 'admin Y' ? y.adminToken : z.token,
+      );
+      expect(data.institutions).toEqual([]);
+    },
+  );
   it.each([
     ['datasets', '{ datasets { id } }', (): string => ids.aDataset],
     ['federations', '{ federations { id } }', () => ids.federation],
