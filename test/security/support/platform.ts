@@ -42,6 +42,10 @@ export interface PlatformOptions {
   /** Extra api environment (limits and so on). */
   env?: Record<string, string>;
   nodeEnv?: string;
+  /** Last word on the api environment (e.g. point DATABASE_URL at a proxy that can fail). */
+  rewireEnv?: (env: Record<string, string>) => Record<string, string>;
+  /** Runs once the services are up, before the api starts (e.g. to put proxies in front). */
+  beforeApi?: (platform: Platform) => Promise<void>;
 }
 
 export const MIB = 1024 * 1024;
@@ -69,7 +73,7 @@ export class Platform {
   }
 
   apiEnv(): Record<string, string> {
-    return {
+    const env = {
       DATABASE_URL: this.db.url,
       REDIS_URL: this.redis.url,
       S3_ENDPOINT: this.s3.endPoint,
@@ -84,6 +88,7 @@ export class Platform {
       ANNOTATION_WORKER: 'on',
       ...this.opts.env,
     };
+    return this.opts.rewireEnv ? this.opts.rewireEnv(env) : env;
   }
 
   async start(): Promise<this> {
@@ -94,6 +99,7 @@ export class Platform {
     this.redisAdmin = new Redis(this.redis.url, { maxRetriesPerRequest: 1 });
     this.redisAdmin.on('error', () => undefined);
     this.store = new MinioObjectStore({ ...this.s3, bucket: this.bucket });
+    await this.opts.beforeApi?.(this);
     await this.startApi();
     return this;
   }
