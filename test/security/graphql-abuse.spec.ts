@@ -163,7 +163,8 @@ describe('batches, bodies and variables', () => {
     const t = await post(
       JSON.stringify(Array.from({ length: 10_000 }, () => ({ query: '{ datasets { id } }' }))),
     );
-    expect(t.status).toBe(400);
+    // A body-size limit in front of GraphQL (413) is as good as the batching refusal.
+    expect([400, 413]).toContain(t.status);
     expect(t.ms).toBeLessThan(2000);
   });
   it.each([
@@ -206,10 +207,10 @@ describe('batches, bodies and variables', () => {
     expect(t.status).toBeLessThan(500);
   });
   it('a JSON scalar input nested 10,000 deep: refused, api alive', async () => {
-    let deep: unknown = 1;
-    for (let i = 0; i < 10_000; i++) deep = { d: deep };
+    // Built as text: JSON.stringify itself cannot go this deep.
+    const deep = `${'{"d":'.repeat(10_000)}1${'}'.repeat(10_000)}`;
     const t = await post(
-      JSON.stringify({ query: 'query($i: StartFederationInput!) { __typename }', variables: { i: deep } }),
+      `{"query": "query($i: StartFederationInput!) { __typename }", "variables": {"i": ${deep}}}`,
     );
     expect(t.status).toBeLessThan(500);
     expect(await p.alive()).toBe(true);

@@ -38,7 +38,9 @@ const rssTimer = setInterval(() => {
     killed = true;
     try {
       process.kill(pid, 'SIGKILL');
-    } catch {}
+    } catch {
+      // already gone
+    }
   }
 }, 25);
 
