@@ -14,6 +14,7 @@ const entryPoints = {
   'bench/stack-bench': 'bench/stack-bench.ts',
   'api/main': 'apps/api/src/main.ts',
   'api/annotation-job': 'apps/api/src/annotations/annotation-job.ts',
+  'api/validate-upload-worker': 'apps/api/src/validation/validate-upload-worker.ts',
   'aggregator/main': 'apps/aggregator/src/main.ts',
   'trainer-worker/main': 'apps/trainer-worker/src/main.ts',
   'stack/main': 'scripts/stack.ts',

@@ -1,0 +1,36 @@
+// The thread that reads one uploaded file at a time (dist/api/validate-upload-worker.js), started
+// by the api's UploadValidationPool: parsing a hostile file costs this thread seconds of CPU
+// while the api's event loop keeps answering. Its heap is capped by the pool (resourceLimits).
+import { parentPort } from 'node:worker_threads';
+import { InputError, InputLimitError, summarizeExpression } from '@fl/formats';
+import type { SerializedError, SummaryAnswer, SummaryRequest } from './upload-summary-protocol';
+
+function serialize(e: unknown): SerializedError {
+  if (e instanceof InputLimitError) {
+    return { name: e.name, message: e.message, limit: e.limit, file: e.file, line: e.line };
+  }
+  if (e instanceof InputError) return { name: e.name, message: e.message, file: e.file, line: e.line };
+  return { name: 'Error', message: e instanceof Error ? e.message : String(e) };
+}
+
+async function answer(request: SummaryRequest): Promise<SummaryAnswer> {
+  try {
+    const read = await summarizeExpression(request.path, {
+      role: request.role,
+      limits: request.limits,
+      limitSettings: request.limitSettings,
+    });
+    return {
+      ok: true,
+      summary: { cells: read.cells, genes: read.genes.length, typeCounts: read.typeCounts },
+    };
+  } catch (e) {
+    return { ok: false, error: serialize(e) };
+  }
+}
+
+if (!parentPort) throw new Error('validate-upload-worker must run as a worker thread');
+const port = parentPort;
+port.on('message', (request: SummaryRequest) => {
+  void answer(request).then((a) => port.postMessage(a));
+});
