@@ -6,6 +6,7 @@ import {
   Injectable,
   InternalServerErrorException,
   type OnModuleDestroy,
+  type OnModuleInit,
   ServiceUnavailableException,
 } from '@nestjs/common';
 import { type DatasetRole, InputError, InputLimitError } from '@fl/formats';
@@ -58,7 +59,7 @@ function rebuild(e: SerializedError): Error {
  * every request and /health/live. Read limits name the api's environment variables.
  */
 @Injectable()
-export class UploadValidator implements OnModuleDestroy {
+export class UploadValidator implements OnModuleInit, OnModuleDestroy {
   private pool?: WorkerPool<SummaryRequest, SummaryAnswer>;
 
   constructor(@Inject(API_CONFIG) private readonly config: ApiConfig) {}
@@ -80,6 +81,14 @@ export class UploadValidator implements OnModuleDestroy {
       throw rebuild(outcome.result.error);
     }
     throw this.failure(outcome, path);
+  }
+
+  onModuleInit(): void {
+    try {
+      this.threads().warm();
+    } catch {
+      // No worker program (not built): each upload is answered 503 saying so.
+    }
   }
 
   async onModuleDestroy(): Promise<void> {

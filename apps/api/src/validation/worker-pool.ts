@@ -70,6 +70,14 @@ export class WorkerPool<M, R> {
     });
   }
 
+  /** Starts one idle thread ahead of the first job, so that no request waits for a thread to load. */
+  warm(): void {
+    if (this.closed || this.idle.length + this.running.size > 0) return;
+    const worker = this.spawn();
+    worker.unref();
+    this.idle.push(worker);
+  }
+
   /** Terminates every thread; waiting and running jobs end as 'stopped'. */
   async close(): Promise<void> {
     this.closed = true;
