@@ -15,6 +15,7 @@ const entryPoints = {
   'api/main': 'apps/api/src/main.ts',
   'api/annotation-job': 'apps/api/src/annotations/annotation-job.ts',
   'api/annotation-worker': 'apps/api/src/annotations/annotation-worker-main.ts',
+  'api/validate-upload-worker': 'apps/api/src/validation/validate-upload-worker.ts',
   'aggregator/main': 'apps/aggregator/src/main.ts',
   'trainer-worker/main': 'apps/trainer-worker/src/main.ts',
   'stack/main': 'scripts/stack.ts',

@@ -397,7 +397,7 @@ describe('api: authentication, institutions and datasets', () => {
       const res = await upload(a.name, formWith('zeros.csv.gz', bomb), a.token);
       expect(res.status).toBe(413);
       expect(await messageOf(res)).toMatch(
-        /^zeros\.csv\.gz, line 1, column 1: a field exceeds the limit of 64 KiB \(maxFieldBytes\)/,
+        /^zeros\.csv\.gz, line 1, column 1: a field exceeds the limit of 64 KiB \(maxFieldBytes\); if the file is genuine, raise UPLOAD_MAX_FIELD_BYTES$/,
       );
     });
 

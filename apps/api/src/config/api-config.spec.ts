@@ -94,6 +94,14 @@ describe('parseApiConfig upload limits', () => {
       maxCells: 2_000_000,
       maxGenes: 100_000,
       maxLineBytes: 16 * 1024 * 1024,
+      maxValues: 1_000_000_000,
+      maxFieldBytes: 64 * 1024,
+    });
+    expect(config.uploadValidation).toEqual({
+      threads: 2,
+      queue: 16,
+      timeoutSeconds: 900,
+      maxMemoryMb: 1024,
     });
     expect(config.bundleMaxBytes).toBe(GIB / 2);
   });
@@ -105,6 +113,8 @@ describe('parseApiConfig upload limits', () => {
       UPLOAD_MAX_CELLS: '10',
       UPLOAD_MAX_GENES: '20',
       UPLOAD_MAX_LINE_BYTES: '4096',
+      UPLOAD_MAX_VALUES: '200',
+      UPLOAD_MAX_FIELD_BYTES: '128',
       BUNDLE_MAX_BYTES: '2097152',
     });
     expect(config.readLimits).toEqual({
@@ -112,6 +122,8 @@ describe('parseApiConfig upload limits', () => {
       maxCells: 10,
       maxGenes: 20,
       maxLineBytes: 4096,
+      maxValues: 200,
+      maxFieldBytes: 128,
     });
     expect(config.bundleMaxBytes).toBe(2_097_152);
   });

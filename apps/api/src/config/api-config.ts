@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { DEFAULT_READ_LIMITS, type ReadLimitName, type ReadLimits } from '@fl/formats';
 import {
   ConfigError,
   envFlag,
@@ -25,7 +26,9 @@ export interface ApiConfig extends ServiceConnections {
   uploadMaxBytes: number;
   annotationWorker: boolean;
   /** Caps on what reading one uploaded expression file may cost (issue 10). */
-  readLimits: UploadReadLimits;
+  readLimits: ReadLimits;
+  /** Where an uploaded file is read: worker threads with a wall-time and heap limit (issue 10). */
+  uploadValidation: UploadValidationConfig;
   /** Decompressed bytes of an imported model bundle (all entries, headers included). */
   bundleMaxBytes: number;
   // HTTP hardening (issue 10): security headers, rate limits, GraphQL limits, log format.
@@ -36,12 +39,26 @@ export interface ApiConfig extends ServiceConnections {
   annotationMaxMemoryMb: number;
 }
 
-/** Mirrors @fl/formats' ReadLimits (to be unified with it). */
-export interface UploadReadLimits {
-  maxDecompressedBytes: number;
-  maxCells: number;
-  maxGenes: number;
-  maxLineBytes: number;
+/** The environment variable that sets each read limit, named in the limit's message. */
+export const READ_LIMIT_SETTINGS: Readonly<Record<ReadLimitName, string>> = Object.freeze({
+  maxDecompressedBytes: 'UPLOAD_MAX_DECOMPRESSED_BYTES',
+  maxCells: 'UPLOAD_MAX_CELLS',
+  maxGenes: 'UPLOAD_MAX_GENES',
+  maxValues: 'UPLOAD_MAX_VALUES',
+  maxLineBytes: 'UPLOAD_MAX_LINE_BYTES',
+  maxFieldBytes: 'UPLOAD_MAX_FIELD_BYTES',
+});
+
+/** The worker threads that read uploaded files, so that no file holds up the api's event loop. */
+export interface UploadValidationConfig {
+  /** UPLOAD_VALIDATION_THREADS: files read at once. */
+  threads: number;
+  /** UPLOAD_VALIDATION_QUEUE: uploads that may wait for a thread; beyond them the answer is 503. */
+  queue: number;
+  /** UPLOAD_VALIDATION_TIMEOUT_SECONDS: a file still being read after this is refused (413). */
+  timeoutSeconds: number;
+  /** UPLOAD_VALIDATION_MAX_MEMORY_MB: V8 heap of one reading thread; beyond it the file is refused (413). */
+  maxMemoryMb: number;
 }
 
 /** Security headers, rate limits, GraphQL limits and log format; see docs/hardening.md. */
@@ -94,6 +111,28 @@ const uploadLimitFields = {
   UPLOAD_MAX_LINE_BYTES: envWholeNumber('a whole number of bytes (at least 1024)', 1024, 2 * GIB).default(
     String(16 * MIB),
   ),
+  UPLOAD_MAX_VALUES: envWholeNumber(
+    'a whole number of values (at least 1)',
+    1,
+    Number.MAX_SAFE_INTEGER,
+  ).default(String(DEFAULT_READ_LIMITS.maxValues)),
+  UPLOAD_MAX_FIELD_BYTES: envWholeNumber('a whole number of bytes (at least 64)', 64, 2 * GIB).default(
+    String(DEFAULT_READ_LIMITS.maxFieldBytes),
+  ),
+  UPLOAD_VALIDATION_THREADS: envWholeNumber('a whole number of threads between 1 and 64', 1, 64).default('2'),
+  UPLOAD_VALIDATION_QUEUE: envWholeNumber('a whole number of uploads between 0 and 10000', 0, 10_000).default(
+    '16',
+  ),
+  UPLOAD_VALIDATION_TIMEOUT_SECONDS: envWholeNumber(
+    'a whole number of seconds (at least 1)',
+    1,
+    7 * 24 * 3600,
+  ).default('900'),
+  UPLOAD_VALIDATION_MAX_MEMORY_MB: envWholeNumber(
+    'a whole number of megabytes (at least 32)',
+    32,
+    1024 * 1024,
+  ).default('1024'),
   BUNDLE_MAX_BYTES: envWholeNumber(
     'a whole number of bytes (at least 1 MiB)',
     MIB,
@@ -177,6 +216,14 @@ export function parseApiConfig(env: Record<string, string | undefined>): ApiConf
       maxCells: e.UPLOAD_MAX_CELLS,
       maxGenes: e.UPLOAD_MAX_GENES,
       maxLineBytes: e.UPLOAD_MAX_LINE_BYTES,
+      maxValues: e.UPLOAD_MAX_VALUES,
+      maxFieldBytes: e.UPLOAD_MAX_FIELD_BYTES,
+    },
+    uploadValidation: {
+      threads: e.UPLOAD_VALIDATION_THREADS,
+      queue: e.UPLOAD_VALIDATION_QUEUE,
+      timeoutSeconds: e.UPLOAD_VALIDATION_TIMEOUT_SECONDS,
+      maxMemoryMb: e.UPLOAD_VALIDATION_MAX_MEMORY_MB,
     },
     bundleMaxBytes: e.BUNDLE_MAX_BYTES,
     // HTTP hardening (issue 10)

@@ -1,4 +1,4 @@
-import { Body, Controller, Get, HttpCode, Inject, Param, Post, Query, Req } from '@nestjs/common';
+import { Body, Controller, Get, HttpCode, Inject, Param, Post, Query, Req, Res } from '@nestjs/common';
 import {
   ApiBearerAuth,
   ApiBody,
@@ -9,7 +9,7 @@ import {
   ApiQuery,
   ApiTags,
 } from '@nestjs/swagger';
-import type { Request } from 'express';
+import type { Request, Response } from 'express';
 import { CurrentPrincipal } from '../auth/current-principal.decorator';
 import type { Principal } from '../auth/principal';
 import { receiveUpload } from '../common/multipart-upload';
@@ -60,14 +60,20 @@ export class DatasetsController {
     @CurrentPrincipal() principal: Principal,
     @Param('name') institutionName: string,
     @Req() req: Request,
+    @Res({ passthrough: true }) res: Response,
   ): Promise<Dataset> {
+    // A client that goes away before its answer stops the validation of its file.
+    const cancelled = new AbortController();
+    res.on('close', () => {
+      if (!res.writableFinished) cancelled.abort();
+    });
     const institution = await this.datasets.uploadTarget(principal, institutionName);
     const upload = await receiveUpload(req, {
       maxBytes: this.config.uploadMaxBytes,
       what: 'the reference file',
     });
     try {
-      return await this.datasets.storeUpload(principal, institution, upload);
+      return await this.datasets.storeUpload(principal, institution, upload, cancelled.signal);
     } finally {
       await upload.cleanup();
     }

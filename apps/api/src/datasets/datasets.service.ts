@@ -4,6 +4,7 @@ import { posix, win32 } from 'node:path';
 import {
   BadRequestException,
   ConflictException,
+  HttpException,
   Inject,
   Injectable,
   NotFoundException,
@@ -11,14 +12,7 @@ import {
 } from '@nestjs/common';
 import { z } from 'zod';
 import { checkReferenceTypeCounts } from '@fl/federation';
-import {
-  datasetName,
-  DEFAULT_READ_LIMITS,
-  InputError,
-  InputLimitError,
-  LABEL_COLUMN,
-  summarizeExpression,
-} from '@fl/formats';
+import { datasetName, InputError, InputLimitError, LABEL_COLUMN } from '@fl/formats';
 import type { Dataset as DatasetRow, Institution, Prisma } from '@fl/persistence';
 import { objectKeys } from '@fl/platform';
 import type { ObjectStore } from '@fl/storage';
@@ -29,6 +23,7 @@ import type { ReceivedUpload } from '../common/multipart-upload';
 import { inputProblem } from '../common/input-problem';
 import { isUniqueViolation, isUuid, parseInput } from '../common/validation';
 import { OBJECT_STORE, PRISMA, type Db } from '../infra/tokens';
+import { UploadValidator, ValidationLimitError } from '../validation/upload-validator';
 import type { Dataset } from './models/dataset.model';
 
 const datasetNameSchema = z
@@ -98,6 +93,7 @@ export class DatasetsService {
     @Inject(PRISMA) private readonly db: Db,
     @Inject(OBJECT_STORE) private readonly store: ObjectStore,
     private readonly audit: AuditService,
+    private readonly validator: UploadValidator,
   ) {}
 
   /** The institution a REST path names, if the caller may add data to it (its member, an admin). */
@@ -114,11 +110,15 @@ export class DatasetsService {
     return row;
   }
 
-  /** Validates an uploaded reference and stores it; a bad file leaves nothing behind. */
+  /**
+   * Validates an uploaded reference and stores it; a bad file leaves nothing behind. `signal`
+   * (the client went away) stops the validation thread.
+   */
   async storeUpload(
     principal: Principal,
     institution: Institution,
     upload: ReceivedUpload,
+    signal?: AbortSignal,
   ): Promise<Dataset> {
     const { file } = upload;
     const name = parseInput(
@@ -135,8 +135,9 @@ export class DatasetsService {
     let summary: { cells: number; genes: number; typeCounts: Record<string, number> };
     try {
       // The same checks as reading the file for training, holding counts rather than the
-      // matrix (memory bounded by genes and cell types), within the read limits.
-      const read = await summarizeExpression(file.path, { role: 'reference', limits: DEFAULT_READ_LIMITS });
+      // matrix (memory bounded by genes and cell types), within the read limits, in a worker
+      // thread so that a costly file does not hold up the api (UploadValidator).
+      const read = await this.validator.summarize(file.path, 'reference', signal);
       if (!read.typeCounts) {
         throw new InputError(
           `${file.path}: a reference needs a "${LABEL_COLUMN}" column with each cell's type`,
@@ -148,10 +149,12 @@ export class DatasetsService {
         howToAllow:
           'send the form field allowSingletonTypes=true (and start the federation with allowSingletonTypes)',
       });
-      summary = { cells: read.cells, genes: read.genes.length, typeCounts: read.typeCounts };
+      summary = { cells: read.cells, genes: read.genes, typeCounts: read.typeCounts };
     } catch (e) {
+      if (e instanceof HttpException) throw e; // busy (503), cancelled
       const message = inputProblem(e, file.dir, file.fileName);
-      if (e instanceof InputLimitError) throw new PayloadTooLargeException(message);
+      if (e instanceof InputLimitError || e instanceof ValidationLimitError)
+        throw new PayloadTooLargeException(message);
       throw new BadRequestException(message);
     }
     const id = randomUUID();
