@@ -231,7 +231,8 @@ describe('hostile archives: 400 naming the archive, nothing stored, api alive', 
       'no manifest at all (10,000 junk entries)',
       'junk.tar',
       () => tarBuffer(Array.from({ length: 10_000 }, (_, i) => ({ name: `junk/${i}.txt`, data: 'x' }))),
-      /^junk\.tar: .*manifest\.json/,
+      // Refused by the entry-count cap before the manifest is looked for; either names the archive.
+      /^junk\.tar: .*(manifest\.json|more than \d+ entries)/,
     ],
     ['an empty file', 'empty.tar', async () => new Uint8Array(0), /^empty\.tar.*empty/],
     ['a truncated tar', 'cut.tar', async () => (await readFile(bundle.tar)).subarray(0, 1500), /^cut\.tar: /],
@@ -278,7 +279,9 @@ describe('hostile archives: 400 naming the archive, nothing stored, api alive', 
     expect([400, 413]).toContain(res.status);
     const text = await messageOf(res);
     expect(text).toMatch(message);
-    expect(text).not.toMatch(/\/tmp\/|\n\s+at /);
+    // The archive's own entry names may be quoted back (the ../ and absolute cases name a /tmp
+    // path the attacker wrote); the api's own staging folders and stack frames may not.
+    expect(text).not.toMatch(/scprivacy-(upload|bundle|annotate)-|\n\s+at /);
     expect(await p.alive()).toBe(true);
     expect(await p.db.prisma.modelVersion.count()).toBe(before);
     expect(await modelObjects()).toBe(objects);

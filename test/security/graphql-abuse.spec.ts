@@ -108,7 +108,9 @@ describe('queries that would make large answers', () => {
     [
       '1,000 aliases of a nested federations query',
       `{ ${Array.from({ length: 1000 }, (_, i) => `f${i}: federations { id rounds { number } modelVersions { id } }`).join(' ')} }`,
-      /alias/i,
+      // 11,000 tokens: the parser's token limit stops it before the alias rule runs (the
+      // 100-alias case below, under the token limit, meets the alias rule).
+      /alias|token/i,
     ],
     [
       '100 aliases of consortia',

@@ -9,13 +9,15 @@ import { MAX_LATENCY_MS, MAX_RSS_BYTES, underSampler } from './support/bomb-run'
 import { makeBundle, QUERY_FILE, TINY_REFERENCE, TRAIN_FILE } from './support/bundle';
 import { formWith, messageOf, MIB, Platform, type Consortium, type Institution } from './support/platform';
 import { fmtMiB } from './support/sampler';
+import { NODE_TIMEOUT_CHECK_MS, startDrip, type Drip } from './support/slow-drip';
 
 /**
  * Malformed and hostile uploads against the built api (datasets and annotation queries), and the
  * decompression / long-line / many-cells bombs of issue 10 with the api's RSS and /health/live
  * latency asserted while each is processed. Expected answers: 400 with a message that starts
  * with the file name (or names the form field) for malformed input, 413 for input over a limit;
- * never a 500, never a crash, nothing stored.
+ * never a 500, never a crash, nothing stored. All along, a slowloris client trickles request
+ * headers (a line a second): the api, its headers timeout set to 2 s here, cuts it off.
  */
 
 const GIB = 1024 * MIB;
@@ -25,6 +27,8 @@ let x: Consortium;
 let a: Institution;
 let modelId: string;
 const bombs = { zeros: '', header: '', wideRef: '', wideQuery: '' };
+const HEADERS_TIMEOUT_SECONDS = 2;
+let drip: Drip | undefined;
 
 const uploadDataset = (body: FormData | string, headers: Record<string, string> = {}, signal?: AbortSignal) =>
   p.rest(`/api/v1/institutions/${a.name}/datasets`, {
@@ -45,8 +49,26 @@ const storedBefore = async () => baselineCount;
 
 beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'scp-sec-uploads-'));
-  p = new Platform({ label: 'uploads' });
+  p = new Platform({
+    label: 'uploads',
+    env: { API_HEADERS_TIMEOUT_SECONDS: String(HEADERS_TIMEOUT_SECONDS) },
+  });
+  // The bombs, streamed to disk (never held in memory), written while the platform starts: gzip
+  // runs on libuv's thread pool, so the two 1 GB matrices are compressed side by side.
+  bombs.zeros = join(dir, 'zeros.csv.gz');
+  bombs.header = join(dir, 'wide-header.csv');
+  bombs.wideRef = join(dir, 'five-million-cells.csv.gz');
+  bombs.wideQuery = join(dir, 'five-million-query.csv.gz');
+  const generated = Promise.all([
+    gzipOfZeros(bombs.zeros, GIB),
+    longHeaderCsv(bombs.header, 47 * 1000 * 1000),
+    gzipWideMatrix(bombs.wideRef, 5_000_000, 100, true),
+    gzipWideMatrix(bombs.wideQuery, 5_000_000, 100, false),
+  ]);
+  // Not awaited until the end: keep a rejection from being reported as unhandled meanwhile.
+  generated.catch(() => undefined);
   const [, bundle] = await Promise.all([p.start(), makeBundle(dir)]);
+  drip = startDrip(p.url);
   x = await p.createConsortium('Uploads X');
   a = await p.registerInstitution(x, 'ua');
   const imported = await p.rest('/api/v1/model-versions/import', {
@@ -56,15 +78,7 @@ beforeAll(async () => {
   });
   expect(imported.status).toBe(201);
   modelId = ((await imported.json()) as { id: string }).id;
-  // The bombs, streamed to disk (never held in memory).
-  bombs.zeros = join(dir, 'zeros.csv.gz');
-  bombs.header = join(dir, 'wide-header.csv');
-  bombs.wideRef = join(dir, 'five-million-cells.csv.gz');
-  bombs.wideQuery = join(dir, 'five-million-query.csv.gz');
-  await gzipOfZeros(bombs.zeros, GIB);
-  await longHeaderCsv(bombs.header, 47 * 1000 * 1000);
-  await gzipWideMatrix(bombs.wideRef, 5_000_000, 100, true);
-  await gzipWideMatrix(bombs.wideQuery, 5_000_000, 100, false);
+  await generated;
 }, 300_000);
 
 afterEach(async () => {
@@ -73,6 +87,7 @@ afterEach(async () => {
 });
 
 afterAll(async () => {
+  drip?.stop();
   await p?.stop();
   if (dir) await rm(dir, { recursive: true, force: true });
 });
@@ -518,4 +533,19 @@ describe('bombs (sequential; api RSS < 600 MB and /health/live < 100 ms througho
     expect(p.api.running()).toBe(true);
     assertBounds('5M cells query', sample);
   }, 150_000);
+});
+
+describe('a client trickling its headers (slowloris)', () => {
+  it("is cut off with a 408 once API_HEADERS_TIMEOUT_SECONDS pass, not after Node's default 60 s", async () => {
+    // Started right after the api, it has been dripping through every case above.
+    const bound = HEADERS_TIMEOUT_SECONDS * 1000 + NODE_TIMEOUT_CHECK_MS + 5000;
+    const left = Math.max(0, bound - (performance.now() - drip!.startedAt));
+    const closedAfter = await Promise.race([
+      drip!.closedAfterMs,
+      new Promise<number>((r) => setTimeout(() => r(Number.POSITIVE_INFINITY), left)),
+    ]);
+    expect(closedAfter).toBeLessThan(bound);
+    // A 408 (not a reset): the running api timed the request out, it was not restarted under it.
+    expect(drip!.answer()).toMatch(/^HTTP\/1\.1 408/);
+  }, 60_000);
 });

@@ -3,6 +3,8 @@ import { NestFactory } from '@nestjs/core';
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
 import { ApiModule } from './api.module';
+import { DependencyUnavailableFilter } from './common/dependency-unavailable.filter';
+import { dependencyPorts } from './common/unreachable-dependency';
 import type { ApiConfig } from './config/api-config';
 import type { InfraOverrides } from './infra/infra.module';
 import { graphiqlScriptHashes } from './security/graphiql-csp';
@@ -43,6 +45,8 @@ export async function createApiApp(
     }),
   );
   app.use(requestRateLimit(config.http.rateLimitPerMinute));
+  // Postgres, Redis or the object store unreachable: 503 "try again later", not a 500.
+  app.useGlobalFilters(new DependencyUnavailableFilter(dependencyPorts(config), app.getHttpAdapter()));
   const document = SwaggerModule.createDocument(
     app,
     new DocumentBuilder()

@@ -2,7 +2,8 @@ import { createWriteStream } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import { Readable, type Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { constants, createGzip, gzipSync } from 'node:zlib';
+import { Transform } from 'node:stream';
+import { constants, crc32, createGzip, deflateRawSync, gzipSync } from 'node:zlib';
 import tar from 'tar-stream';
 
 /**
@@ -12,6 +13,48 @@ import tar from 'tar-stream';
 
 const MIB = 1024 * 1024;
 const ZEROS = Buffer.alloc(MIB);
+
+/**
+ * Deflate of 1 MiB of zeros ending in a full flush: byte-aligned and referring to nothing before
+ * it, so the same bytes can stand for every such MiB of a stream. Compressing a 1 GiB bomb is
+ * then a matter of copying 1 KiB blocks (well under a second) instead of deflating 1 GiB (5-10 s
+ * at level 9 on a shared core); the file is a valid gzip that inflates to the same bytes.
+ */
+const ZEROS_BLOCK = deflateRawSync(ZEROS, { level: 9, finishFlush: constants.Z_FULL_FLUSH });
+/** The final (empty) deflate block. */
+const LAST_BLOCK = deflateRawSync(Buffer.alloc(0));
+const GZIP_HEADER = Buffer.from([0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 0xff]);
+
+/** gzip whose 1 MiB zero chunks reuse ZEROS_BLOCK; other chunks are deflated on their own. */
+function fastGzip(): Transform {
+  let crc = 0;
+  let size = 0;
+  let started = false;
+  return new Transform({
+    transform(chunk: Buffer, _enc, done) {
+      if (!started) {
+        started = true;
+        this.push(GZIP_HEADER);
+      }
+      crc = crc32(chunk, crc);
+      size = (size + chunk.length) % 2 ** 32;
+      this.push(
+        chunk.length === MIB && chunk.equals(ZEROS)
+          ? ZEROS_BLOCK
+          : deflateRawSync(chunk, { level: 9, finishFlush: constants.Z_FULL_FLUSH }),
+      );
+      done();
+    },
+    flush(done) {
+      if (!started) this.push(GZIP_HEADER);
+      const trailer = Buffer.alloc(8);
+      trailer.writeUInt32LE(crc >>> 0, 0);
+      trailer.writeUInt32LE(size, 4);
+      this.push(Buffer.concat([LAST_BLOCK, trailer]));
+      done();
+    },
+  });
+}
 
 /** `bytes` zero bytes, one shared 1 MiB buffer at a time. */
 function* zeroChunks(bytes: number): Generator<Buffer> {
@@ -29,8 +72,13 @@ async function gzipTo(
 }
 
 /** A gzip that inflates to `bytes` zero bytes (1 GiB -> about 1 MiB). */
-export function gzipOfZeros(path: string, bytes: number): Promise<number> {
-  return gzipTo(path, zeroChunks(bytes));
+export async function gzipOfZeros(path: string, bytes: number): Promise<number> {
+  await pipeline(
+    Readable.from(zeroChunks(bytes), { objectMode: false }),
+    fastGzip(),
+    createWriteStream(path),
+  );
+  return (await stat(path)).size;
 }
 
 /**
@@ -117,7 +165,7 @@ async function writeEntry(pack: tar.Pack, entry: TarEntry): Promise<void> {
 export async function writeTar(path: string, entries: TarEntry[], gzip = false): Promise<number> {
   const pack = tar.pack();
   const out = gzip
-    ? pipeline(pack, createGzip({ level: constants.Z_BEST_COMPRESSION }), createWriteStream(path))
+    ? pipeline(pack, fastGzip(), createWriteStream(path))
     : pipeline(pack, createWriteStream(path));
   for (const entry of entries) await writeEntry(pack, entry);
   pack.finalize();

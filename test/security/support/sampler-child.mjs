@@ -14,6 +14,9 @@ const INTERVAL_MS = 50;
 let peakRss = 0;
 let rssSamples = 0;
 let maxLatency = 0;
+// When the slowest probe was sent, in ms since sampling began (to tell which phase of a bomb it hit).
+let maxLatencyAt = 0;
+const t0 = performance.now();
 let polls = 0;
 let failures = 0;
 let killed = false;
@@ -62,7 +65,10 @@ function poll() {
     polls++;
     latencies.push(Math.round(ms * 10) / 10);
     if (!ok) failures++;
-    if (ms > maxLatency) maxLatency = ms;
+    if (ms > maxLatency) {
+      maxLatency = ms;
+      maxLatencyAt = started - t0;
+    }
     const wait = Math.max(0, INTERVAL_MS - ms);
     setTimeout(poll, wait);
   }
@@ -75,7 +81,10 @@ function finish() {
   if (inflightSince !== null) {
     // A probe still unanswered: the api has not answered for this long.
     const ms = performance.now() - inflightSince;
-    if (ms > maxLatency) maxLatency = ms;
+    if (ms > maxLatency) {
+      maxLatency = ms;
+      maxLatencyAt = inflightSince - t0;
+    }
     latencies.push(Math.round(ms * 10) / 10);
   }
   const sorted = [...latencies].sort((a, b) => a - b);
@@ -85,6 +94,7 @@ function finish() {
       peakRssBytes: peakRss,
       rssSamples,
       maxLatencyMs: Math.round(maxLatency * 10) / 10,
+      maxLatencyAtMs: Math.round(maxLatencyAt),
       p50LatencyMs: p(0.5),
       p99LatencyMs: p(0.99),
       polls,

@@ -7,6 +7,8 @@ export interface Sample {
   rssSamples: number;
   /** Slowest GET /health/live; a poll still in flight when sampling stops counts as its age. */
   maxLatencyMs: number;
+  /** When the slowest probe was sent, in ms since sampling began. */
+  maxLatencyAtMs: number;
   p50LatencyMs: number;
   p99LatencyMs: number;
   polls: number;

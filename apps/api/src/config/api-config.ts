@@ -37,6 +37,11 @@ export interface ApiConfig extends ServiceConnections {
   annotationTimeoutSeconds: number;
   /** ANNOTATION_MAX_MEMORY_MB: an annotation job's process is killed above this RSS (and V8 heap). */
   annotationMaxMemoryMb: number;
+  // Slow-drip requests (issue 10): how long one request may take to arrive.
+  /** API_REQUEST_TIMEOUT_SECONDS: the whole request (headers and body; 0 = no limit). */
+  requestTimeoutSeconds: number;
+  /** API_HEADERS_TIMEOUT_SECONDS: the request's headers. */
+  headersTimeoutSeconds: number;
 }
 
 /** The environment variable that sets each read limit, named in the limit's message. */
@@ -195,6 +200,16 @@ const schema = z.object({
   ),
   LOG_FORMAT: z.enum(['text', 'json'], { message: 'must be text or json' }).default('text'),
   ...annotationEnvFields,
+  // Slow-drip requests (issue 10). The request timeout bounds an upload's transfer time too:
+  // 120 s carries UPLOAD_MAX_BYTES' default 512 MiB at 4.5 MB/s; raise it for slower links.
+  API_REQUEST_TIMEOUT_SECONDS: envWholeNumber('a whole number of seconds (0 = no limit)', 0, 86_400).default(
+    '120',
+  ),
+  API_HEADERS_TIMEOUT_SECONDS: envWholeNumber(
+    'a whole number of seconds between 1 and 3600',
+    1,
+    3600,
+  ).default('30'),
 });
 
 /**
@@ -243,5 +258,8 @@ export function parseApiConfig(env: Record<string, string | undefined>): ApiConf
     },
     annotationTimeoutSeconds: e.ANNOTATION_TIMEOUT_SECONDS,
     annotationMaxMemoryMb: e.ANNOTATION_MAX_MEMORY_MB,
+    // Slow-drip requests (issue 10)
+    requestTimeoutSeconds: e.API_REQUEST_TIMEOUT_SECONDS,
+    headersTimeoutSeconds: e.API_HEADERS_TIMEOUT_SECONDS,
   };
 }
