@@ -200,10 +200,11 @@ const schema = z.object({
   ),
   LOG_FORMAT: z.enum(['text', 'json'], { message: 'must be text or json' }).default('text'),
   ...annotationEnvFields,
-  // Slow-drip requests (issue 10). The request timeout bounds an upload's transfer time too:
-  // 120 s carries UPLOAD_MAX_BYTES' default 512 MiB at 4.5 MB/s; raise it for slower links.
+  // Slow-drip requests (issue 10). Slow-header clients are cut by the headers timeout; the
+  // request timeout bounds an upload's whole transfer, so it stays generous: one hour carries
+  // UPLOAD_MAX_BYTES' default 512 MiB at 150 kB/s (an institution's slow link).
   API_REQUEST_TIMEOUT_SECONDS: envWholeNumber('a whole number of seconds (0 = no limit)', 0, 86_400).default(
-    '120',
+    '3600',
   ),
   API_HEADERS_TIMEOUT_SECONDS: envWholeNumber(
     'a whole number of seconds between 1 and 3600',
