@@ -12,12 +12,29 @@ const alias = Object.fromEntries(
     .map((d) => [`@fl/${d.name}`, `${libsDir}/${d.name}/src`]),
 );
 
+/**
+ * Spec files that assert latency or memory bounds while the api works (bombs, validation off the
+ * event loop). `npm test` (scripts/test.mjs) runs them in a second pass, one file at a time, so
+ * that no other test file competes for the cores while they measure.
+ */
+export const TIMING_SPECS = [
+  'test/security/**/*.spec.ts',
+  'test/api/upload-validation.spec.ts',
+  'test/api/annotations-limits.spec.ts',
+  'test/api/bundle-import.spec.ts',
+];
+const ALL_SPECS = ['libs/**/*.spec.ts', 'apps/**/*.spec.ts', 'test/**/*.spec.ts'];
+// SCP_TEST_PHASE: unset (a plain `vitest run`) runs everything together.
+const phase = process.env.SCP_TEST_PHASE;
+
 export default defineConfig({
   plugins: [viteDecoratorMetadata()],
   resolve: { alias },
   esbuild: { keepNames: true },
   test: {
-    include: ['libs/**/*.spec.ts', 'apps/**/*.spec.ts', 'test/**/*.spec.ts'],
+    include: phase === 'timing' ? TIMING_SPECS : ALL_SPECS,
+    exclude: phase === 'parallel' ? [...TIMING_SPECS, '**/node_modules/**'] : ['**/node_modules/**'],
+    fileParallelism: phase !== 'timing',
     testTimeout: 60_000,
     hookTimeout: 120_000,
     pool: 'forks',

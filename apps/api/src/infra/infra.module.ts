@@ -31,6 +31,9 @@ import {
   type QueueSettings,
 } from './tokens';
 
+/** Object-store part size of the api's uploads (S3's minimum is 5 MiB). */
+const API_PART_SIZE = 8 * 1024 * 1024;
+
 export interface InfraOverrides {
   /** BullMQ prefix of the control and annotation queues (default "scp", what the aggregator reads). */
   queuePrefix?: string;
@@ -87,7 +90,10 @@ export class InfraModule {
           provide: OBJECT_STORE,
           inject: [API_CONFIG],
           useFactory: async (config: ApiConfig): Promise<ObjectStore> => {
-            const store = new MinioObjectStore(config.s3);
+            // 8 MiB parts rather than the store's 64 MiB: the minio client hashes each part
+            // (sha256 + md5) on the event loop in one synchronous call, which for a 64 MiB part
+            // blocks every other request of the api for ~100 ms or more (docs/hardening.md).
+            const store = new MinioObjectStore({ partSize: API_PART_SIZE, ...config.s3 });
             // A store that is down at start-up is reported by /health/ready rather than
             // stopping the api: the operator then sees what is missing.
             await store.ensureBucket().catch((e: Error) => {
