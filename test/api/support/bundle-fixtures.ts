@@ -1,10 +1,17 @@
 import { createHash } from 'node:crypto';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { execFile } from 'node:child_process';
+import { createWriteStream } from 'node:fs';
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { promisify } from 'node:util';
 import { constants, crc32, deflateRawSync, gzipSync } from 'node:zlib';
 import { saveBundle, type FederatedModel } from '@fl/federation';
 import tar from 'tar-stream';
+
+const execFileAsync = promisify(execFile);
 
 /** One tar entry; `data` defaults to empty, `type` to a regular file. */
 export interface TarEntry {
@@ -160,3 +167,89 @@ async function tarHeader(name: string, size: number): Promise<Buffer> {
 
 /** gzip of a small buffer. */
 export const gzip = (data: Buffer): Buffer => gzipSync(data);
+
+/**
+ * A valid .tar.gz bundle of a one-gene model whose landmarks.json is large: `institutions` sets
+ * of `types` types x `embeddingSize` numbers, as the manifest says. Written streaming into `dir`
+ * (numbers cycle through a few hundred values, so the gzip stays small); returns its path. With
+ * `lastIsNull` the very last number is null: the bundle is refused only once all of it is checked.
+ */
+export async function largeLandmarksBundle(
+  dir: string,
+  size: { institutions: number; types: number; embeddingSize: number; lastIsNull?: boolean },
+  name = 'large.tar.gz',
+): Promise<string> {
+  const { institutions, types, embeddingSize: e } = size;
+  const folder = join(dir, 'model');
+  await mkdir(folder, { recursive: true });
+  const shape = { inputSize: 1, hiddenSize: 1, embeddingSize: e };
+  const total = 1 + 1 + e + e;
+  const files: Record<string, string> = {};
+  const write = async (name: string, parts: Iterable<string | Uint8Array>) => {
+    const hash = createHash('sha256');
+    const hashed = (function* () {
+      for (const p of parts) {
+        hash.update(p);
+        yield p;
+      }
+    })();
+    await pipeline(Readable.from(hashed), createWriteStream(join(folder, name)));
+    files[name] = hash.digest('hex');
+  };
+  const typeNames = Array.from({ length: types }, (_, t) => `type ${t}`);
+  const names = Array.from({ length: institutions }, (_, i) => `inst${i}`);
+  await write('genes.txt', ['cd3e\n']);
+  await write('weights.bin', [new Uint8Array(Float32Array.from({ length: total }, (_, i) => i / 7).buffer)]);
+  const row = (t: number) => `[${Array.from({ length: e }, (_, j) => ((t * e + j) % 397) / 397).join(',')}]`;
+  const lastRow = `[${Array.from({ length: e }, (_, j) => (j === e - 1 ? 'null' : '0.5')).join(',')}]`;
+  await write(
+    'landmarks.json',
+    (function* () {
+      yield `{"embeddingSize":${e},"institutions":[`;
+      for (const [i, name] of names.entries()) {
+        const counts = typeNames.map(() => 3).join(',');
+        yield `${i ? ',' : ''}{"institution":"${name}","types":${JSON.stringify(typeNames)},"cellCounts":[${counts}],"landmarks":[`;
+        for (let t = 0; t < types; t++) {
+          const last = size.lastIsNull && i === institutions - 1 && t === types - 1;
+          yield `${t ? ',' : ''}${last ? lastRow : row(t)}`;
+        }
+        yield ']}';
+      }
+      yield ']}\n';
+    })(),
+  );
+  const options = {
+    rounds: 2,
+    localSteps: 1,
+    learningRate: 0.01,
+    seed: 7,
+    hiddenSize: 1,
+    embeddingSize: e,
+    weighting: 'uniform',
+    aggregation: 'fedavg',
+  };
+  const manifest = {
+    format: 'scprivacy-model',
+    formatVersion: 1,
+    createdAt: new Date().toISOString(),
+    tool: { name: 'scprivacy', version: 'test' },
+    options,
+    seed: 7,
+    backend: 'cpu',
+    geneCount: 1,
+    shape,
+    parameterCount: total,
+    institutions: names.map((name) => ({
+      name,
+      numExamples: 3 * types,
+      types: typeNames,
+      typeCounts: typeNames.map(() => 3),
+    })),
+    files,
+  };
+  await writeFile(join(folder, 'manifest.json'), JSON.stringify(manifest, null, 2));
+  const archive = join(dir, name);
+  await execFileAsync('tar', ['-czf', archive, '-C', dir, 'model']);
+  await rm(folder, { recursive: true, force: true });
+  return archive;
+}

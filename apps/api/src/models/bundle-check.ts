@@ -3,9 +3,17 @@ import { createReadStream } from 'node:fs';
 import { readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { z } from 'zod';
-import { parameterLayout } from '@fl/engine';
-import { BUNDLE_FORMAT, BUNDLE_FORMAT_VERSION } from '@fl/federation';
+import type { BUNDLE_FORMAT as FORMAT, BUNDLE_FORMAT_VERSION as FORMAT_VERSION } from '@fl/federation';
 import { InputError } from '@fl/formats';
+// This runs in the validation thread: the file itself, not @fl/engine's index, which would load
+// TensorFlow.js into every validation thread.
+import { parameterLayout } from '../../../../libs/engine/src/model-shape';
+import { BundleTooLargeError } from './bundle-errors';
+
+// @fl/federation's values, typed by them (a change there fails the typecheck here): importing the
+// package's index would load the whole federation library into the thread.
+const BUNDLE_FORMAT: typeof FORMAT = 'scprivacy-model';
+const BUNDLE_FORMAT_VERSION: typeof FORMAT_VERSION = 1;
 
 /*
  * An imported bundle is an attacker's file until proven otherwise: loadBundle (written for the
@@ -154,17 +162,28 @@ function landmarksSchema(embeddingSize: number) {
   );
 }
 
-type Manifest = z.output<ReturnType<typeof manifestSchema>>;
+export type CheckedManifest = z.output<ReturnType<typeof manifestSchema>>;
+type Manifest = CheckedManifest;
+export type CheckedLandmarks = z.output<ReturnType<typeof landmarksSchema>>;
+
+/** A bundle whose every file was checked against its manifest, parsed. */
+export interface CheckedBundle {
+  manifest: CheckedManifest;
+  genes: string[];
+  landmarks: CheckedLandmarks;
+}
 
 /**
- * Checks an extracted bundle in `dir` (its files' sizes capped by extractBundle) before
- * loadBundle reads it. Problems are InputErrors "<archive>: <file>: <field>: <what was expected>".
+ * Checks an extracted bundle in `dir` (its files' sizes capped by extractBundle) and parses it
+ * (what loadBundle would read). Problems are InputErrors "<archive>: <file>: <field>: <what was
+ * expected>"; a landmarks.json larger than the manifest explains is a BundleTooLargeError.
+ * It costs seconds of CPU and hundreds of MiB for a big bundle: the api runs it in a thread.
  */
 export async function checkBundle(
   dir: string,
   archiveName: string,
   limits: BundleCheckLimits,
-): Promise<void> {
+): Promise<CheckedBundle> {
   const where = (file: string) => `${archiveName}: ${file}`;
   const manifest = parseWith(
     manifestSchema(limits),
@@ -192,11 +211,40 @@ export async function checkBundle(
       `${where('genes.txt')}: ${genes.length} genes; the manifest's shape.inputSize says ${shape.inputSize}`,
     );
   }
-  parseWith(
+  await capLandmarks(dir, manifest, archiveName);
+  const landmarks = parseWith(
     landmarksSchema(shape.embeddingSize),
     await readJson(dir, 'landmarks.json', where('landmarks.json')),
     where('landmarks.json'),
   );
+  return { manifest, genes, landmarks };
+}
+
+/** JSON of a double, its comma, a line break and saveBundle's indentation, with room to spare. */
+const BYTES_PER_NUMBER = 40;
+/** A type name of 200 characters, each escaped as \uXXXX, its count and punctuation. */
+const BYTES_PER_TYPE = 200 * 6 + 64;
+/** An institution's name, keys and punctuation; and the file's own. */
+const BYTES_PER_SET = 200 * 6 + 256;
+const BYTES_SLACK = 64 * 1024;
+
+/**
+ * Refuses, before reading it, a landmarks.json larger than the manifest explains: one set per
+ * institution (one more for a merged set), each of at most the manifest's distinct cell types,
+ * each of shape.embeddingSize numbers. A tiny model cannot bring 64 MiB of landmarks to parse.
+ */
+async function capLandmarks(dir: string, manifest: Manifest, archiveName: string): Promise<void> {
+  const sets = manifest.institutions.length;
+  const types = Math.max(1, new Set(manifest.institutions.flatMap((i) => i.types)).size);
+  const e = manifest.shape.embeddingSize;
+  const cap = BYTES_SLACK + (sets + 1) * (BYTES_PER_SET + types * (BYTES_PER_TYPE + e * BYTES_PER_NUMBER));
+  const bytes = (await stat(join(dir, 'landmarks.json'))).size;
+  if (bytes > cap) {
+    throw new BundleTooLargeError(
+      `${archiveName}: landmarks.json holds ${bytes} bytes; ${sets} institutions x ${types} cell types x ` +
+        `${e} numbers (shape.embeddingSize) take at most ${cap} bytes`,
+    );
+  }
 }
 
 async function readJson(dir: string, file: string, what: string): Promise<unknown> {

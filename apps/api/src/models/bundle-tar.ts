@@ -7,6 +7,7 @@ import { createGunzip } from 'node:zlib';
 import { InputError } from '@fl/formats';
 import tar from 'tar-stream';
 import { formatBytes } from '../common/multipart-upload';
+import { BundleTooLargeError } from './bundle-errors';
 
 /** The files of a command-line model bundle (libs/federation saveBundle). */
 export const BUNDLE_FILES = ['manifest.json', 'genes.txt', 'weights.bin', 'landmarks.json'] as const;
@@ -30,8 +31,7 @@ const FILE_MAX_BYTES: Record<BundleFile, number> = {
 export const MAX_ENTRIES = 64;
 export const MAX_PATH_CHARS = 512;
 
-/** A bundle archive over one of its caps (answered 413, not 400). */
-export class BundleTooLargeError extends InputError {}
+export { BundleTooLargeError } from './bundle-errors';
 
 export interface BundleLimits {
   /** Decompressed bytes of the whole archive (headers, padding and unused entries included). */

@@ -5,14 +5,15 @@ import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import {
   BadRequestException,
+  HttpException,
   Inject,
   Injectable,
   NotFoundException,
   PayloadTooLargeException,
 } from '@nestjs/common';
-import { loadBundle, saveBundle } from '@fl/federation';
+import { saveBundle } from '@fl/federation';
 import type { LandmarkSet as LandmarkSetRow, ModelVersion as ModelVersionRow, Prisma } from '@fl/persistence';
-import { storeModelObjects, type ModelVersionManifest } from '@fl/platform';
+import type { ModelVersionManifest } from '@fl/platform';
 import type { ObjectStore } from '@fl/storage';
 import pkg from '../../../../package.json';
 import { actorOf, type Principal } from '../auth/principal';
@@ -23,7 +24,9 @@ import type { ReceivedUpload } from '../common/multipart-upload';
 import { isUuid } from '../common/validation';
 import { FederationsService } from '../federations/federations.service';
 import { OBJECT_STORE, PRISMA, type Db } from '../infra/tokens';
-import { checkBundle } from './bundle-check';
+import { UploadValidator, ValidationLimitError } from '../validation/upload-validator';
+import type { PreparedBundle } from './bundle-prepare';
+import { storeBundleFiles } from './bundle-store';
 import { BundleTooLargeError, extractBundle, packBundle } from './bundle-tar';
 import { assembleModelVersion, inInstitutionOrder } from './model-loader';
 import type { LandmarkSet } from './models/landmark-set.model';
@@ -81,6 +84,7 @@ export class ModelVersionsService {
     @Inject(OBJECT_STORE) private readonly store: ObjectStore,
     private readonly federations: FederationsService,
     private readonly audit: AuditService,
+    private readonly validator: UploadValidator,
   ) {}
 
   /** Model versions of the caller's consortium: its federations' and the ones it imported. */
@@ -185,37 +189,54 @@ export class ModelVersionsService {
 
   /**
    * Imports a bundle tar made by `scprivacy run --model-dir` as a new model version. The archive
-   * is extracted within `limits` and every file checked before anything is stored.
+   * is extracted within `limits` (streaming, on this thread); its files are checked and parsed in
+   * a validation thread (UploadValidator), which leaves the objects to store on disk, so the
+   * event loop never parses a landmarks.json nor holds a weights.bin. `signal`: the client left.
    */
   async importBundle(
     principal: Principal,
     upload: ReceivedUpload,
     limits: ImportLimits,
+    signal?: AbortSignal,
   ): Promise<ModelVersion> {
     const p = consortiumPrincipal(principal, 'import models');
     const { file } = upload;
     const bundleDir = join(file.dir, 'bundle');
-    let loaded;
+    const objectsDir = join(file.dir, 'objects');
     try {
-      await extractBundle(file.path, file.fileName, bundleDir, { maxBytes: limits.maxBytes });
-      await checkBundle(bundleDir, file.fileName, { maxGenes: limits.maxGenes });
-      loaded = await loadBundle(bundleDir);
-    } catch (e) {
-      const message = inputProblem(e, bundleDir, file.fileName);
-      if (e instanceof BundleTooLargeError) throw new PayloadTooLargeException(message);
-      throw new BadRequestException(message);
+      let prepared: PreparedBundle;
+      try {
+        await extractBundle(file.path, file.fileName, bundleDir, { maxBytes: limits.maxBytes });
+        prepared = await this.validator.checkBundle(
+          { dir: bundleDir, archiveName: file.fileName, maxGenes: limits.maxGenes, outDir: objectsDir },
+          signal,
+        );
+      } catch (e) {
+        // Busy (503), cancelled or crashed threads keep their own answer.
+        if (e instanceof HttpException) throw e;
+        const message = inputProblem(e, bundleDir, file.fileName);
+        if (e instanceof BundleTooLargeError || e instanceof ValidationLimitError)
+          throw new PayloadTooLargeException(message);
+        throw new BadRequestException(message);
+      }
+      return await this.storeImported(p, file, prepared);
     } finally {
       // The upload's folder is removed by the caller; the extracted copy can go now.
       await rm(bundleDir, { recursive: true, force: true });
+      await rm(objectsDir, { recursive: true, force: true });
     }
-    const { model, manifest } = loaded;
+  }
+
+  private async storeImported(
+    p: ReturnType<typeof consortiumPrincipal>,
+    file: ReceivedUpload['file'],
+    prepared: PreparedBundle,
+  ): Promise<ModelVersion> {
+    const { manifest } = prepared;
     const id = randomUUID();
     const prefix = `models/${id}`;
     try {
-      const stored = await storeModelObjects(this.store, prefix, model, {
-        options: manifest.options,
-        institutions: manifest.institutions,
-      });
+      const stored = await storeBundleFiles(this.store, prefix, prepared);
       const versionManifest: ImportedManifest = {
         ...stored.manifest,
         consortiumId: p.consortiumId,

@@ -1,4 +1,4 @@
-import { Controller, Get, HttpCode, Inject, Param, Post, Req, StreamableFile } from '@nestjs/common';
+import { Controller, Get, HttpCode, Inject, Param, Post, Req, Res, StreamableFile } from '@nestjs/common';
 import {
   ApiBearerAuth,
   ApiBody,
@@ -8,7 +8,7 @@ import {
   ApiProduces,
   ApiTags,
 } from '@nestjs/swagger';
-import type { Request } from 'express';
+import type { Request, Response } from 'express';
 import { CurrentPrincipal } from '../auth/current-principal.decorator';
 import type { Principal } from '../auth/principal';
 import { receiveUpload } from '../common/multipart-upload';
@@ -54,18 +54,32 @@ export class ModelsController {
     },
   })
   @ApiCreatedResponse({ type: ModelVersion })
-  async import(@CurrentPrincipal() principal: Principal, @Req() req: Request): Promise<ModelVersion> {
+  async import(
+    @CurrentPrincipal() principal: Principal,
+    @Req() req: Request,
+    @Res({ passthrough: true }) res: Response,
+  ): Promise<ModelVersion> {
     // Fail before reading the upload if the caller cannot import at all.
     this.models.visibleWhere(principal);
+    // A client that goes away before its answer stops the check of its bundle (the thread ends).
+    const cancelled = new AbortController();
+    res.on('close', () => {
+      if (!res.writableFinished) cancelled.abort();
+    });
     const upload = await receiveUpload(req, {
       maxBytes: this.config.uploadMaxBytes,
       what: 'the model bundle (.tar)',
     });
     try {
-      return await this.models.importBundle(principal, upload, {
-        maxBytes: this.config.bundleMaxBytes,
-        maxGenes: this.config.readLimits.maxGenes,
-      });
+      return await this.models.importBundle(
+        principal,
+        upload,
+        {
+          maxBytes: this.config.bundleMaxBytes,
+          maxGenes: this.config.readLimits.maxGenes,
+        },
+        cancelled.signal,
+      );
     } finally {
       await upload.cleanup();
     }

@@ -1,5 +1,6 @@
 import { Module } from '@nestjs/common';
 import { FederationsModule } from '../federations/federations.module';
+import { UploadValidator } from '../validation/upload-validator';
 import { ModelVersionsService } from './model-versions.service';
 import { ModelsController } from './models.controller';
 import { FederationModelsResolver, ModelVersionsResolver } from './models.resolver';
@@ -7,7 +8,9 @@ import { FederationModelsResolver, ModelVersionsResolver } from './models.resolv
 @Module({
   imports: [FederationsModule],
   controllers: [ModelsController],
-  providers: [ModelVersionsService, ModelVersionsResolver, FederationModelsResolver],
+  // Imported bundles are checked in validation threads of their own (a second pool beside the
+  // datasets'), so a big bundle does not queue behind dataset uploads or the other way round.
+  providers: [ModelVersionsService, ModelVersionsResolver, FederationModelsResolver, UploadValidator],
   exports: [ModelVersionsService],
 })
 export class ModelsModule {}

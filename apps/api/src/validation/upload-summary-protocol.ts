@@ -1,4 +1,5 @@
 import type { DatasetRole, ReadLimitName, ReadLimits } from '@fl/formats';
+import type { PreparedBundle } from '../models/bundle-prepare';
 
 /** What the api asks a validation thread: summarize one file within the read limits. */
 export interface SummaryRequest {
@@ -29,3 +30,19 @@ export interface SerializedError {
 }
 
 export type SummaryAnswer = { ok: true; summary: UploadSummary } | { ok: false; error: SerializedError };
+
+/** What the api asks a validation thread about an imported model bundle extracted in `dir`. */
+export interface BundleCheckRequest {
+  task: 'bundle';
+  dir: string;
+  archiveName: string;
+  maxGenes: number;
+  /** Where the thread writes the bundle's genes and landmark objects, ready to store. */
+  outDir: string;
+}
+
+export type BundleCheckAnswer = { ok: true; bundle: PreparedBundle } | { ok: false; error: SerializedError };
+
+/** Every job a validation thread takes: a dataset file (no `task`, as before) or a bundle. */
+export type ValidationRequest = (SummaryRequest & { task?: 'summary' }) | BundleCheckRequest;
+export type ValidationAnswer = SummaryAnswer | BundleCheckAnswer;

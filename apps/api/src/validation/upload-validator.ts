@@ -12,11 +12,15 @@ import {
 import { type DatasetRole, InputError, InputLimitError } from '@fl/formats';
 import { READ_LIMIT_SETTINGS, type ApiConfig } from '../config/api-config';
 import { API_CONFIG } from '../config/config.module';
+import { BundleTooLargeError } from '../models/bundle-errors';
+import type { PreparedBundle } from '../models/bundle-prepare';
 import type {
+  BundleCheckRequest,
   SerializedError,
-  SummaryAnswer,
   SummaryRequest,
   UploadSummary,
+  ValidationAnswer,
+  ValidationRequest,
 } from './upload-summary-protocol';
 import { WorkerPool, type PoolOutcome } from './worker-pool';
 
@@ -48,6 +52,7 @@ export class ValidationLimitError extends InputError {
 }
 
 function rebuild(e: SerializedError): Error {
+  if (e.name === 'BundleTooLargeError') return new BundleTooLargeError(e.message);
   if (e.name === 'InputLimitError' && e.limit) return new InputLimitError(e.message, e.limit, e.file, e.line);
   if (e.name === 'InputError') return new InputError(e.message, e.file, e.line);
   return new Error(e.message);
@@ -60,7 +65,7 @@ function rebuild(e: SerializedError): Error {
  */
 @Injectable()
 export class UploadValidator implements OnModuleInit, OnModuleDestroy {
-  private pool?: WorkerPool<SummaryRequest, SummaryAnswer>;
+  private pool?: WorkerPool<ValidationRequest, ValidationAnswer>;
 
   constructor(@Inject(API_CONFIG) private readonly config: ApiConfig) {}
 
@@ -77,10 +82,33 @@ export class UploadValidator implements OnModuleInit, OnModuleDestroy {
     };
     const outcome = await this.threads().run(request, signal);
     if (outcome.kind === 'result') {
-      if (outcome.result.ok) return outcome.result.summary;
-      throw rebuild(outcome.result.error);
+      const answer = outcome.result;
+      if (answer.ok && 'summary' in answer) return answer.summary;
+      if (!answer.ok) throw rebuild(answer.error);
+      throw new InternalServerErrorException('The validation thread answered a dataset with a bundle.');
     }
     throw this.failure(outcome, path);
+  }
+
+  /**
+   * Checks and parses a model bundle extracted in `dir` in a thread (JSON.parse and the check of
+   * every landmark number take seconds for a big bundle), writing its objects into `outDir`.
+   * Errors as summarize's: InputError (400), BundleTooLargeError or ValidationLimitError (413).
+   */
+  async checkBundle(
+    request: Omit<BundleCheckRequest, 'task'>,
+    signal?: AbortSignal,
+  ): Promise<PreparedBundle> {
+    const outcome = await this.threads().run({ task: 'bundle', ...request }, signal);
+    if (outcome.kind === 'result') {
+      const answer = outcome.result;
+      if (answer.ok && 'bundle' in answer) return answer.bundle;
+      if (!answer.ok) throw rebuild(answer.error);
+      throw new InternalServerErrorException(
+        'The validation thread answered a bundle with a dataset summary.',
+      );
+    }
+    throw this.failure(outcome, request.archiveName);
   }
 
   onModuleInit(): void {
@@ -95,7 +123,7 @@ export class UploadValidator implements OnModuleInit, OnModuleDestroy {
     await this.pool?.close();
   }
 
-  private threads(): WorkerPool<SummaryRequest, SummaryAnswer> {
+  private threads(): WorkerPool<ValidationRequest, ValidationAnswer> {
     if (this.pool) return this.pool;
     const script = findValidationWorkerScript();
     if (!script) {
@@ -115,7 +143,7 @@ export class UploadValidator implements OnModuleInit, OnModuleDestroy {
     return this.pool;
   }
 
-  private failure(outcome: Exclude<PoolOutcome<SummaryAnswer>, { kind: 'result' }>, path: string): Error {
+  private failure(outcome: Exclude<PoolOutcome<ValidationAnswer>, { kind: 'result' }>, path: string): Error {
     const v = this.config.uploadValidation;
     switch (outcome.kind) {
       case 'timeout':

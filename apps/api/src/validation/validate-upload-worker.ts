@@ -1,10 +1,19 @@
-// The thread that reads one uploaded file at a time (dist/api/validate-upload-worker.js), started
+// The thread that reads one uploaded file (or checks one imported model bundle) at a time (dist/api/validate-upload-worker.js), started
 // by the api's UploadValidationPool: parsing a hostile file costs this thread seconds of CPU
 // while the api's event loop keeps answering. Its heap is capped by the pool (resourceLimits).
 import { setPriority } from 'node:os';
 import { parentPort } from 'node:worker_threads';
 import { InputError, InputLimitError, summarizeExpression } from '@fl/formats';
-import type { SerializedError, SummaryAnswer, SummaryRequest } from './upload-summary-protocol';
+import { prepareBundle } from '../models/bundle-prepare';
+import type {
+  BundleCheckAnswer,
+  BundleCheckRequest,
+  SerializedError,
+  SummaryAnswer,
+  SummaryRequest,
+  ValidationAnswer,
+  ValidationRequest,
+} from './upload-summary-protocol';
 
 /** Niceness of a validation thread (0 = the api's, 19 = the lowest). */
 const UPLOAD_THREAD_NICE = 10;
@@ -33,6 +42,21 @@ async function answer(request: SummaryRequest): Promise<SummaryAnswer> {
   }
 }
 
+/** Checks and parses an imported model bundle; the api gets back file paths and the manifest. */
+async function answerBundle(request: BundleCheckRequest): Promise<BundleCheckAnswer> {
+  try {
+    const bundle = await prepareBundle(
+      request.dir,
+      request.archiveName,
+      { maxGenes: request.maxGenes },
+      request.outDir,
+    );
+    return { ok: true, bundle };
+  } catch (e) {
+    return { ok: false, error: serialize(e) };
+  }
+}
+
 if (!parentPort) throw new Error('validate-upload-worker must run as a worker thread');
 // Reading files is background work: when the CPU is contended, the api's event loop (the same
 // process) must win, or /health/live and every request wait on a bomb. On Linux this lowers the
@@ -45,6 +69,8 @@ if (process.platform === 'linux') {
   }
 }
 const port = parentPort;
-port.on('message', (request: SummaryRequest) => {
-  void answer(request).then((a) => port.postMessage(a));
+port.on('message', (request: ValidationRequest) => {
+  const answering: Promise<ValidationAnswer> =
+    request.task === 'bundle' ? answerBundle(request) : answer(request);
+  void answering.then((a) => port.postMessage(a));
 });
