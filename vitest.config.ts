@@ -22,6 +22,7 @@ export const TIMING_SPECS = [
   'test/api/upload-validation.spec.ts',
   'test/api/annotations-limits.spec.ts',
   'test/api/bundle-import.spec.ts',
+  'test/api/bundle-import-latency.spec.ts',
 ];
 const ALL_SPECS = ['libs/**/*.spec.ts', 'apps/**/*.spec.ts', 'test/**/*.spec.ts'];
 // SCP_TEST_PHASE: unset (a plain `vitest run`) runs everything together.

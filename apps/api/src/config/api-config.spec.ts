@@ -99,7 +99,7 @@ describe('parseApiConfig upload limits', () => {
     });
     expect(config.uploadValidation).toEqual({
       threads: 2,
-      queue: 16,
+      queue: 64,
       timeoutSeconds: 900,
       maxMemoryMb: 1024,
     });

@@ -126,7 +126,7 @@ const uploadLimitFields = {
   ),
   UPLOAD_VALIDATION_THREADS: envWholeNumber('a whole number of threads between 1 and 64', 1, 64).default('2'),
   UPLOAD_VALIDATION_QUEUE: envWholeNumber('a whole number of uploads between 0 and 10000', 0, 10_000).default(
-    '16',
+    '64',
   ),
   UPLOAD_VALIDATION_TIMEOUT_SECONDS: envWholeNumber(
     'a whole number of seconds (at least 1)',

@@ -32,7 +32,7 @@ import {
 } from './tokens';
 
 /** Object-store part size of the api's uploads (S3's minimum is 5 MiB). */
-const API_PART_SIZE = 8 * 1024 * 1024;
+const API_PART_SIZE = 5 * 1024 * 1024;
 
 export interface InfraOverrides {
   /** BullMQ prefix of the control and annotation queues (default "scp", what the aggregator reads). */
@@ -90,7 +90,7 @@ export class InfraModule {
           provide: OBJECT_STORE,
           inject: [API_CONFIG],
           useFactory: async (config: ApiConfig): Promise<ObjectStore> => {
-            // 8 MiB parts rather than the store's 64 MiB: the minio client hashes each part
+            // 5 MiB parts (S3 minimum) rather than the store's 64 MiB: the minio client hashes each part
             // (sha256 + md5) on the event loop in one synchronous call, which for a 64 MiB part
             // blocks every other request of the api for ~100 ms or more (docs/hardening.md).
             const store = new MinioObjectStore({ partSize: API_PART_SIZE, ...config.s3 });
