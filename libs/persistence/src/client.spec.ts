@@ -193,12 +193,17 @@ describe('the Prisma client over the migrated database', () => {
     const b = await consortium('unique-b');
     expect(await prismaCode(consortium('unique-a'))).toBe('P2002');
 
-    const institution = { name: 'site', displayName: 'Site', queueUser: 'q' };
+    const institution = { name: 'unique-site', displayName: 'Site', queueUser: 'q' };
     await prisma.institution.create({ data: { ...institution, consortiumId: a.id } });
-    await prisma.institution.create({ data: { ...institution, consortiumId: b.id } });
     expect(
       await prismaCode(prisma.institution.create({ data: { ...institution, consortiumId: a.id } })),
     ).toBe('P2002');
+    // Names are unique on the whole platform (the queue, Redis user and storage folder are named
+    // after the name alone), so another consortium cannot take it either.
+    expect(
+      await prismaCode(prisma.institution.create({ data: { ...institution, consortiumId: b.id } })),
+    ).toBe('P2002');
+    await prisma.institution.create({ data: { ...institution, name: 'unique-site-b', consortiumId: b.id } });
 
     const tokenHash = hashToken(generateToken());
     await prisma.accessToken.create({ data: { consortiumId: a.id, role: Role.admin, tokenHash } });
@@ -217,11 +222,12 @@ describe('the Prisma client over the migrated database', () => {
   it('deletes a consortium with everything that belongs to it, and nothing else', async () => {
     const doomed = await consortium('doomed');
     const kept = await consortium('kept');
-    for (const { id } of [doomed, kept]) {
+    for (const { id, name } of [doomed, kept]) {
       const site = await prisma.institution.create({
         data: {
           consortiumId: id,
-          name: 'site',
+          // Institution names are unique on the whole platform.
+          name: `site-${name}`,
           displayName: 'Site',
           queueUser: 'q',
           tokens: { create: { consortiumId: id, role: Role.member, tokenHash: hashToken(generateToken()) } },

@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { readdirSync } from 'node:fs';
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -10,6 +11,11 @@ import { migrate, MigrationError } from './migrate';
 
 const MIGRATIONS = fileURLToPath(new URL('../../../prisma/migrations', import.meta.url));
 const INIT = '20261125000000_init';
+// Every migration the repository ships, in name order: a new migration does not break these tests.
+const SHIPPED = readdirSync(MIGRATIONS, { withFileTypes: true })
+  .filter((entry) => entry.isDirectory())
+  .map((entry) => entry.name)
+  .sort();
 
 const cleanups: (() => Promise<unknown>)[] = [];
 afterEach(async () => {
@@ -62,27 +68,31 @@ describe('migrate', () => {
     const { url } = await emptyDatabase('migrate_once');
     const lines: string[] = [];
 
-    expect(await migrate(url, { migrationsDir: MIGRATIONS, log: (line) => lines.push(line) })).toEqual([
-      INIT,
-    ]);
-    expect(lines).toEqual([`applying ${INIT}`]);
+    expect(SHIPPED[0]).toBe(INIT);
+    expect(await migrate(url, { migrationsDir: MIGRATIONS, log: (line) => lines.push(line) })).toEqual(
+      SHIPPED,
+    );
+    expect(lines).toEqual(SHIPPED.map((name) => `applying ${name}`));
     expect(await migrate(url, { migrationsDir: MIGRATIONS })).toEqual([]);
 
-    const sql = await readFile(join(MIGRATIONS, INIT, 'migration.sql'));
-    const rows = await query(url, 'SELECT * FROM _prisma_migrations');
-    expect(rows).toEqual([
-      {
+    const rows = await query(url, 'SELECT * FROM _prisma_migrations ORDER BY migration_name');
+    const expected = await Promise.all(
+      SHIPPED.map(async (name) => ({
         id: expect.stringMatching(/^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/),
-        checksum: createHash('sha256').update(sql).digest('hex'),
+        checksum: createHash('sha256')
+          .update(await readFile(join(MIGRATIONS, name, 'migration.sql')))
+          .digest('hex'),
         finished_at: expect.any(Date),
-        migration_name: INIT,
+        migration_name: name,
         logs: null,
         rolled_back_at: null,
         started_at: expect.any(Date),
         applied_steps_count: 1,
-      },
-    ]);
-    expect(rows[0].finished_at.getTime()).toBeGreaterThanOrEqual(rows[0].started_at.getTime());
+      })),
+    );
+    expect(rows).toEqual(expected);
+    for (const row of rows)
+      expect(row.finished_at.getTime()).toBeGreaterThanOrEqual(row.started_at.getTime());
   });
 
   it('finds prisma/migrations from the working directory, or MIGRATIONS_DIR', async () => {
@@ -97,7 +107,7 @@ describe('migrate', () => {
       else process.env.MIGRATIONS_DIR = saved;
     }
     // Vitest runs from the repository root, where the default prisma/migrations is.
-    expect(await migrate(url)).toEqual([INIT]);
+    expect(await migrate(url)).toEqual(SHIPPED);
   });
 
   it('applies in name order, and only what is new', async () => {
