@@ -18,7 +18,7 @@ import { createGzip } from 'node:zlib';
 import { Command } from 'commander';
 import { datasetName, readExpression } from '@fl/formats';
 import { saveBundle, trainFederatedModel } from '@fl/federation';
-import { Stack } from '../test/support/stack';
+import { Stack } from '../scripts/local-stack/stack';
 import { checkDatasets, DATASETS_OPTION_HELP, defaultDatasetsDir, runBenchMain } from './datasets';
 
 const run = promisify(execFile);

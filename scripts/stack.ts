@@ -10,7 +10,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Command } from 'commander';
-import { EXAMPLE_CONSORTIUM, Stack } from '../test/support/stack';
+import { EXAMPLE_CONSORTIUM, Stack } from './local-stack/stack';
 
 const EXAMPLE = EXAMPLE_CONSORTIUM.institutions;
 const QUERY = EXAMPLE_CONSORTIUM.query;

@@ -5,8 +5,8 @@ import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import WebSocket from 'ws';
 import { ConfigError, parseApiConfig } from '../../apps/api/src/config/api-config';
 import { createLogger } from '../../apps/api/src/security/logger';
-import { createTestDatabase } from '../support/postgres';
-import { startS3Server } from '../support/s3-server';
+import { createTestDatabase } from '../../scripts/local-stack/postgres';
+import { startS3Server } from '../../scripts/local-stack/s3-server';
 import {
   createConsortium,
   OPERATOR_TOKEN,

@@ -5,7 +5,7 @@ import { Readable } from 'node:stream';
 import tar from 'tar-stream';
 import { readExpression } from '@fl/formats';
 import { loadBundle, trainFederatedModel, type TrainFederatedOptions } from '@fl/federation';
-import { EXAMPLE_CONSORTIUM, type Stack } from '../support/stack';
+import { EXAMPLE_CONSORTIUM, type Stack } from '../../scripts/local-stack/stack';
 
 export const EXAMPLE = EXAMPLE_CONSORTIUM;
 

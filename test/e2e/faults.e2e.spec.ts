@@ -1,7 +1,7 @@
 import { rm } from 'node:fs/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MinioObjectStore } from '@fl/storage';
-import { Stack } from '../support/stack';
+import { Stack } from '../../scripts/local-stack/stack';
 import { EXAMPLE, federation, rounds, startFederation, tempDir, waitForFederation } from './e2e-helpers';
 
 /**

@@ -5,7 +5,7 @@ import { readExpression } from '@fl/formats';
 import { annotateMatrix, formatResultTxt } from '@fl/federation';
 import { institutionQueueName, QUEUE_PREFIX } from '@fl/platform';
 import { redisConnection } from '@fl/queue';
-import { Stack } from '../support/stack';
+import { Stack } from '../../scripts/local-stack/stack';
 import {
   downloadBundle,
   embeddedModel,

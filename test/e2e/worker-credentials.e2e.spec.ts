@@ -1,7 +1,7 @@
 import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startRedis, startService, type RedisInstance } from '../support/processes';
+import { startRedis, startService, type RedisInstance } from '../../scripts/local-stack/processes';
 import { tempDir } from './e2e-helpers';
 
 /** The built trainer worker (dist/) against a private Redis, with bad input it must refuse clearly. */

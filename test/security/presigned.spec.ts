@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MinioObjectStore } from '@fl/storage';
-import { startS3Server, type S3Server } from '../support/s3-server';
+import { startS3Server, type S3Server } from '../../scripts/local-stack/s3-server';
 import { presign } from './support/presign';
 
 /**

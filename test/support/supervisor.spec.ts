@@ -2,9 +2,9 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startService, type Service } from './processes';
-import { Stack } from './stack';
-import { Supervisor } from './supervisor';
+import { startService, type Service } from '../../scripts/local-stack/processes';
+import { Stack } from '../../scripts/local-stack/stack';
+import { Supervisor } from '../../scripts/local-stack/supervisor';
 
 /** Whether a process of this id still exists. */
 function alive(pid: number | undefined): boolean {

@@ -8,8 +8,8 @@ import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { ApiModule } from '../../api/src/api.module';
 import { parseApiConfig } from '../../api/src/config/api-config';
-import { createTestDatabase, type TestDatabase } from '../../../test/support/postgres';
-import { startS3Server, type S3Server } from '../../../test/support/s3-server';
+import { createTestDatabase, type TestDatabase } from '../../../scripts/local-stack/postgres';
+import { startS3Server, type S3Server } from '../../../scripts/local-stack/s3-server';
 // @ts-expect-error plain browser ES module without types (served to the page as is)
 import * as api from '../public/api.js';
 // @ts-expect-error plain browser ES module without types (served to the page as is)

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createTestDatabase, type TestDatabase } from '../../../test/support/postgres';
+import { createTestDatabase, type TestDatabase } from '../../../scripts/local-stack/postgres';
 import { FederationStatus, InstitutionStatus, Prisma, type PrismaClient, Role, RoundStatus } from './index';
 import { generateToken, hashToken } from './tokens';
 

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createEmptyDatabase, type EmptyDatabase } from '../../../test/support/postgres';
+import { createEmptyDatabase, type EmptyDatabase } from '../../../scripts/local-stack/postgres';
 import { migrate } from './migrate';
 
 const MIGRATIONS = fileURLToPath(new URL('../../../prisma/migrations', import.meta.url));

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createEmptyDatabase, type EmptyDatabase } from '../../../test/support/postgres';
+import { createEmptyDatabase, type EmptyDatabase } from '../../../scripts/local-stack/postgres';
 
 const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
 // Every migration the repository ships, in name order: a new migration does not break these tests.

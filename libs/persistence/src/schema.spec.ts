@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createEmptyDatabase, type EmptyDatabase } from '../../../test/support/postgres';
+import { createEmptyDatabase, type EmptyDatabase } from '../../../scripts/local-stack/postgres';
 import { actualShape } from '../test/actual-shape';
 import { expectedShape } from '../test/expected-shape';
 import { readDatamodel } from '../test/read-datamodel';

@@ -17,7 +17,7 @@ import { performance } from 'node:perf_hooks';
 import { Redis } from 'ioredis';
 import { institutionQueueName, queueKeyPrefix } from '@fl/platform';
 import { bullmqScripts, loadBullmqScripts, provisionInstitutionQueueUser, redisConnection } from '@fl/queue';
-import { startRedis } from '../../../test/support/processes';
+import { startRedis } from '../../../scripts/local-stack/processes';
 
 const FLOOD_SECONDS = Number(process.env.FLOOD_SECONDS ?? 5);
 const CONNECTIONS = Number(process.env.CONNECTIONS ?? 8);

@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startRedis, type RedisInstance } from '../../../test/support/processes';
+import { startRedis, type RedisInstance } from '../../../scripts/local-stack/processes';
 import { provisionInstitutionQueueUser } from './acl';
 import {
   bullmqScripts,

@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Redis } from 'ioredis';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { startRedis, type RedisInstance } from '../../../test/support/processes';
+import { startRedis, type RedisInstance } from '../../../scripts/local-stack/processes';
 import { redisConnection } from './connection';
 
 const CONF = new URL('../redis/limits.conf', import.meta.url);

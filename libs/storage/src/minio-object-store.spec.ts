@@ -8,7 +8,7 @@ import { randomBytes } from 'node:crypto';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startS3Server, type S3Server } from '../../../test/support/s3-server';
+import { startS3Server, type S3Server } from '../../../scripts/local-stack/s3-server';
 import { chunked, objectStoreContract, readAll } from './object-store.contract';
 import { MinioObjectStore, ObjectTooLargeError, sha256Hex } from './index';
 

@@ -22,7 +22,7 @@
 import { request } from 'node:http';
 import { Client } from 'minio';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startS3Server, type S3Server } from '../../../test/support/s3-server';
+import { startS3Server, type S3Server } from '../../../scripts/local-stack/s3-server';
 import {
   downloadVerified,
   IntegrityError,

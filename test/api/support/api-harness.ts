@@ -7,8 +7,8 @@ import { revokeInstitutionQueueUser } from '@fl/queue';
 import { MinioObjectStore } from '@fl/storage';
 import { createApiApp } from '../../../apps/api/src/app';
 import { parseApiConfig, type ApiConfig } from '../../../apps/api/src/config/api-config';
-import { createTestDatabase, type TestDatabase } from '../../support/postgres';
-import { startS3Server, type S3Server } from '../../support/s3-server';
+import { createTestDatabase, type TestDatabase } from '../../../scripts/local-stack/postgres';
+import { startS3Server, type S3Server } from '../../../scripts/local-stack/s3-server';
 
 export const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
 export const OPERATOR_TOKEN = 'operator-token-for-tests-0123456789';

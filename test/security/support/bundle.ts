@@ -1,11 +1,7 @@
-import { execFileSync } from 'node:child_process';
-import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { saveBundle, trainFederatedModel } from '@fl/federation';
-import { datasetName, readExpression } from '@fl/formats';
+import { EXAMPLES, makeBundleTar } from '../../api/support/model-bundle';
 
-export const EXAMPLES = fileURLToPath(new URL('../../../examples/pbmc-mini/', import.meta.url));
+export { EXAMPLES };
 export const QUERY_FILE = join(EXAMPLES, 'test', 'pbmc_10x_3p_v3.csv.gz');
 export const TRAIN_FILE = join(EXAMPLES, 'train', 'pbmc3k_10x_v1.csv.gz');
 
@@ -24,31 +20,9 @@ export const TINY_REFERENCE = [
 
 /**
  * A small real model bundle (the command line's `--model-dir` folder, trained in-process on the
- * example references, a couple of rounds) and its tar. Returns the folder and the .tar path.
+ * example references) and its tar: the api tests' fixture. Returns the folder and the .tar path.
  */
 export async function makeBundle(dir: string): Promise<{ bundleDir: string; tar: string }> {
-  const trainDir = join(EXAMPLES, 'train');
-  const files = (await readdir(trainDir)).sort();
-  const references = await Promise.all(
-    files.map(async (f) => ({
-      name: datasetName(f),
-      matrix: await readExpression(join(trainDir, f), { role: 'reference' }),
-    })),
-  );
-  const trained = await trainFederatedModel(references, {
-    rounds: 2,
-    hiddenSize: 32,
-    embeddingSize: 8,
-    threads: 0,
-  });
-  const bundleDir = join(dir, 'model');
-  await saveBundle(bundleDir, trained.model, {
-    options: trained.options,
-    backend: trained.backend,
-    institutions: trained.institutions,
-    toolVersion: 'security-suite',
-  });
-  const tar = join(dir, 'model.tar');
-  execFileSync('tar', ['-cf', tar, '-C', dir, 'model']);
+  const { bundleDir, tar } = await makeBundleTar(dir);
   return { bundleDir, tar };
 }

@@ -4,9 +4,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
 import { MinioObjectStore } from '@fl/storage';
-import { createTestDatabase, type TestDatabase } from '../../support/postgres';
-import { startRedis, type RedisInstance } from '../../support/processes';
-import { startS3Server, type S3Server } from '../../support/s3-server';
+import { createTestDatabase, type TestDatabase } from '../../../scripts/local-stack/postgres';
+import { startRedis, type RedisInstance } from '../../../scripts/local-stack/processes';
+import { startS3Server, type S3Server } from '../../../scripts/local-stack/s3-server';
 import { startApiProcess, type ApiProcess } from './api-process';
 
 /**
