@@ -51,6 +51,20 @@ describe('start-up of the built services', () => {
     );
   }, 60_000);
 
+  it('names the missing tensor package of SCPRIVACY_BACKEND and exits with code 2, without a stack trace', async () => {
+    // @tensorflow/tfjs-node is an optional native package, not installed here (nor in CI).
+    const worker = startService(
+      'worker-backend',
+      'dist/trainer-worker/main.js',
+      env({ SCPRIVACY_BACKEND: 'tensorflow', WORKER_STATE_DIR: join(dir, 'state-backend') }),
+      join(dir, 'logs'),
+    );
+    const code = await new Promise<number | null>((resolve) => worker.child.once('exit', resolve));
+    expect(code).toBe(2);
+    expect(worker.output()).toMatch(/SCPRIVACY_BACKEND=tensorflow: .*npm install @tensorflow\/tfjs-node/);
+    expect(worker.output()).not.toMatch(/\n\s+at /);
+  }, 60_000);
+
   it('refuses a state directory whose key was made with another passphrase, without a stack trace', async () => {
     const first = startService('worker-init', 'dist/trainer-worker/main.js', env({}), join(dir, 'logs'), [
       '--init',

@@ -1,5 +1,5 @@
 import { createServer } from 'node:http';
-import { initBackend } from '@fl/engine';
+import { BackendUnavailableError, initBackend } from '@fl/engine';
 import { InstitutionRuntime, StartupError, startupStep, StateLostError } from '@fl/platform';
 import { closeOnSignals, startInstitutionWorker, workerRedisConnection } from '@fl/queue';
 import { downloadVerified, uploadTo } from '@fl/storage';
@@ -150,6 +150,15 @@ function log(message: string): void {
 main().catch((e: unknown) => {
   if (e instanceof ConfigError) {
     process.stderr.write(`trainer-worker: ${e.message}\n`);
+    process.exit(2);
+  }
+  if (e instanceof BackendUnavailableError) {
+    // SCPRIVACY_BACKEND names a tensor backend this image or machine does not have: the
+    // operator's setting to change, not a crash.
+    const fix = e.installCommand ? `run \`${e.installCommand}\` or ` : '';
+    process.stderr.write(
+      `trainer-worker: SCPRIVACY_BACKEND=${e.backend}: ${e.message}; ${fix}set SCPRIVACY_BACKEND=auto\n`,
+    );
     process.exit(2);
   }
   if (e instanceof StartupError) {
