@@ -1,9 +1,8 @@
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { join } from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { worstLiveLatency } from './support/live-latency';
 import {
   createConsortium,
   formWith,
@@ -22,34 +21,6 @@ import { bundleTar, largeLandmarksBundle, tinyBundleFiles, withFiles } from './s
 const MIB = 1024 * 1024;
 /** The issue's target for /health/live while a bomb is processed, plus a slow machine's allowance. */
 const LIVE_TARGET_MS = 100 + Number(process.env.LATENCY_TOLERANCE_MS ?? 0);
-
-/**
- * Polls /health/live every 20 ms until `until` settles and returns the worst latency seen, counted
- * from when each probe was due, so a loop blocked between probes counts as well.
- */
-async function worstLiveLatency(
-  api: ApiHarness,
-  until: Promise<unknown>,
-): Promise<{ worst: number; probes: number; eventLoopDelay: number }> {
-  const delay = monitorEventLoopDelay({ resolution: 10 });
-  delay.enable();
-  let done = false;
-  void until.finally(() => (done = true)).catch(() => undefined);
-  let worst = 0;
-  let probes = 0;
-  let due = performance.now();
-  while (!done) {
-    const res = await fetch(`${api.url}/health/live`);
-    await res.arrayBuffer();
-    expect(res.status).toBe(200);
-    worst = Math.max(worst, performance.now() - due);
-    probes += 1;
-    due = performance.now() + 20;
-    await sleep(20);
-  }
-  delay.disable();
-  return { worst: Math.round(worst), probes, eventLoopDelay: Math.round(delay.max / 1e6) };
-}
 
 describe('api: bundle import is checked off the event loop', () => {
   let api: ApiHarness;

@@ -1,13 +1,13 @@
 import { createWriteStream } from 'node:fs';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { gzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { worstLiveLatency } from './support/live-latency';
 import {
   createConsortium,
   formWith,
@@ -43,37 +43,6 @@ async function rowBomb(name: string, rows: number, genes: number): Promise<Buffe
   const path = join(dir, name);
   await pipeline(Readable.from(members()), createWriteStream(path));
   return readFile(path);
-}
-
-/**
- * Polls /health/live every 20 ms until `until` settles and returns the worst latency seen. A
- * probe's latency counts from when it should have started (20 ms after the previous answer), so
- * an event loop blocked between probes (a late timer) counts as well as one blocked during one.
- */
-async function worstLiveLatency(
-  api: ApiHarness,
-  until: Promise<unknown>,
-): Promise<{ worst: number; probes: number; eventLoopDelay: number }> {
-  // The api's own event-loop delay, to tell a blocked loop from a machine too busy to run us.
-  const delay = monitorEventLoopDelay({ resolution: 10 });
-  delay.enable();
-  let done = false;
-  void until.finally(() => (done = true)).catch(() => undefined);
-  let worst = 0;
-  let probes = 0;
-  let due = performance.now();
-  while (!done) {
-    const res = await fetch(`${api.url}/health/live`);
-    await res.arrayBuffer();
-    expect(res.status).toBe(200);
-    const latency = performance.now() - due;
-    worst = Math.max(worst, latency);
-    probes += 1;
-    due = performance.now() + 20;
-    await sleep(20);
-  }
-  delay.disable();
-  return { worst, probes, eventLoopDelay: Math.round(delay.max / 1e6) };
 }
 
 describe('api: uploads are validated off the event loop', () => {
