@@ -12,7 +12,7 @@ import {
   type X25519KeyPair,
 } from './key-agreement';
 import { bCommitment, pairMaskLabel, selfMaskLabel } from './labels';
-import { encodeAddMaskRange, maskRange, precomputeMaskRange, type MaskPlan } from './masking';
+import { encodeAddMaskRange, maskedWords, maskRange, precomputeMaskRange, type MaskPlan } from './masking';
 import {
   decodeAdvertiseKeys,
   decodeShareKeys,
@@ -132,13 +132,14 @@ export class SecAggClient {
 
   /** AdvertiseKeys: the two public keys, signed, for the server to broadcast. */
   advertiseKeys(): SignedEnvelope {
-    const { federationId, epoch, roster, threshold, clip, maskDegree, vectorDigest } = this.config;
+    const { federationId, epoch, roster, threshold, clip, bits, maskDegree, vectorDigest } = this.config;
     const payload = encodeAdvertiseKeys({
       epoch,
       institution: this.id,
       roster: [...roster],
       threshold,
       clip,
+      bits,
       maskDegree,
       vectorDigest,
       cPublic: this.c.publicKey,
@@ -355,8 +356,10 @@ export class SecAggClient {
     const st = this.rounds.get(round);
     if (!st) throw new ProtocolViolation('malformed', `round ${round} was not planned`);
     if (st.sent) throw new ProtocolViolation('duplicate', `round ${round} was already sent`);
-    if (vector.length !== st.plan.length)
-      throw new RangeError(`round ${round}: vector of ${vector.length} words`);
+    if (vector.length !== maskedWords(st.plan))
+      throw new RangeError(
+        `round ${round}: vector of ${vector.length} words, expected ${maskedWords(st.plan)}`,
+      );
     st.sent = true;
     const { federationId, epoch } = this.config;
     const payload = encodeMaskedInputHeader({
@@ -379,19 +382,20 @@ export class SecAggClient {
   }
 
   /**
-   * The whole institution step in this thread: plan, encode + mask, sign. `out` (length N) is
-   * reused when given: a fresh 4N-byte buffer costs more to first touch than masking it on this kind
-   * of VM (page faults), so callers that mask every round should keep one.
+   * The whole institution step in this thread: plan, encode + mask, sign. `out` (the masked
+   * vector's words) is reused when given: a fresh buffer costs more to first touch than masking it
+   * on this kind of VM (page faults), so callers that mask every round should keep one. `base`:
+   * mask x - base (the round's update against the global model it started from).
    */
   async maskInput(
     round: number,
     participants: readonly string[],
     x: Float32Array,
-    opts: { weight?: number; out?: Uint32Array } = {},
+    opts: { weight?: number; out?: Uint32Array; base?: Float32Array } = {},
   ): Promise<{ masked: MaskedInput; outOfRange: number }> {
     const plan = await this.planRound(round, participants, x.length, opts.weight ?? 1);
-    const vector = opts.out ?? new Uint32Array(x.length);
-    const outOfRange = maskRange(x, vector, plan);
+    const vector = opts.out ?? new Uint32Array(maskedWords(plan));
+    const outOfRange = maskRange(x, vector, plan, 0, vector.length, opts.base);
     return { masked: this.finishMaskedInput(round, vector, outOfRange), outOfRange };
   }
 
@@ -403,15 +407,19 @@ export class SecAggClient {
     opts: { weight?: number; out?: Uint32Array } = {},
   ): Promise<PreparedRound> {
     const plan = await this.planRound(round, participants, length, opts.weight ?? 1);
-    const mask = opts.out ?? new Uint32Array(length);
+    const mask = opts.out ?? new Uint32Array(maskedWords(plan));
     precomputeMaskRange(mask, plan);
     return { plan, mask };
   }
 
-  /** Masks `x` with a prepared round's masks: one encode-and-add pass, then sign. */
-  maskPrepared(prepared: PreparedRound, x: Float32Array): { masked: MaskedInput; outOfRange: number } {
+  /** Masks `x` (minus `base`, in update mode) with a prepared round's masks: one pass, then sign. */
+  maskPrepared(
+    prepared: PreparedRound,
+    x: Float32Array,
+    base?: Float32Array,
+  ): { masked: MaskedInput; outOfRange: number } {
     const { plan, mask } = prepared;
-    const outOfRange = encodeAddMaskRange(x, mask, mask, plan);
+    const outOfRange = encodeAddMaskRange(x, mask, mask, plan, 0, mask.length, base);
     return { masked: this.finishMaskedInput(plan.round, mask, outOfRange), outOfRange };
   }
 

@@ -1,18 +1,23 @@
 /**
- * Fixed-point encoding of float parameters into 32-bit words, so that sums are exact modular
- * integer sums: the aggregate is the same bits whatever order inputs arrive in, and masks that
- * are uniform mod 2^32 hide each input completely.
+ * Fixed-point encoding of float parameters into b-bit lanes (b = 8, 16 or 32), so that sums are
+ * exact modular integer sums: the aggregate is the same bits whatever order inputs arrive in, and
+ * masks that are uniform mod 2^b hide each input completely.
  *
- * Encoding: e = round(w * clip(x, -c, c) * scale), stored as a two's complement 32-bit word
- * (arithmetic mod 2^32). The scale is the largest integer for which the sum of up to
- * `maxSummands` encoded values (each |e| <= c*scale + 1/2 with weights w in (0, 1]) stays inside
- * the signed 32-bit range, so the modular sum, read back as a signed integer, IS the integer sum:
+ * Encoding: e = round(w * clip(x, -c, c) * scale), stored as a two's complement b-bit lane
+ * (arithmetic mod 2^b). Lanes are packed little-endian into 32-bit words (32 / b per word; lane j
+ * of word i is element i * 32/b + j; the last word's unused lanes encode 0), so every vector
+ * travels and is summed as words whatever b is. The scale is the largest integer for which the
+ * sum of up to `maxSummands` encoded values (each |e| <= c*scale + 1/2 with weights w in (0, 1])
+ * stays inside the signed b-bit range, so the modular sum, read back as a signed integer, IS the
+ * integer sum:
  *
- *   scale = floor((2^31 - 1 - K) / (c * K))          K = maxSummands
+ *   scale = floor((2^(b-1) - 1 - K) / (c * K))          K = maxSummands
  *
- * Defaults: c = 8 (Flower's SecAgg+ clipping range; real parameters here are |w| < 1), modulus
- * 2^32 (the words), K = the federation's size. K = 10 gives scale = 26 843 545, a resolution of
- * 3.7e-8: finer than float32 (2^-24 = 6e-8) for values in [0.5, 1).
+ * Weights mode (b = 32, c = 8, Flower's SecAgg+ clipping range; parameters here are |w| < 1):
+ * K = 10 gives scale = 26 843 545, a resolution of 3.7e-8, finer than float32 for [0.5, 1).
+ * Update mode (the federation masks each round's update, local model minus global model, whose
+ * entries are at most a few learning rates: see docs/security.md): b = 16, c = 4 * lr * steps,
+ * e.g. lr 5e-4, one step, K = 3 gives scale = 5 460 666, a resolution of 1.8e-7 (0.04% of lr).
  *
  * Error bound, per element, for survivors S with weights w_u (sum W):
  *   |mean_secure - mean_plain| <= |S| / (2 * scale * W)  +  2^-24 |mean|  +  clipping error
@@ -22,7 +27,13 @@
  * reported (`outOfRange`) so the caller can surface them. NaN encodes as 0 and is counted too.
  */
 
+/** Bits per encoded value: the modulus is 2^bits. */
+export type LaneBits = 8 | 16 | 32;
+export const LANE_BITS: readonly LaneBits[] = [8, 16, 32];
+
 export interface FixedPoint {
+  /** Lane width: values are b-bit two's complement integers, packed 32 / b per word. */
+  readonly bits: LaneBits;
   /** Clipping range: values are clipped to [-clip, clip]. */
   readonly clip: number;
   /** Integer units per 1.0. */
@@ -32,18 +43,48 @@ export interface FixedPoint {
 }
 
 export const DEFAULT_CLIP = 8;
-const INT32_MAX = 2 ** 31 - 1;
 
-export function fixedPoint(maxSummands: number, clip = DEFAULT_CLIP): FixedPoint {
+export function isLaneBits(b: unknown): b is LaneBits {
+  return b === 8 || b === 16 || b === 32;
+}
+
+export function fixedPoint(maxSummands: number, clip = DEFAULT_CLIP, bits: LaneBits = 32): FixedPoint {
   if (!Number.isInteger(maxSummands) || maxSummands < 1) {
     throw new RangeError(`fixedPoint: maxSummands must be a positive integer, got ${maxSummands}`);
   }
   if (!(clip > 0) || !Number.isFinite(clip))
     throw new RangeError(`fixedPoint: clip must be > 0, got ${clip}`);
-  const scale = Math.floor((INT32_MAX - maxSummands) / (clip * maxSummands));
-  if (scale < 1)
-    throw new RangeError(`fixedPoint: clip ${clip} x ${maxSummands} summands leaves no resolution`);
-  return { clip, scale, maxSummands };
+  if (!isLaneBits(bits)) throw new RangeError(`fixedPoint: bits must be 8, 16 or 32, got ${bits}`);
+  const scale = Math.floor((2 ** (bits - 1) - 1 - maxSummands) / (clip * maxSummands));
+  if (scale < 1) {
+    throw new RangeError(
+      `fixedPoint: clip ${clip} x ${maxSummands} summands leaves no resolution at ${bits} bits`,
+    );
+  }
+  return { bits, clip, scale, maxSummands };
+}
+
+/** Elements per 32-bit word at this lane width. */
+export function lanesPerWord(bits: LaneBits): number {
+  return 32 / bits;
+}
+
+/** Words holding `n` elements of `bits` bits (the last one padded with zero lanes). */
+export function wordsFor(n: number, bits: LaneBits): number {
+  return Math.ceil(n / lanesPerWord(bits));
+}
+
+export type LaneArray = Int8Array | Int16Array | Int32Array;
+
+/**
+ * A signed view of the words' lanes (element i = lane i): two's complement, so adds wrap mod 2^b
+ * either way (typed-array stores reduce mod 2^b).
+ */
+export function laneView(words: Uint32Array, bits: LaneBits): LaneArray {
+  const n = words.length * lanesPerWord(bits);
+  if (bits === 32) return new Int32Array(words.buffer, words.byteOffset, n);
+  if (bits === 16) return new Int16Array(words.buffer, words.byteOffset, n);
+  return new Int8Array(words.buffer, words.byteOffset, n);
 }
 
 /** A signed view on the same words: two's complement, so adds wrap mod 2^32 either way. */
@@ -52,9 +93,10 @@ export function asInt32(words: Uint32Array): Int32Array {
 }
 
 /**
- * Encodes x[lo, hi) times `weight` (in (0, 1]) into words[lo, hi). Returns how many values were
- * outside [-clip, clip] (or NaN) and were clipped. A plain typed-array loop, safe to run on any
- * sub-range in any thread.
+ * Encodes (x - base)[lo, hi) times `weight` (in (0, 1]) into lanes [lo, hi) of `words` (elements,
+ * not words; base absent = 0). The difference is taken in float32, as the SIMD kernel does.
+ * Returns how many values were outside [-clip, clip] (or NaN) and were clipped. A plain typed-array
+ * loop, safe to run on any sub-range in any thread.
  */
 export function encodeRange(
   x: Float32Array,
@@ -63,14 +105,15 @@ export function encodeRange(
   weight = 1,
   lo = 0,
   hi = x.length,
+  base?: Float32Array,
 ): number {
   checkWeight(weight);
-  const out = asInt32(words);
+  const out = laneView(words, fp.bits);
   const c = fp.clip;
   const m = weight * fp.scale;
   let clipped = 0;
   for (let i = lo; i < hi; i++) {
-    let v = x[i];
+    let v = base ? Math.fround(x[i] - base[i]) : x[i];
     if (v > c || v < -c || v !== v) {
       clipped++;
       v = v > c ? c : v < -c ? -c : 0;
@@ -86,7 +129,7 @@ export function encode(
   fp: FixedPoint,
   weight = 1,
 ): { words: Uint32Array; outOfRange: number } {
-  const words = new Uint32Array(x.length);
+  const words = new Uint32Array(wordsFor(x.length, fp.bits));
   const outOfRange = encodeRange(x, words, fp, weight);
   return { words, outOfRange };
 }
@@ -94,6 +137,7 @@ export function encode(
 /**
  * out[lo, hi) = signed(sum) / (scale * totalWeight): the (weighted) mean from the exact modular
  * sum of the survivors' encodings. `totalWeight` is the number of survivors for uniform weights.
+ * Ranges are elements (lanes).
  */
 export function decodeMeanRange(
   sum: Uint32Array,
@@ -101,23 +145,53 @@ export function decodeMeanRange(
   totalWeight: number,
   out: Float32Array,
   lo = 0,
-  hi = sum.length,
+  hi = out.length,
 ): void {
+  const s = checkedLanes(sum, fp, totalWeight, out.length);
+  const inv = 1 / (fp.scale * totalWeight);
+  for (let i = lo; i < hi; i++) out[i] = s[i] * inv;
+}
+
+/**
+ * target[lo, hi) += signed(sum) / (scale * totalWeight): applies a decoded mean UPDATE to the model
+ * it was computed against, rounding once to float32. Every party that holds the same model and the
+ * same aggregate (the aggregator, every institution, the embedded run) gets the same bits.
+ */
+export function applyMeanUpdateRange(
+  sum: Uint32Array,
+  fp: FixedPoint,
+  totalWeight: number,
+  target: Float32Array,
+  lo = 0,
+  hi = target.length,
+): void {
+  const s = checkedLanes(sum, fp, totalWeight, target.length);
+  const inv = 1 / (fp.scale * totalWeight);
+  for (let i = lo; i < hi; i++) target[i] += s[i] * inv;
+}
+
+export function decodeMean(
+  sum: Uint32Array,
+  fp: FixedPoint,
+  totalWeight: number,
+  n = sum.length * lanesPerWord(fp.bits),
+): Float32Array {
+  const out = new Float32Array(n);
+  decodeMeanRange(sum, fp, totalWeight, out);
+  return out;
+}
+
+function checkedLanes(sum: Uint32Array, fp: FixedPoint, totalWeight: number, n: number): LaneArray {
   if (!(totalWeight > 0)) throw new RangeError(`decodeMean: total weight must be > 0, got ${totalWeight}`);
   if (totalWeight > fp.maxSummands + 1e-9) {
     throw new RangeError(
       `decodeMean: total weight ${totalWeight} exceeds the ${fp.maxSummands} the scale allows`,
     );
   }
-  const s = asInt32(sum);
-  const inv = 1 / (fp.scale * totalWeight);
-  for (let i = lo; i < hi; i++) out[i] = s[i] * inv;
-}
-
-export function decodeMean(sum: Uint32Array, fp: FixedPoint, totalWeight: number): Float32Array {
-  const out = new Float32Array(sum.length);
-  decodeMeanRange(sum, fp, totalWeight, out);
-  return out;
+  if (wordsFor(n, fp.bits) !== sum.length) {
+    throw new RangeError(`decodeMean: ${sum.length} words cannot hold ${n} ${fp.bits}-bit values`);
+  }
+  return laneView(sum, fp.bits);
 }
 
 /**

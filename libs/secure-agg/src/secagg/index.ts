@@ -13,7 +13,7 @@ export type { SessionSetupOptions, AggregateOptions, SecureRoundResult, RoundTim
 export { maskedInputWireBytes } from './session';
 export { SecAggClient } from './client';
 export type { SecAggClientOptions, PreparedRound } from './client';
-export { SecAggServer, aggregateMean } from './server';
+export { SecAggServer, aggregateMean, applyAggregateUpdate } from './server';
 export type { RoundAggregate, UnmaskKernel } from './server';
 export { RoundFailed, ProtocolViolation } from './errors';
 export type { RoundFailure, ViolationCode } from './errors';
@@ -26,13 +26,19 @@ export {
   encodeRange,
   decodeMean,
   decodeMeanRange,
+  applyMeanUpdateRange,
   quantisationBound,
+  wordsFor,
+  laneView,
+  lanesPerWord,
+  isLaneBits,
+  LANE_BITS,
 } from './fixed-point';
-export type { FixedPoint } from './fixed-point';
+export type { FixedPoint, LaneBits } from './fixed-point';
 export { addInto, subInto, modularSum } from './modular';
 export { applyMaskStreams, expandWords, streamKey, CHUNK_WORDS, PRG_ALGORITHM } from './prg';
 export type { MaskStream } from './prg';
-export { maskRange, precomputeMaskRange, encodeAddMaskRange } from './masking';
+export { maskRange, precomputeMaskRange, encodeAddMaskRange, maskedWords } from './masking';
 export type { MaskPlan } from './masking';
 export { vectorDigest, segmentDigests, combineSegmentDigests, DIGEST_SEGMENT_WORDS } from './digest';
 export type { MaskedInput, UnmaskRequest } from './messages';

@@ -9,7 +9,7 @@ import type { SignedEnvelope } from '../envelope';
  *
  * Set-up (round 0):
  *   advertise-keys  institution -> server -> everyone: its two X25519 public keys (c, s), plus
- *                   the roster, threshold, clip, mask degree and digest it was configured with.
+ *                   the roster, threshold, clip, lane bits, mask degree and digest it was configured with.
  *   share-keys      institution u -> server -> institution v: AEAD(share_v of s_u).
  * Each round r:
  *   masked-input    u -> server: digest of y_u (the vector travels beside it), its length, weight,
@@ -26,6 +26,8 @@ export interface AdvertiseKeys {
   roster: string[];
   threshold: number;
   clip: number;
+  /** Lane width of the masked vectors (8, 16 or 32). */
+  bits: number;
   maskDegree: number;
   vectorDigest: string;
   cPublic: Uint8Array;
@@ -34,12 +36,13 @@ export interface AdvertiseKeys {
 
 export function encodeAdvertiseKeys(m: AdvertiseKeys): Uint8Array {
   return new ByteWriter()
-    .str('advertise-keys/v1')
+    .str('advertise-keys/v2')
     .u32(m.epoch)
     .str(m.institution)
     .strs(m.roster)
     .u32(m.threshold)
     .f64(m.clip)
+    .u32(m.bits)
     .u32(m.maskDegree)
     .str(m.vectorDigest)
     .bytes(m.cPublic)
@@ -49,13 +52,14 @@ export function encodeAdvertiseKeys(m: AdvertiseKeys): Uint8Array {
 
 export function decodeAdvertiseKeys(b: Uint8Array): AdvertiseKeys {
   const r = new ByteReader(b, 'advertise-keys');
-  r.tag('advertise-keys/v1');
+  r.tag('advertise-keys/v2');
   const m: AdvertiseKeys = {
     epoch: r.u32(),
     institution: r.str(),
     roster: r.strs(),
     threshold: r.u32(),
     clip: r.f64(),
+    bits: r.u32(),
     maskDegree: r.u32(),
     vectorDigest: r.str(),
     cPublic: r.fixed(32),

@@ -1,5 +1,5 @@
 import { ProtocolViolation } from './errors';
-import { DEFAULT_CLIP, fixedPoint, type FixedPoint } from './fixed-point';
+import { DEFAULT_CLIP, fixedPoint, isLaneBits, type FixedPoint, type LaneBits } from './fixed-point';
 
 /**
  * What every party of one key set-up must agree on. Institutions check that every advertisement
@@ -15,6 +15,11 @@ export interface SecAggConfig {
   readonly threshold: number;
   /** Fixed-point clipping range. */
   readonly clip: number;
+  /**
+   * Lane width of the fixed point and the masks: 32 (weights mode, the default here), 16 (the
+   * federation's default for round updates: half the bytes and keystream) or 8. See fixed-point.ts.
+   */
+  readonly bits: LaneBits;
   /**
    * Pair masks per institution (SecAgg+): each participant masks with its `maskDegree` nearest
    * participants on a ring (a Harary graph, vertex connectivity = maskDegree). At least
@@ -51,6 +56,7 @@ export function makeConfig(opts: {
   threshold?: number;
   epoch?: number;
   clip?: number;
+  bits?: LaneBits;
   maskDegree?: number;
   vectorDigest?: 'sha256' | 'none';
 }): SecAggConfig {
@@ -60,6 +66,7 @@ export function makeConfig(opts: {
     roster: [...opts.roster],
     threshold: opts.threshold ?? defaultThreshold(opts.roster.length),
     clip: opts.clip ?? DEFAULT_CLIP,
+    bits: opts.bits ?? 32,
     maskDegree: opts.maskDegree ?? opts.roster.length - 1,
     vectorDigest: opts.vectorDigest ?? 'sha256',
   };
@@ -82,6 +89,12 @@ export function validateConfig(c: SecAggConfig): void {
   if (!Number.isInteger(t) || t < 2 || t > k) fail(`threshold ${t} must be an integer in [2, ${k}]`);
   if (2 * t <= k) fail(`threshold ${t} must be a majority of ${k} institutions (see defaultThreshold)`);
   if (!(c.clip > 0) || !Number.isFinite(c.clip)) fail(`clip ${c.clip} must be a positive number`);
+  if (!isLaneBits(c.bits)) fail(`bits ${c.bits} must be 8, 16 or 32`);
+  try {
+    fixedPoint(k, c.clip, c.bits);
+  } catch (e) {
+    fail((e as Error).message);
+  }
   const d = c.maskDegree;
   if (!Number.isInteger(d) || d < 1 || (d < k - 1 && (d < 2 || d % 2 !== 0))) {
     fail(`maskDegree ${d} must be an even number >= 2, or >= ${k - 1} for every pair`);
@@ -111,7 +124,7 @@ export function maskNeighbours(c: SecAggConfig, participants: readonly string[],
 
 /** The fixed-point encoding a federation uses: chosen so the sum of all K inputs never wraps. */
 export function configFixedPoint(c: SecAggConfig): FixedPoint {
-  return fixedPoint(c.roster.length, c.clip);
+  return fixedPoint(c.roster.length, c.clip, c.bits);
 }
 
 /** Canonical order of participants: roster order. */
@@ -132,6 +145,7 @@ export function sameConfig(
     roster: readonly string[];
     threshold: number;
     clip: number;
+    bits: number;
     maskDegree: number;
     vectorDigest: string;
   },
@@ -141,6 +155,7 @@ export function sameConfig(
     ad.epoch === c.epoch &&
     ad.threshold === c.threshold &&
     ad.clip === c.clip &&
+    ad.bits === c.bits &&
     ad.maskDegree === c.maskDegree &&
     ad.vectorDigest === c.vectorDigest &&
     ad.roster.length === c.roster.length &&

@@ -2,7 +2,13 @@ import type { EnvelopeVerifier, SignedEnvelope } from '../envelope';
 import { bytesEqual } from './bytes';
 import { vectorDigest } from './digest';
 import { ProtocolViolation, RoundFailed } from './errors';
-import { decodeMean, decodeMeanRange, type FixedPoint } from './fixed-point';
+import {
+  applyMeanUpdateRange,
+  decodeMean,
+  decodeMeanRange,
+  type FixedPoint,
+  type LaneBits,
+} from './fixed-point';
 import { agree, x25519FromSecret } from './key-agreement';
 import { bCommitment, pairMaskLabel, selfMaskLabel } from './labels';
 import {
@@ -37,7 +43,11 @@ import { reconstruct } from './shamir';
  */
 
 /** Removes masks from the running sum; the default runs in this thread. Threads may split the range. */
-export type UnmaskKernel = (sum: Uint32Array, streams: readonly MaskStream[]) => void | Promise<void>;
+export type UnmaskKernel = (
+  sum: Uint32Array,
+  streams: readonly MaskStream[],
+  bits: LaneBits,
+) => void | Promise<void>;
 
 export interface RoundAggregate {
   round: number;
@@ -63,10 +73,17 @@ export interface RoundAggregate {
 /** The decoded (weighted) mean of an aggregate, float32, into `out` when given. */
 export function aggregateMean(a: RoundAggregate, out?: Float32Array): Float32Array {
   if (!out) return decodeMean(a.sum, a.fixedPoint, a.totalWeight);
-  if (out.length !== a.sum.length)
-    throw new RangeError(`aggregateMean: out has ${out.length} of ${a.sum.length}`);
   decodeMeanRange(a.sum, a.fixedPoint, a.totalWeight, out);
   return out;
+}
+
+/**
+ * Update mode: model += the decoded mean update, in place (see applyMeanUpdateRange). The same
+ * call at every party turns the same aggregate into the same model bits.
+ */
+export function applyAggregateUpdate(a: RoundAggregate, model: Float32Array): Float32Array {
+  applyMeanUpdateRange(a.sum, a.fixedPoint, a.totalWeight, model);
+  return model;
 }
 
 interface ServerRound {
@@ -260,7 +277,7 @@ export class SecAggServer {
       cur.sum.set(input.vector);
       cur.length = h.length;
     } else {
-      addInto(cur.sum, input.vector);
+      addInto(cur.sum, input.vector, 0, h.length, this.config.bits);
     }
     cur.inputs.set(u, h);
   }
@@ -302,7 +319,7 @@ export class SecAggServer {
    */
   async finishRound(
     responses: readonly SignedEnvelope[],
-    kernel: UnmaskKernel = applyMaskStreams,
+    kernel: UnmaskKernel = (sum, streams, bits) => applyMaskStreams(sum, streams, 0, sum.length, bits),
   ): Promise<RoundAggregate> {
     const cur = this.requireRound('unmasking');
     const { threshold, federationId, epoch } = this.config;
@@ -382,7 +399,7 @@ export class SecAggServer {
       }
     }
     const sum = cur.sum!;
-    await kernel(sum, streams);
+    await kernel(sum, streams, this.config.bits);
     const outOfRangeBy: Record<string, number> = {};
     let totalWeight = 0;
     let outOfRange = 0;

@@ -2,8 +2,15 @@ import type { EnvelopeSigner, EnvelopeVerifier, SignedEnvelope } from '../envelo
 import { SecAggClient } from './client';
 import { type RandomSource } from './key-agreement';
 import { encodeUnmaskRequest, type MaskedInput } from './messages';
+import { wordsFor, type LaneBits } from './fixed-point';
 import { makeConfig, type SecAggConfig } from './params';
-import { aggregateMean, SecAggServer, type RoundAggregate, type UnmaskKernel } from './server';
+import {
+  aggregateMean,
+  applyAggregateUpdate,
+  SecAggServer,
+  type RoundAggregate,
+  type UnmaskKernel,
+} from './server';
 import { envelopeWireBytes } from './wire';
 
 /**
@@ -21,6 +28,8 @@ export interface SessionSetupOptions {
   threshold?: number;
   /** Fixed-point clipping range (default 8). */
   clip?: number;
+  /** Lane width of masks and encodings (default 32). */
+  bits?: LaneBits;
   /** Key epoch (default 0); `rekey()` uses the next one. */
   epoch?: number;
   /** Pair masks per institution (SecAgg+ ring); default every pair. See SecAggConfig. */
@@ -43,6 +52,11 @@ export interface AggregateOptions {
   unmaskKernel?: UnmaskKernel;
   /** Where to write the mean (reused across rounds by the caller); a new array otherwise. */
   out?: Float32Array;
+  /**
+   * Update mode: every input is masked as x - base (the global model the round started from) and
+   * the result is base + the mean update, written into `out` (which may be `base` itself).
+   */
+  base?: Float32Array;
   /**
    * Build each institution's masks before its input is used (prepareRound + maskPrepared), as an
    * institution would while waiting for the round; `masking` then times only the critical path
@@ -116,6 +130,7 @@ export class SecureAggregationSession {
       threshold: opts.threshold,
       epoch: opts.epoch,
       clip: opts.clip,
+      bits: opts.bits,
       maskDegree: opts.maskDegree,
       vectorDigest: opts.vectorDigest,
     });
@@ -184,9 +199,11 @@ export class SecureAggregationSession {
     let precomputeMs = 0;
     const sent = new Map<string, number>();
     let serverCollectMs = 0;
+    const base = opts.base;
     for (const id of participants) {
       const x = inputs.get(id)!;
-      if (this.scratch?.length !== x.length) this.scratch = new Uint32Array(x.length);
+      const words = wordsFor(x.length, this.config.bits);
+      if (this.scratch?.length !== words) this.scratch = new Uint32Array(words);
       const client = this.clients.get(id)!;
       const weight = opts.weights?.get(id) ?? 1;
       let masked: MaskedInput;
@@ -198,11 +215,11 @@ export class SecureAggregationSession {
         });
         precomputeMs += performance.now() - t;
         t = performance.now();
-        masked = client.maskPrepared(prepared, x).masked;
+        masked = client.maskPrepared(prepared, x, base).masked;
         maskingMsBy[id] = performance.now() - t;
       } else {
         const t = performance.now();
-        masked = (await client.maskInput(round, participants, x, { weight, out: this.scratch })).masked;
+        masked = (await client.maskInput(round, participants, x, { weight, out: this.scratch, base })).masked;
         maskingMsBy[id] = performance.now() - t;
       }
       sent.set(id, maskedInputWireBytes(masked));
@@ -231,7 +248,15 @@ export class SecureAggregationSession {
     const agg: RoundAggregate = await this.server.finishRound(responses, opts.unmaskKernel);
     const serverUnmaskMs = performance.now() - s;
     s = performance.now();
-    const mean = aggregateMean(agg, opts.out);
+    let mean: Float32Array;
+    if (base) {
+      mean = opts.out ?? base.slice();
+      if (mean !== base) mean.set(base);
+      applyAggregateUpdate(agg, mean);
+    } else {
+      const n = inputs.values().next().value?.length;
+      mean = aggregateMean(agg, opts.out ?? (n === undefined ? undefined : new Float32Array(n)));
+    }
     const decodeMs = performance.now() - s;
 
     const maskTimes = Object.values(maskingMsBy);
@@ -264,7 +289,7 @@ export class SecureAggregationSession {
   }
 }
 
-/** Wire bytes of a masked input: its envelope plus the 4N-byte vector (length-prefixed). */
+/** Wire bytes of a masked input: its envelope plus the vector's words (length-prefixed). */
 export function maskedInputWireBytes(m: MaskedInput): number {
   return envelopeWireBytes(m.envelope) + 4 + m.vector.byteLength;
 }

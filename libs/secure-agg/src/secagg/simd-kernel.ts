@@ -1,15 +1,21 @@
 /**
  * WebAssembly SIMD kernels for the masking hot loops, assembled here from their bytes (nothing
  * compiled or downloaded). The JavaScript loops run ~1 ns per word per mask stream and ~4 ns per
- * encoded parameter; these do four lanes per instruction, with the exact same arithmetic:
+ * encoded parameter; these do 16 bytes per instruction, with the exact same arithmetic:
  *
- *   acc_c_n(nBytes)      W += S0 + ... + S(c-n-1) - S(c-n) - ... - S(c-1)   (i32 lanes, mod 2^32)
+ *   acc{b}_c_n(nBytes)   W += S0 + ... + S(c-n-1) - S(c-n) - ... - S(c-1)   (b-bit lanes, mod 2^b)
  *   encode(x, w, nBytes, clip: f64, m: f64) -> clipped count       (x, w: byte offsets)
  *     w = i32(floor(clamp(f64(x), -clip, clip) * m + 0.5)), NaN -> 0; counts x > clip, x < -clip, NaN
  *     (float32 promoted to float64 first: bit-identical to encodeRange's JavaScript)
+ *   sub(nBytes)          X -= B (float32 lanes: the update x - base, rounded as JavaScript's fround)
+ *   narrow16(nOutBytes)  W[0, n) = i16 lanes of the i32 lanes W[0, 2n) (in place; exact: encoded
+ *   narrow8(nOutBytes)   values fit the lane by the fixed point's choice of scale, so the
+ *                        saturating narrow never saturates)
  *
- * over the kernel's own fixed memory: an input region X, the work region W and four keystream
- * slots, each KERNEL_CHUNK_WORDS words. Callers copy a chunk in, run, copy it out.
+ * over the kernel's own fixed memory: an input region X and a base region B (float32, room for
+ * 4 * KERNEL_CHUNK_WORDS values: one chunk of 8-bit lanes), the work region W (as large, since
+ * values are encoded as i32 before narrowing) and four keystream slots of KERNEL_CHUNK_WORDS words.
+ * Callers copy a chunk in, run, copy it out.
  */
 import { F64, get, I32, leb, name, section, set, simd, V128, wasmApi } from '@fl/wasm-kit';
 
@@ -21,11 +27,13 @@ import { F64, get, I32, leb, name, section, set, simd, V128, wasmApi } from '@fl
  */
 export const KERNEL_CHUNK_WORDS = 8192;
 const REGION = KERNEL_CHUNK_WORDS * 4;
+const WIDE = 4 * REGION;
 /** Byte offsets of the regions. */
 export const X = 0;
-export const W = REGION;
-export const SLOTS = [2 * REGION, 3 * REGION, 4 * REGION, 5 * REGION] as const;
-const PAGES = Math.ceil((6 * REGION) / 65536);
+export const B = WIDE;
+export const W = 2 * WIDE;
+export const SLOTS = [3 * WIDE, 3 * WIDE + REGION, 3 * WIDE + 2 * REGION, 3 * WIDE + 3 * REGION] as const;
+const PAGES = Math.ceil((3 * WIDE + 4 * REGION) / 65536);
 
 const load = [...simd(0x00), 0x00, 0x00]; // v128.load align=1 offset=0
 const store = [...simd(0x0b), 0x00, 0x00];
@@ -45,8 +53,11 @@ const op = {
   xor: simd(0x51),
   promoteLow: simd(0x5f),
   f64x2Floor: simd(0x75),
+  i8x16NarrowI16x8S: simd(0x65),
+  i16x8NarrowI32x4S: simd(0x85),
   i32x4Add: simd(0xae),
   i32x4Sub: simd(0xb1),
+  f32x4Sub: simd(0xe5),
   i64x2Sub: simd(0xd1),
   f64x2Add: simd(0xf0),
   f64x2Mul: simd(0xf2),
@@ -83,12 +94,17 @@ const loop16 = (off: number, n: number, body: number[]) => [
   0x0b,
 ];
 
-// acc_c_n(nBytes): W += S0 + ... (first c - n slots) - ... (last n slots). Regions are at fixed
-// offsets, so each load is `local.get off; v128.load offset=REGION`: no address arithmetic, no sign
-// lanes. One variant per (c, n), c = 1..4, n = 0..c.
+// acc{b}_c_n(nBytes): W += S0 + ... (first c - n slots) - ... (last n slots), in b-bit lanes.
+// Regions are at fixed offsets, so each load is `local.get off; v128.load offset=REGION`: no
+// address arithmetic, no sign lanes. One variant per (b, c, n), c = 1..4, n = 0..c.
 const loadAt = (region: number) => [...simd(0x00), 0x04, ...leb(region)]; // align 16, offset
 const storeAt = (region: number) => [...simd(0x0b), 0x04, ...leb(region)];
-function accBody(c: number, n: number): number[] {
+const LANE_OPS: Record<number, { add: number[]; sub: number[] }> = {
+  8: { add: simd(0x6e), sub: simd(0x71) },
+  16: { add: simd(0x8e), sub: simd(0x91) },
+  32: { add: op.i32x4Add, sub: op.i32x4Sub },
+};
+function accBody(bits: number, c: number, n: number): number[] {
   const OFF = 1;
   return [
     0x01,
@@ -101,15 +117,58 @@ function accBody(c: number, n: number): number[] {
       ...Array.from({ length: c }, (_, j) => [
         ...get(OFF),
         ...loadAt(SLOTS[j]),
-        ...(j < c - n ? op.i32x4Add : op.i32x4Sub),
+        ...(j < c - n ? LANE_OPS[bits].add : LANE_OPS[bits].sub),
       ]).flat(),
       ...storeAt(W),
     ]),
     0x0b,
   ];
 }
-const ACC_VARIANTS: [number, number][] = [];
-for (let c = 1; c <= 4; c++) for (let n = 0; n <= c; n++) ACC_VARIANTS.push([c, n]);
+const ACC_VARIANTS: [number, number, number][] = [];
+for (const bits of [8, 16, 32])
+  for (let c = 1; c <= 4; c++) for (let n = 0; n <= c; n++) ACC_VARIANTS.push([bits, c, n]);
+
+// sub(nBytes): X -= B, float32 lanes.
+const subBody = (() => {
+  const OFF = 1;
+  return [
+    0x01,
+    0x01,
+    I32,
+    ...loop16(OFF, 0, [
+      ...get(OFF),
+      ...get(OFF),
+      ...loadAt(X),
+      ...get(OFF),
+      ...loadAt(B),
+      ...op.f32x4Sub,
+      ...storeAt(X),
+    ]),
+    0x0b,
+  ];
+})();
+
+// narrow(nOutBytes): W[o, o + 16) = narrow(W[2o, 2o + 16), W[2o + 16, 2o + 32)) for o < nOutBytes.
+// Writes trail reads (o <= 2o), so in place is safe.
+function narrowBody(narrow: number[]): number[] {
+  const OFF = 1;
+  const twice = [...get(OFF), ...get(OFF), I32_ADD];
+  return [
+    0x01,
+    0x01,
+    I32,
+    ...loop16(OFF, 0, [
+      ...get(OFF),
+      ...twice,
+      ...loadAt(W),
+      ...twice,
+      ...loadAt(W + 16),
+      ...narrow,
+      ...storeAt(W),
+    ]),
+    0x0b,
+  ];
+}
 
 // encode: params X0 W1 N2 CLIP3 (f64) M4 (f64); locals OFF5 (i32), VC6 VNC7 VM8 VHALF9 V10 CNT11 NAN12 ILO13 H14 (v128)
 const encodeBody = (() => {
@@ -210,23 +269,37 @@ const MODULE_BYTES = new Uint8Array([
     0x60, 0x05, I32, I32, I32, F64, F64, 0x01, I32,
   ]),
   ...section(2, [0x01, ...name('env'), ...name('memory'), 0x02, 0x00, ...leb(PAGES)]),
-  ...section(3, [...leb(ACC_VARIANTS.length + 1), ...ACC_VARIANTS.map(() => 0x00), 0x01]),
+  ...section(3, [...leb(ACC_VARIANTS.length + 4), ...ACC_VARIANTS.map(() => 0x00), 0x01, 0x00, 0x00, 0x00]),
   ...section(7, [
-    ...leb(ACC_VARIANTS.length + 1),
-    ...ACC_VARIANTS.flatMap(([c, n], i) => [...name(`acc_${c}_${n}`), 0x00, ...leb(i)]),
+    ...leb(ACC_VARIANTS.length + 4),
+    ...ACC_VARIANTS.flatMap(([b, c, n], i) => [...name(`acc${b}_${c}_${n}`), 0x00, ...leb(i)]),
     ...name('encode'), 0x00, ...leb(ACC_VARIANTS.length),
+    ...name('sub'), 0x00, ...leb(ACC_VARIANTS.length + 1),
+    ...name('narrow16'), 0x00, ...leb(ACC_VARIANTS.length + 2),
+    ...name('narrow8'), 0x00, ...leb(ACC_VARIANTS.length + 3),
   ]),
   ...section(10, [
-    ...leb(ACC_VARIANTS.length + 1),
-    ...ACC_VARIANTS.flatMap(([c, n]) => fn(accBody(c, n))),
+    ...leb(ACC_VARIANTS.length + 4),
+    ...ACC_VARIANTS.flatMap(([b, c, n]) => fn(accBody(b, c, n))),
     ...fn(encodeBody),
+    ...fn(subBody),
+    ...fn(narrowBody(op.i16x8NarrowI32x4S)),
+    ...fn(narrowBody(op.i8x16NarrowI16x8S)),
   ]),
 ]);
 
+type Run = (nBytes: number) => void;
+
 export interface MaskKernel {
-  /** acc[c][n](nBytes): W += the first c - n slots, -= the next n (c = 1..4 slots in use). */
-  readonly acc: ((nBytes: number) => void)[][];
+  /** acc[b][c][n](nBytes): W += the first c - n slots, -= the next n (c = 1..4 slots in use), b-bit lanes. */
+  readonly acc: Record<8 | 16 | 32, Run[][]>;
   encode(x: number, w: number, nBytes: number, clip: number, m: number): number;
+  /** X -= B over nBytes (float32 lanes). */
+  readonly sub: Run;
+  /** i32 -> i16 lanes in W, nOutBytes written. */
+  readonly narrow16: Run;
+  /** i16 -> i8 lanes in W, nOutBytes written. */
+  readonly narrow8: Run;
   readonly u8: Uint8Array;
   readonly i32: Int32Array;
   readonly f32: Float32Array;
@@ -251,18 +324,20 @@ function instantiate(): MaskKernel | null {
     const memory = new wasmApi.Memory({ initial: PAGES, maximum: PAGES });
     const instance = new wasmApi.Instance(new wasmApi.Module(MODULE_BYTES), { env: { memory } });
     const buffer = memory.buffer;
-    return {
-      acc: [1, 2, 3, 4].reduce<((nBytes: number) => void)[][]>(
+    const accTable = (bits: number): Run[][] =>
+      [1, 2, 3, 4].reduce<Run[][]>(
         (table, c) => {
-          table[c] = Array.from(
-            { length: c + 1 },
-            (_, n) => instance.exports[`acc_${c}_${n}`] as (nBytes: number) => void,
-          );
+          table[c] = Array.from({ length: c + 1 }, (_, n) => instance.exports[`acc${bits}_${c}_${n}`] as Run);
           return table;
         },
         [[]],
-      ),
+      );
+    return {
+      acc: { 8: accTable(8), 16: accTable(16), 32: accTable(32) },
       encode: instance.exports.encode as MaskKernel['encode'],
+      sub: instance.exports.sub as Run,
+      narrow16: instance.exports.narrow16 as Run,
+      narrow8: instance.exports.narrow8 as Run,
       u8: new Uint8Array(buffer),
       i32: new Int32Array(buffer),
       f32: new Float32Array(buffer),
