@@ -1,3 +1,4 @@
+import type { MaskPlan } from '@fl/secure-agg';
 import type { TrainResult } from './messages';
 
 /**
@@ -8,8 +9,13 @@ import type { TrainResult } from './messages';
 export interface AggregationStrategy {
   readonly name: string;
   /**
-   * Writes the merged parameters of `results` into `out`. The result must not depend on
-   * the order in which results arrived.
+   * Secure aggregation: called before each round's training with the institutions' indices;
+   * returns each institution's mask plan, so it can mask its update as soon as it has trained.
+   */
+  planRound?(round: number, institutions: readonly number[], length: number): Promise<Map<number, MaskPlan>>;
+  /**
+   * Writes the merged parameters of `results` into `out` (which holds the global model the round
+   * started from). The result must not depend on the order in which results arrived.
    */
   aggregate(round: number, results: readonly TrainResult[], out: Float32Array): void | Promise<void>;
 }

@@ -1,4 +1,6 @@
 import { initBackend, parameterLayout, type ModelShape } from '@fl/engine';
+import type { MaskPlan } from '@fl/secure-agg';
+import { maskUpdate } from './mask-update';
 import type { InstitutionClient, InstitutionPool } from './institution-client';
 import { LocalInstitution, type InstitutionData } from './local-institution';
 import type { InstitutionInfo, LandmarkSet, RoundConfig, TrainResult } from './messages';
@@ -12,19 +14,24 @@ export interface PoolOptions {
 }
 
 class InProcessClient implements InstitutionClient {
+  private maskBuffer?: Uint32Array;
+
   constructor(
     readonly info: InstitutionInfo,
     private readonly institution: LocalInstitution,
   ) {}
 
-  async train(config: RoundConfig, global: Float32Array): Promise<TrainResult> {
+  async train(config: RoundConfig, global: Float32Array, plan?: MaskPlan): Promise<TrainResult> {
     const { loss, seconds } = this.institution.train(global, config.localSteps);
+    const masked = plan && maskUpdate(this.institution.params, global, plan, this.maskBuffer);
+    if (masked) this.maskBuffer = masked.vector;
     return {
       institution: this.info.index,
       params: this.institution.params,
       numExamples: this.info.numExamples,
       loss,
       seconds,
+      masked,
     };
   }
 

@@ -18,4 +18,6 @@ export * from './threads/threaded-pool';
 export * from './threads/worker-handle';
 export * from './embed-query-rows';
 export * from './secure-fed-avg';
+export * from './mask-update';
 export * from './institution-info';
+export * from './update-encoding';

@@ -1,4 +1,5 @@
 import type { WeightedMeanKernel } from './aggregation';
+import type { MaskPlan } from '@fl/secure-agg';
 import type { InstitutionInfo, LandmarkSet, RoundConfig, TrainResult } from './messages';
 
 /**
@@ -7,8 +8,11 @@ import type { InstitutionInfo, LandmarkSet, RoundConfig, TrainResult } from './m
  */
 export interface InstitutionClient {
   readonly info: InstitutionInfo;
-  /** Runs one round's local steps starting from `global`. */
-  train(config: RoundConfig, global: Float32Array): Promise<TrainResult>;
+  /**
+   * Runs one round's local steps starting from `global`. With a mask plan (secure aggregation),
+   * also masks its update (params - global) where it trained, into its own reused buffer.
+   */
+  train(config: RoundConfig, global: Float32Array, plan?: MaskPlan): Promise<TrainResult>;
   /** Computes the institution's landmarks with the final model. */
   landmarks(global: Float32Array): Promise<LandmarkSet>;
 }

@@ -3,10 +3,22 @@
  * federation, the secure-aggregation layer and the distributed platform all speak them.
  */
 
+import type { MaskPlan } from '@fl/secure-agg';
+
 /** What the server asks of every institution in one round. Rounds count from 1. */
 export interface RoundConfig {
   round: number;
   localSteps: number;
+}
+
+/** An institution's masked round update, made where the institution trains (secure aggregation). */
+export interface MaskedUpdate {
+  /** encode(params - global) + masks: the plan's lanes packed in words (the client's buffer, reused). */
+  vector: Uint32Array;
+  /** Update entries outside the clipping range (clipped and counted). */
+  outOfRange: number;
+  /** Milliseconds the masking took. */
+  maskingMs: number;
 }
 
 /** One institution's answer to a round. */
@@ -21,6 +33,8 @@ export interface TrainResult {
   loss: number;
   /** Wall-clock seconds of its local steps. */
   seconds: number;
+  /** Present when the round was given a mask plan: the masked update, made right after training. */
+  masked?: MaskedUpdate;
 }
 
 /** What an institution publishes after the last round: one median embedding per cell type. */

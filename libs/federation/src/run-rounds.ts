@@ -45,7 +45,14 @@ export async function runRounds(
   for (let round = 1; round <= options.rounds; round++) {
     const started = performance.now();
     const config = { round, localSteps: options.localSteps };
-    const results = await Promise.all(pool.clients.map((c) => c.train(config, global)));
+    const plans = await options.strategy.planRound?.(
+      round,
+      pool.clients.map((c) => c.info.index),
+      global.length,
+    );
+    const results = await Promise.all(
+      pool.clients.map((c) => c.train(config, global, plans?.get(c.info.index))),
+    );
     const aggregateStarted = performance.now();
     await options.strategy.aggregate(round, results, global);
     const now = performance.now();

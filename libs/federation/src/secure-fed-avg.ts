@@ -5,14 +5,20 @@ import {
   institutionIdProblem,
   SecureAggregationSession,
   type EnvelopeSigner,
+  type LaneBits,
+  type MaskPlan,
 } from '@fl/secure-agg';
 import type { AggregationStrategy, Weighting } from './aggregation';
-import type { InstitutionInfo, TrainResult } from './messages';
+import { maskUpdate } from './mask-update';
+import type { InstitutionInfo, MaskedUpdate, TrainResult } from './messages';
+import { DEFAULT_SECAGG_BITS, updateClip } from './update-encoding';
 
 export interface SecureAggregationOptions {
   /** Shamir threshold t: the round completes while at least t institutions remain. Default: a majority. */
   threshold?: number;
-  /** Fixed-point clipping range (default 8; parameters here are far smaller). */
+  /** Lane width of the masked updates: 16 (default), 32 or 8. */
+  bits?: LaneBits;
+  /** Clipping range of the update; default updateClip(learning rate, local steps). */
   clip?: number;
   federationId?: string;
 }
@@ -25,6 +31,8 @@ export interface SecureRoundReport {
   maskingMsMean: number;
   serverUnmaskMs: number;
   bytesSentPerInstitution: number;
+  /** Bytes of the aggregate each institution receives to apply the round (the broadcast). */
+  bytesReceivedPerInstitution: number;
 }
 
 /** Institution ids must be certificate names; a file name that cannot be one gets a neutral id. */
@@ -36,10 +44,12 @@ function institutionIds(institutions: readonly InstitutionInfo[]): string[] {
 }
 
 /**
- * Federated averaging where the server only ever sees masked parameters (Bonawitz et al. 2017,
- * see docs/security.md): every institution fixed-point encodes its parameters and adds pairwise
- * and self masks; the sum of the masked vectors, once the masks are removed, is the exact sum of
- * the encodings, so the mean equals FedAvg's within the fixed-point bound.
+ * Federated averaging where the server only ever sees masked updates (Bonawitz et al. 2017, see
+ * docs/security.md): before a round, every institution plans its masks; right after its local
+ * steps, in its own thread, it fixed-point encodes its update (local model minus the global model
+ * it started from) in 16-bit lanes and adds its pairwise and self masks. The sum of the masked
+ * vectors, once the masks are removed, is the exact sum of the encodings; every party decodes it
+ * the same way and adds the mean update to the global model, so all hold the same model bits.
  *
  * Embedded, every party lives in this process: the consortium's root signs each institution's
  * certificate request, each institution signs its messages with its own key, and every message
@@ -48,6 +58,7 @@ function institutionIds(institutions: readonly InstitutionInfo[]): string[] {
 export class SecureFedAvg implements AggregationStrategy {
   readonly name: string;
   readonly reports: SecureRoundReport[] = [];
+  private plans = new Map<number, MaskPlan>();
 
   private constructor(
     private readonly session: SecureAggregationSession,
@@ -61,7 +72,7 @@ export class SecureFedAvg implements AggregationStrategy {
   static async create(
     institutions: readonly InstitutionInfo[],
     weighting: Weighting,
-    options: SecureAggregationOptions = {},
+    options: SecureAggregationOptions & { learningRate: number; localSteps: number },
   ): Promise<SecureFedAvg> {
     const ids = institutionIds(institutions);
     const authority = ConsortiumAuthority.create({
@@ -82,7 +93,8 @@ export class SecureFedAvg implements AggregationStrategy {
       federationId: options.federationId ?? `embedded-${Date.now()}`,
       institutions: ids,
       threshold: options.threshold,
-      clip: options.clip,
+      clip: options.clip ?? updateClip(options.learningRate, options.localSteps),
+      bits: options.bits ?? DEFAULT_SECAGG_BITS,
       // Every party lives in this process: the vector cannot change between signing and summing.
       vectorDigest: 'none',
       signers,
@@ -101,10 +113,46 @@ export class SecureFedAvg implements AggregationStrategy {
     return this.session.config.threshold;
   }
 
+  get bits(): LaneBits {
+    return this.session.config.bits;
+  }
+
+  get clip(): number {
+    return this.session.config.clip;
+  }
+
+  async planRound(
+    round: number,
+    institutions: readonly number[],
+    length: number,
+  ): Promise<Map<number, MaskPlan>> {
+    const planned = await this.session.planRound(
+      round,
+      institutions.map((i) => this.ids[i]),
+      length,
+      this.weights,
+    );
+    this.plans = new Map(institutions.map((i) => [i, planned.plans.get(this.ids[i])!] as const));
+    return this.plans;
+  }
+
+  /** `out` holds the global model the round started from; it receives base + the mean update. */
   async aggregate(round: number, results: readonly TrainResult[], out: Float32Array): Promise<void> {
-    const inputs = new Map(results.map((r) => [this.ids[r.institution], r.params] as const));
-    const result = await this.session.aggregate(round, inputs, { out, weights: this.weights });
-    if (result.mean !== out) out.set(result.mean);
+    if (this.plans.size === 0 || !this.plannedFor(round)) {
+      await this.planRound(
+        round,
+        results.map((r) => r.institution),
+        out.length,
+      );
+    }
+    const masked = new Map<string, MaskedUpdate>();
+    for (const r of results) {
+      // A pool that could not mask where it trained: mask here (same bits, on this thread).
+      const m = r.masked ?? maskUpdate(r.params, out, this.plans.get(r.institution)!);
+      masked.set(this.ids[r.institution], m);
+    }
+    this.plans.clear();
+    const result = await this.session.completeRound(round, masked, { base: out, out });
     this.reports.push({
       round,
       survivors: result.survivors.length,
@@ -112,6 +160,11 @@ export class SecureFedAvg implements AggregationStrategy {
       maskingMsMean: result.timings.maskingMsMean,
       serverUnmaskMs: result.timings.serverUnmaskMs,
       bytesSentPerInstitution: result.bytesSentPerInstitution,
+      bytesReceivedPerInstitution: result.sum.byteLength,
     });
+  }
+
+  private plannedFor(round: number): boolean {
+    return [...this.plans.values()].every((p) => p.round === round);
   }
 }

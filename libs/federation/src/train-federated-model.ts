@@ -142,7 +142,11 @@ export async function trainFederatedModel(
   try {
     const started = performance.now();
     const secure = opts.secureAggregation
-      ? await SecureFedAvg.create(institutions, weighting, opts.secureAggregation)
+      ? await SecureFedAvg.create(institutions, weighting, {
+          ...opts.secureAggregation,
+          learningRate: options.learningRate,
+          localSteps: options.localSteps,
+        })
       : undefined;
     const strategy = opts.strategy ?? secure ?? new FedAvg(weighting, pool.weightedMean);
     const outcome = await runRounds(pool, {

@@ -8,6 +8,7 @@ import { Embedder, initBackend } from '@fl/engine';
 import { embedQueryRows } from '../embed-query-rows';
 import { LocalInstitution } from '../local-institution';
 import { weightedMeanRange } from '../aggregation';
+import { maskUpdate } from '../mask-update';
 import type { SharedFloats, WorkerRequest, WorkerResponse } from './protocol';
 
 const view = (s: SharedFloats) => new Float32Array(s.buffer, s.byteOffset, s.length);
@@ -37,7 +38,12 @@ function handle(
     }
     case 'train': {
       const entry = institutions.get(request.key)!;
-      return entry.institution.train(entry.global, request.localSteps);
+      const trained = entry.institution.train(entry.global, request.localSteps);
+      if (!request.mask) return trained;
+      // Masked here, in the institution's own thread, while other threads may still be training.
+      const { plan, out } = request.mask;
+      const m = maskUpdate(entry.institution.params, entry.global, plan, new Uint32Array(out));
+      return { ...trained, outOfRange: m.outOfRange, maskingMs: m.maskingMs };
     }
     case 'landmarks': {
       const entry = institutions.get(request.key)!;

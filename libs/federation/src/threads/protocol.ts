@@ -1,4 +1,5 @@
 import type { ModelShape } from '@fl/engine';
+import type { MaskPlan } from '@fl/secure-agg';
 import type { GeneMapping } from '../gene-space';
 
 /** A Float32Array view on shared memory, as it crosses a thread boundary. */
@@ -28,7 +29,14 @@ export type WorkerRequest =
       global: SharedArrayBuffer;
       slot: SharedArrayBuffer;
     }
-  | { type: 'train'; id: number; key: number; localSteps: number }
+  | {
+      type: 'train';
+      id: number;
+      key: number;
+      localSteps: number;
+      /** Secure aggregation: mask the update into `out` (shared) right after training. */
+      mask?: { plan: MaskPlan; out: SharedArrayBuffer };
+    }
   | { type: 'landmarks'; id: number; key: number }
   | {
       type: 'weightedMean';
@@ -53,5 +61,14 @@ export type WorkerRequest =
     };
 
 export type WorkerResponse =
-  | { type: 'ok'; id: number; backend?: string; loss?: number; seconds?: number; landmarks?: Float32Array }
+  | {
+      type: 'ok';
+      id: number;
+      backend?: string;
+      loss?: number;
+      seconds?: number;
+      landmarks?: Float32Array;
+      outOfRange?: number;
+      maskingMs?: number;
+    }
   | { type: 'error'; id: number; message: string; stack?: string };

@@ -1,4 +1,5 @@
 import { parameterLayout } from '@fl/engine';
+import { maskedWords, type MaskPlan } from '@fl/secure-agg';
 import type { InstitutionClient, InstitutionPool } from '../institution-client';
 import { institutionInfo } from '../institution-info';
 import type { InstitutionData } from '../local-institution';
@@ -39,6 +40,9 @@ function parallelWeightedMean(workers: readonly WorkerHandle[]): WeightedMeanKer
 }
 
 class ThreadClient implements InstitutionClient {
+  /** The institution's masked update, written by its thread (shared memory, reused every round). */
+  private maskBuffer?: SharedArrayBuffer;
+
   constructor(
     readonly info: InstitutionInfo,
     private readonly worker: WorkerHandle,
@@ -46,12 +50,16 @@ class ThreadClient implements InstitutionClient {
     private readonly slot: Float32Array,
   ) {}
 
-  async train(config: RoundConfig, global: Float32Array): Promise<TrainResult> {
+  async train(config: RoundConfig, global: Float32Array, plan?: MaskPlan): Promise<TrainResult> {
     if (global !== this.sharedGlobal) this.sharedGlobal.set(global);
+    if (plan && this.maskBuffer?.byteLength !== maskedWords(plan) * 4) {
+      this.maskBuffer = new SharedArrayBuffer(maskedWords(plan) * 4);
+    }
     const r = await this.worker.request({
       type: 'train',
       key: this.info.index,
       localSteps: config.localSteps,
+      mask: plan && { plan, out: this.maskBuffer! },
     });
     return {
       institution: this.info.index,
@@ -59,6 +67,11 @@ class ThreadClient implements InstitutionClient {
       numExamples: this.info.numExamples,
       loss: r.loss!,
       seconds: r.seconds!,
+      masked: plan && {
+        vector: new Uint32Array(this.maskBuffer!),
+        outOfRange: r.outOfRange!,
+        maskingMs: r.maskingMs!,
+      },
     };
   }
 

@@ -3,6 +3,7 @@ import { SecAggClient } from './client';
 import { type RandomSource } from './key-agreement';
 import { encodeUnmaskRequest, type MaskedInput } from './messages';
 import { wordsFor, type LaneBits } from './fixed-point';
+import type { MaskPlan } from './masking';
 import { makeConfig, type SecAggConfig } from './params';
 import {
   aggregateMean,
@@ -107,9 +108,24 @@ export interface SecureRoundResult {
   timings: RoundTimings;
 }
 
+/** A round opened by planRound: who takes part and each participant's mask plan. */
+export interface PlannedRound {
+  round: number;
+  participants: string[];
+  /** Participant -> its plan (secret keys: institution-local). */
+  plans: ReadonlyMap<string, MaskPlan>;
+}
+
 export class SecureAggregationSession {
   /** One masking buffer for all in-process institutions (each hands its vector over at once). */
   private scratch: Uint32Array | null = null;
+  private planned: {
+    round: number;
+    participants: string[];
+    absent: string[];
+    excluded: string[];
+    length: number;
+  } | null = null;
 
   private constructor(
     readonly config: SecAggConfig,
@@ -193,7 +209,6 @@ export class SecureAggregationSession {
       [...inputs.keys()].filter((id) => members.has(id)),
     );
     const dropAfter = new Set(opts.dropAfterMasking ?? []);
-    const dropUnmask = new Set(opts.dropBeforeUnmask ?? []);
 
     const maskingMsBy: Record<string, number> = {};
     let precomputeMs = 0;
@@ -229,6 +244,90 @@ export class SecureAggregationSession {
       serverCollectMs += performance.now() - s;
     }
 
+    return this.closeRound(
+      { round, participants, absent, excluded, length: inputs.values().next().value?.length ?? 0 },
+      { sent, maskingMsBy, precomputeMs, serverCollectMs },
+      opts,
+    );
+  }
+
+  /**
+   * Round phase 1, for masks made elsewhere (e.g. in each institution's own worker thread): the
+   * aggregator opens round `round` for the members in `online`, and each participant plans its
+   * masks (data-independent: keys, self-mask seed and its shares). The plans hold secret keys:
+   * hand each only to its institution's thread. Then mask with masking.ts and call completeRound.
+   */
+  async planRound(
+    round: number,
+    online: readonly string[],
+    length: number,
+    weights?: ReadonlyMap<string, number>,
+  ): Promise<PlannedRound> {
+    const members = new Set(this.server.memberList());
+    const participants = this.server.beginRound(
+      round,
+      online.filter((id) => members.has(id)),
+    );
+    const plans = new Map<string, MaskPlan>();
+    for (const id of participants) {
+      const plan = await this.clients.get(id)!.planRound(round, participants, length, weights?.get(id) ?? 1);
+      plans.set(id, plan);
+    }
+    this.planned = {
+      round,
+      participants,
+      absent: [...members].filter((id) => !online.includes(id)),
+      excluded: online.filter((id) => !members.has(id)),
+      length,
+    };
+    return { round, participants, plans };
+  }
+
+  /**
+   * Round phase 2: each participant signs its masked vector (made from its plan), the aggregator
+   * checks and sums what arrives (a participant missing from `masked` counts as dropped), asks
+   * the survivors for shares and removes the masks; `base` (update mode) gets the mean update.
+   */
+  async completeRound(
+    round: number,
+    masked: ReadonlyMap<string, { vector: Uint32Array; outOfRange: number; maskingMs?: number }>,
+    opts: Omit<AggregateOptions, 'dropAfterMasking' | 'precompute' | 'weights'> = {},
+  ): Promise<SecureRoundResult> {
+    const planned = this.planned;
+    if (!planned || planned.round !== round) throw new Error(`completeRound: round ${round} was not planned`);
+    this.planned = null;
+    const maskingMsBy: Record<string, number> = {};
+    const sent = new Map<string, number>();
+    let serverCollectMs = 0;
+    for (const id of planned.participants) {
+      const m = masked.get(id);
+      if (!m) continue;
+      const input = this.clients.get(id)!.finishMaskedInput(round, m.vector, m.outOfRange);
+      maskingMsBy[id] = m.maskingMs ?? 0;
+      sent.set(id, maskedInputWireBytes(input));
+      const t = performance.now();
+      this.server.acceptMaskedInput(input);
+      serverCollectMs += performance.now() - t;
+    }
+    return this.closeRound(planned, { sent, maskingMsBy, precomputeMs: 0, serverCollectMs }, opts);
+  }
+
+  /** Unmask requests and answers, mask removal, decoding: the end of every round. */
+  private async closeRound(
+    r: { round: number; participants: string[]; absent: string[]; excluded: string[]; length: number },
+    m: {
+      sent: Map<string, number>;
+      maskingMsBy: Record<string, number>;
+      precomputeMs: number;
+      serverCollectMs: number;
+    },
+    opts: Pick<AggregateOptions, 'dropBeforeUnmask' | 'unmaskKernel' | 'out' | 'base'>,
+  ): Promise<SecureRoundResult> {
+    const { round, participants, absent, excluded } = r;
+    const { sent, maskingMsBy, precomputeMs } = m;
+    let { serverCollectMs } = m;
+    const dropUnmask = new Set(opts.dropBeforeUnmask ?? []);
+    const base = opts.base;
     let s = performance.now();
     const requests = this.server.unmaskRequests();
     serverCollectMs += performance.now() - s;
@@ -254,8 +353,7 @@ export class SecureAggregationSession {
       if (mean !== base) mean.set(base);
       applyAggregateUpdate(agg, mean);
     } else {
-      const n = inputs.values().next().value?.length;
-      mean = aggregateMean(agg, opts.out ?? (n === undefined ? undefined : new Float32Array(n)));
+      mean = aggregateMean(agg, opts.out ?? new Float32Array(r.length));
     }
     const decodeMs = performance.now() - s;
 
