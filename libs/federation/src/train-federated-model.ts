@@ -41,7 +41,13 @@ export interface TrainedFederation {
   backend: string;
   /** Seconds from the first round to the last landmark (secure-aggregation key set-up included). */
   trainingSeconds: number;
-  secureAggregation?: { threshold: number; reports: SecureRoundReport[] };
+  secureAggregation?: {
+    threshold: number;
+    /** Lane width of the masked updates and the clipping range of their entries. */
+    bits: number;
+    clip: number;
+    reports: SecureRoundReport[];
+  };
 }
 
 export const PUBLISHED_DEFAULTS = {
@@ -164,7 +170,12 @@ export async function trainFederatedModel(
       history: outcome.history,
       backend: pool.backend,
       trainingSeconds: (performance.now() - started) / 1000,
-      secureAggregation: secure && { threshold: secure.threshold, reports: secure.reports },
+      secureAggregation: secure && {
+        threshold: secure.threshold,
+        bits: secure.bits,
+        clip: secure.clip,
+        reports: secure.reports,
+      },
     };
   } finally {
     await pool.close();

@@ -72,6 +72,55 @@ describe('FederationDriver (in-memory transport)', () => {
     expect(plainLike.length).toBeLessThan(600); // plain float32 parameters would all be < 1 in magnitude
   });
 
+  it('broadcasts compact aggregates between checkpoints, and a restarted aggregator and worker rebuild the model from the chain', async () => {
+    const options = { ...base, rounds: 5, checkpointEvery: 2, secureAggregation: true };
+    const fed = await MemoryFederation.create({ references, options });
+    fed.intercept = (institution, name, data) => {
+      // Before round 4, one worker forgets the global model it held (its keys and optimiser state
+      // stay): it must read round 2's full model and apply round 3's aggregate; the others apply
+      // only round 3's aggregate to the model they hold.
+      if (institution === 'pbmc3k-10x-v1' && name === 'train' && (data as { round: number }).round === 4) {
+        const runtime = fed.runtimes.get(institution) as unknown as {
+          federations: Map<string, { global?: unknown }>;
+        };
+        runtime.federations.get('fed-test')!.global = undefined;
+      }
+      return undefined;
+    };
+    let stops = 0;
+    const first = await fed.driver(() => ++stops > 6).run(); // stops mid-federation
+    expect(first.phase).not.toBe('done');
+    const end = await fed.driver().run(); // a new aggregator: the global model is rebuilt from the chain
+    expect(end.phase).toBe('done');
+    const reference = await embedded(options);
+    expect(Buffer.from((await fed.finalWeights()).buffer)).toEqual(
+      Buffer.from(reference.model.params.buffer),
+    );
+    // Full models: round 0, the checkpoints 2 and 4, and the last round; an aggregate every round.
+    const keys = [...fed.store.objects.keys()];
+    const fullModels = keys.filter((k) => k.endsWith('/weights.bin')).sort();
+    expect(fullModels.map((k) => Number(/round-(\d+)/.exec(k)![1]))).toEqual([0, 2, 4, 5]);
+    const aggregates = keys.filter((k) => k.endsWith('/aggregate.bin')).sort();
+    expect(aggregates).toHaveLength(5);
+    // 16-bit lanes: 2 bytes per parameter, half a float32 model.
+    const model = fed.store.objects.get(fullModels[0])!;
+    expect(fed.store.objects.get(aggregates[0])!.byteLength).toBe(model.byteLength / 2);
+    const timings = (round: number) =>
+      fed.state.rounds.find((r) => r.round === round)!.timings.institutions as Record<
+        string,
+        { modelBytesIn: number }
+      >;
+    // Round 3: round 2 is a checkpoint; every worker holds round 1's model and applies round 2's aggregate.
+    expect(Object.values(timings(3)).map((t) => t.modelBytesIn)).toEqual(
+      [1, 1, 1].map(() => model.byteLength / 2),
+    );
+    // Round 4: two apply round 3's aggregate; the one that forgot reads round 2's model too.
+    expect(timings(4)['pbmc3k-10x-v1'].modelBytesIn).toBe(model.byteLength * 1.5);
+    expect(timings(4)['pbmc-10x-3p-v2'].modelBytesIn).toBe(model.byteLength / 2);
+    const round3 = fed.state.rounds.find((r) => r.round === 3)!;
+    expect(round3.bytesOut).toBe((model.byteLength / 2) * 3);
+  });
+
   it('resumes after a stop between rounds and ends with the same model', async () => {
     const fed = await MemoryFederation.create({ references, options: base });
     let steps = 0;

@@ -1,18 +1,26 @@
 import { initParameters, type ModelShape } from '@fl/engine';
-import { buildGeneUnion, FedAvg, type TrainingOptions, type Weighting } from '@fl/federation';
 import {
-  aggregateMean,
+  buildGeneUnion,
+  DEFAULT_SECAGG_BITS,
+  FedAvg,
+  updateClip,
+  type TrainingOptions,
+  type Weighting,
+} from '@fl/federation';
+import {
+  applyAggregateUpdate,
   ConsortiumTrust,
   decodeEnvelopeWire,
   defaultThreshold,
-  DEFAULT_CLIP,
   encodeEnvelopeWire,
   encodeUnmaskRequest,
   makeConfig,
   ProtocolViolation,
   RoundFailed,
   SecAggServer,
+  type LaneBits,
   type RevocationList,
+  type RoundAggregate,
 } from '@fl/secure-agg';
 import { sha256Hex } from '@fl/storage';
 import type { FederationEvent } from './events';
@@ -27,6 +35,7 @@ import {
   type ReadableObject,
   type TrainResult,
 } from './jobs';
+import { applyAggregate, decodeAggregate, encodeAggregate, type AggregateRef } from './model-chain';
 import {
   decodeWeights,
   encodeGenes,
@@ -59,7 +68,15 @@ export interface FederationOptions {
   secureAggregation: boolean;
   /** Shamir threshold; default a majority. */
   threshold?: number;
+  /** Clipping range of the round updates; default updateClip(learningRate, localSteps). */
   clip?: number;
+  /** Lane width of the masked updates: 16 (default), 32 or 8. */
+  secaggBits?: LaneBits;
+  /**
+   * Secure aggregation stores a full model every `checkpointEvery` rounds and at the last one
+   * (between them, only each round's compact aggregate). Default: ceil(rounds / 10).
+   */
+  checkpointEvery?: number;
   /** A round's institutions that have not answered by then count as dropped. */
   roundDeadlineSeconds: number;
   allowSingletonTypes?: boolean;
@@ -165,7 +182,15 @@ export interface DriverState {
   pending?: { round: number; attempt: number; participants: string[] };
   /** Last completed round (0: only the initial model). */
   round: number;
+  /** The last full model stored: the global model of round `modelRound`. */
   model?: ObjectRef;
+  /** The round `model` belongs to (absent in states saved before compact broadcast: `round`). */
+  modelRound?: number;
+  /**
+   * Secure aggregation: the aggregates of the rounds up to `round`, from modelRound + 1 (or from
+   * modelRound itself, right after a checkpoint) on (model-chain.ts).
+   */
+  updates?: AggregateRef[];
 }
 
 export class FederationFailed extends Error {}
@@ -183,6 +208,8 @@ const KEY_RETRY_ROUNDS = 10;
 export class FederationDriver {
   private state: DriverState = { phase: 'describe', attempt: 0, round: 0 };
   private server: SecAggServer | null = null;
+  /** The global model in memory (secure aggregation applies each round's aggregate to it). */
+  private global: { round: number; params: Float32Array } | null = null;
   private readonly order: string[];
 
   constructor(
@@ -243,6 +270,9 @@ export class FederationDriver {
     const initial = initParameters(this.shape(), this.plan.options.seed);
     const model = await this.storeModel(0, initial, 'init');
     this.state.model = model;
+    this.state.modelRound = 0;
+    this.state.updates = [];
+    this.global = { round: 0, params: initial };
     this.state.phase = this.plan.options.secureAggregation ? 'keys' : 'rounds';
     await this.ports.state.save(this.state);
     this.emit('status', 'running');
@@ -346,6 +376,14 @@ export class FederationDriver {
       await this.ports.state.save(this.state);
     }
     const model = await this.readable(this.state.model!);
+    const modelRound = this.state.modelRound ?? this.state.round;
+    const updates = await Promise.all(
+      (this.state.updates ?? []).map(async (u) => ({
+        round: u.round,
+        totalWeight: u.totalWeight,
+        object: await this.readable(u),
+      })),
+    );
     const genes = await this.readable(this.state.genes!);
     let secure: Awaited<ReturnType<FederationDriver['secureRoundSetup']>> | undefined;
     try {
@@ -367,6 +405,8 @@ export class FederationDriver {
             round,
             genes,
             model,
+            modelRound,
+            updates: secure ? updates : undefined,
             upload: { key, url: await this.ports.presignedPutUrl(key) },
             secure: secure && { ...secure, weight: this.weightOf(inst) },
           },
@@ -393,16 +433,26 @@ export class FederationDriver {
     const institutionTimings = Object.fromEntries(
       [...results].map(([inst, r]) => [
         inst,
-        { trainMs: r.trainMs, maskMs: r.maskMs, transferMs: r.transferMs, backend: r.backend },
+        {
+          trainMs: r.trainMs,
+          maskMs: r.maskMs,
+          transferMs: r.transferMs,
+          backend: r.backend,
+          modelBytesIn: r.modelBytesIn,
+        },
       ]),
     );
     const bytesIn = [...results.values()].reduce((n, r) => n + r.update.bytes, 0);
     let mean: Float32Array;
+    let aggregate: RoundAggregate | undefined;
     const rejected: string[] = [];
     try {
-      mean = options.secureAggregation
-        ? await this.secureMean(round, attempt, results, rejected)
-        : await this.plainMean(round, results);
+      if (options.secureAggregation) {
+        aggregate = await this.secureAggregate(round, attempt, results, rejected);
+        mean = await this.applyToGlobal(aggregate);
+      } else {
+        mean = await this.plainMean(round, results);
+      }
     } catch (e) {
       const roundLevel =
         e instanceof RoundFailed || e instanceof FederationFailed || e instanceof ProtocolViolation;
@@ -430,7 +480,11 @@ export class FederationDriver {
       this.state.rekey = true;
     }
     const aggregated = performance.now();
-    const stored = await this.storeModel(round, mean, [...results.values()][0]?.backend ?? 'unknown');
+    const backend = [...results.values()][0]?.backend ?? 'unknown';
+    // Secure: publish the round's aggregate (compact); a full model only at checkpoints.
+    const stored = aggregate
+      ? await this.storeAggregate(round, aggregate, mean, backend)
+      : await this.storeModel(round, mean, backend);
     const finished = performance.now();
     const survivors = participants.filter((p) => results.has(p));
     await this.ports.state.recordRound({
@@ -453,7 +507,10 @@ export class FederationDriver {
     });
     this.state.round = round;
     this.state.attempt = 0;
-    this.state.model = { key: stored.key, sha256: stored.sha256 };
+    if (!aggregate) {
+      this.state.model = { key: stored.key, sha256: stored.sha256 };
+      this.state.modelRound = round;
+    }
     await this.ports.state.save(this.state);
     const lossValues = Object.values(losses);
     this.emit('round', 'running', {
@@ -591,12 +648,12 @@ export class FederationDriver {
     return out;
   }
 
-  private async secureMean(
+  private async secureAggregate(
     round: number,
     attempt: number,
     results: Map<string, TrainResult>,
     rejected: string[],
-  ): Promise<Float32Array> {
+  ): Promise<RoundAggregate> {
     const server = this.server!;
     // Fetch every masked vector at once (transfers overlap), then check and add them in turn.
     const fetched = new Map(
@@ -643,16 +700,77 @@ export class FederationDriver {
     const responses = answers.flatMap((a) =>
       a.ok ? [decodeEnvelopeWire(fromBase64(a.result.envelope))] : [],
     );
-    const aggregate = await server.finishRound(responses);
-    return aggregateMean(aggregate, new Float32Array(this.parameterCount()));
+    return server.finishRound(responses);
+  }
+
+  /** The global model of the last completed round: in memory, or rebuilt from the chain. */
+  private async currentGlobal(): Promise<Float32Array> {
+    if (this.global?.round === this.state.round) return this.global.params;
+    const total = this.parameterCount();
+    const model = this.state.model!;
+    const params = decodeWeights(await this.ports.getBuffer(model.key, model.sha256), total, model.key);
+    const after = this.state.modelRound ?? this.state.round;
+    for (const u of (this.state.updates ?? []).filter((x) => x.round > after)) {
+      const words = decodeAggregate(
+        await this.ports.getBuffer(u.key, u.sha256),
+        total,
+        this.secaggBits(),
+        u.key,
+      );
+      applyAggregate(params, words, this.updateEncoding(), u.totalWeight);
+    }
+    this.global = { round: this.state.round, params };
+    return params;
+  }
+
+  /** The next global model: the current one plus the round's decoded mean update (a new array). */
+  private async applyToGlobal(aggregate: RoundAggregate): Promise<Float32Array> {
+    const next = (await this.currentGlobal()).slice();
+    return applyAggregateUpdate(aggregate, next);
+  }
+
+  /**
+   * Stores a secure round's outcome: its aggregate always (what the workers read next round), and
+   * the full model when the round is a checkpoint. Keeps `mean` as the in-memory global model.
+   */
+  private async storeAggregate(
+    round: number,
+    aggregate: RoundAggregate,
+    mean: Float32Array,
+    backend: string,
+  ) {
+    const object = await this.ports.putBuffer(
+      objectKeys.aggregate(this.plan.federationId, round),
+      encodeAggregate(aggregate.sum),
+    );
+    this.global = { round, params: mean };
+    const ref = { round, key: object.key, sha256: object.sha256, totalWeight: aggregate.totalWeight };
+    if (this.isCheckpoint(round)) {
+      const full = await this.storeModel(round, mean, backend);
+      this.state.model = { key: full.key, sha256: full.sha256 };
+      this.state.modelRound = round;
+      // Kept so workers holding the previous round's model still apply it instead of reading the
+      // full model; a worker that holds nothing reads the checkpoint.
+      this.state.updates = [ref];
+    } else {
+      this.state.updates = [...(this.state.updates ?? []), ref];
+    }
+    return object;
+  }
+
+  /** Rounds whose full model is stored under secure aggregation: every k-th and the last. */
+  private isCheckpoint(round: number): boolean {
+    const { rounds } = this.plan.options;
+    const every = this.plan.options.checkpointEvery ?? Math.ceil(rounds / 10);
+    return round === rounds || round % every === 0;
   }
 
   /** Opens the secure round on the (possibly rebuilt) server; returns what the train jobs carry. */
   private async secureRoundSetup(round: number, participants: string[]) {
     const server = this.server ?? (await this.restoreServer());
     const inRound = server.beginRound(round, participants);
-    const { threshold, clip } = this.secaggParams();
-    return { epoch: this.state.secagg!.epoch, threshold, clip, participants: inRound };
+    const { threshold, clip, bits } = this.secaggParams();
+    return { epoch: this.state.secagg!.epoch, threshold, clip, bits, participants: inRound };
   }
 
   /** Failed its last key set-up less than KEY_RETRY_ROUNDS rounds ago. */
@@ -711,13 +829,14 @@ export class FederationDriver {
   }
 
   private newServer(epoch: number, verifier?: ConsortiumTrust): SecAggServer {
-    const { threshold, clip } = this.secaggParams();
+    const { threshold, clip, bits } = this.secaggParams();
     const config = makeConfig({
       federationId: this.plan.federationId,
       roster: this.order,
       threshold,
       epoch,
       clip,
+      bits,
     });
     if (verifier) return new SecAggServer(config, verifier);
     if (!this.verifierCache) throw new Error('verifier not loaded');
@@ -727,13 +846,27 @@ export class FederationDriver {
   private async secaggJobBase(epoch: number) {
     await this.verifier();
     const t = await this.ports.trust!();
-    const { threshold, clip } = this.secaggParams();
-    return { epoch, threshold, clip, certificates: t.certificates, revocationList: t.revocationList };
+    const { threshold, clip, bits } = this.secaggParams();
+    return { epoch, threshold, clip, bits, certificates: t.certificates, revocationList: t.revocationList };
   }
 
-  private secaggParams(): { threshold: number; clip: number } {
-    const { threshold, clip } = this.plan.options;
-    return { threshold: threshold ?? defaultThreshold(this.order.length), clip: clip ?? DEFAULT_CLIP };
+  /** The embedded SecureFedAvg's settings for the same options (same clip, same lanes). */
+  private secaggParams(): { threshold: number; clip: number; bits: LaneBits } {
+    const { threshold, clip, learningRate, localSteps } = this.plan.options;
+    return {
+      threshold: threshold ?? defaultThreshold(this.order.length),
+      clip: clip ?? updateClip(learningRate, localSteps),
+      bits: this.secaggBits(),
+    };
+  }
+
+  private secaggBits(): LaneBits {
+    return this.plan.options.secaggBits ?? DEFAULT_SECAGG_BITS;
+  }
+
+  private updateEncoding() {
+    const { clip, bits } = this.secaggParams();
+    return { clip, bits, maxSummands: this.order.length };
   }
 
   /** SecureFedAvg's public weights: cell count / largest cell count, or 1 (uniform). */

@@ -6,3 +6,4 @@ export * from './model-objects';
 export * from './object-keys';
 export * from './queues';
 export * from './service-env';
+export * from './model-chain';

@@ -18,6 +18,7 @@ import {
   SecAggClient,
   type EnvelopeSigner,
   type RevocationList,
+  wordsFor,
 } from '@fl/secure-agg';
 import type {
   AdvertiseJob,
@@ -41,6 +42,7 @@ import type {
   WritableObject,
   WrittenObject,
 } from './jobs';
+import { applyAggregate, decodeAggregate } from './model-chain';
 import { decodeGenes, decodeWeights, encodeLandmarkSet, encodeWeights } from './model-objects';
 
 /**
@@ -82,6 +84,8 @@ interface FederationState {
   secagg: Map<number, SecAggClient>;
   /** Scratch for the masked vector, reused every round (first touch of 4N bytes is not free). */
   scratch?: Uint32Array;
+  /** The global model this worker holds (secure aggregation's compact broadcast builds on it). */
+  global?: { round: number; params: Float32Array };
 }
 
 export class InstitutionRuntime {
@@ -134,11 +138,7 @@ export class InstitutionRuntime {
   async train(job: TrainJob): Promise<TrainResult> {
     const state = await this.prepared(job.spec, job.genes);
     const started = performance.now();
-    const global = decodeWeights(
-      await this.options.readObject(job.model),
-      state.local!.params.length,
-      job.model.key,
-    );
+    const { params: global, bytesIn } = await this.globalModel(state, job);
     const fetched = performance.now();
     const { loss } = state.local!.train(global, job.spec.localSteps);
     const trained = performance.now();
@@ -147,10 +147,13 @@ export class InstitutionRuntime {
     if (job.secure) {
       const client = await this.secaggClient(job.spec, job.secure.epoch);
       const params = state.local!.params;
-      if (state.scratch?.length !== params.length) state.scratch = new Uint32Array(params.length);
+      const words = wordsFor(params.length, job.secure.bits);
+      if (state.scratch?.length !== words) state.scratch = new Uint32Array(words);
+      // The round's update (params - global), as the embedded SecureFedAvg masks it.
       const { masked } = await client.maskInput(job.round, job.secure.participants, params, {
         weight: job.secure.weight,
         out: state.scratch,
+        base: global,
       });
       payload = new Uint8Array(masked.vector.buffer, masked.vector.byteOffset, masked.vector.byteLength);
       maskedEnvelope = toBase64(encodeEnvelopeWire(masked.envelope));
@@ -169,7 +172,55 @@ export class InstitutionRuntime {
       trainMs: trained - fetched,
       maskMs: masked - trained,
       transferMs: fetched - started + (uploaded - masked),
+      modelBytesIn: bytesIn,
     };
+  }
+
+  /**
+   * The global model the round starts from. Plain rounds: the full model in the job. Secure
+   * rounds: the chain (model-chain.ts): a worker that holds the model of a round in the chain
+   * applies only the aggregates after it; otherwise it reads the full model and applies them all.
+   */
+  private async globalModel(
+    state: FederationState,
+    job: TrainJob,
+  ): Promise<{ params: Float32Array; bytesIn: number }> {
+    const total = state.local!.params.length;
+    const updates = job.updates ?? [];
+    const target = job.round - 1;
+    const modelRound = job.modelRound ?? target;
+    const first = updates[0]?.round ?? modelRound + 1;
+    const chained =
+      modelRound <= target &&
+      first <= modelRound + 1 &&
+      updates.every((u, i) => u.round === first + i) &&
+      (updates.length === 0 ? modelRound === target : updates[updates.length - 1].round === target);
+    if (!chained)
+      throw new Error(`round ${job.round}: the job's model chain does not lead to round ${target}`);
+    let bytesIn = 0;
+    let held = state.global;
+    if (!held || held.round < first - 1 || held.round > target) {
+      const bytes = await this.options.readObject(job.model);
+      bytesIn += bytes.byteLength;
+      held = { round: modelRound, params: decodeWeights(bytes, total, job.model.key) };
+    }
+    if (updates.length > 0 && !job.secure)
+      throw new Error('aggregates sent for a round without secure aggregation');
+    for (const u of updates) {
+      if (u.round <= held.round) continue;
+      const bytes = await this.options.readObject(u.object);
+      bytesIn += bytes.byteLength;
+      const words = decodeAggregate(bytes, total, job.secure!.bits, u.object.key);
+      applyAggregate(
+        held.params,
+        words,
+        { bits: job.secure!.bits, clip: job.secure!.clip, maxSummands: job.spec.participants.length },
+        u.totalWeight,
+      );
+      held.round = u.round;
+    }
+    state.global = held;
+    return { params: held.params, bytesIn };
   }
 
   async unmask(job: UnmaskJob): Promise<UnmaskResult> {
@@ -288,6 +339,7 @@ export class InstitutionRuntime {
       threshold: job.threshold,
       epoch: job.epoch,
       clip: job.clip,
+      bits: job.bits,
     });
     return new SecAggClient({ config, id: this.institution, signer, verifier: trust });
   }

@@ -64,7 +64,10 @@ export interface SecAggConfigJob {
   spec: FederationSpec;
   epoch: number;
   threshold: number;
+  /** Clipping range of the round updates' entries. */
   clip: number;
+  /** Lane width of the masked updates (16 by default). */
+  bits: 8 | 16 | 32;
   /**
    * The participants' certificates (PEM, by institution). The worker checks each against the
    * consortium root it pinned when it was certified, never against a root sent by the aggregator.
@@ -94,10 +97,26 @@ export interface TrainJob {
   spec: FederationSpec;
   round: number;
   genes: ReadableObject;
+  /** The last full model stored (the global model when `updates` is absent or empty). */
   model: ReadableObject;
+  /** The round `model` is the global model of (0: the initial model). Absent: round - 1. */
+  modelRound?: number;
+  /**
+   * Secure aggregation's compact broadcast: consecutive aggregates ending at round - 1 and starting
+   * at most at modelRound + 1 (at modelRound right after a checkpoint); the global model is `model`
+   * with those after modelRound applied, or the model a worker holds with those after it applied.
+   */
+  updates?: { round: number; object: ReadableObject; totalWeight: number }[];
   upload: WritableObject;
   /** Present under secure aggregation: the round's participants and this institution's weight. */
-  secure?: { epoch: number; threshold: number; clip: number; participants: string[]; weight: number };
+  secure?: {
+    epoch: number;
+    threshold: number;
+    clip: number;
+    bits: 8 | 16 | 32;
+    participants: string[];
+    weight: number;
+  };
 }
 export interface TrainResult {
   update: WrittenObject;
@@ -109,6 +128,8 @@ export interface TrainResult {
   trainMs: number;
   maskMs: number;
   transferMs: number;
+  /** Bytes the worker read this round to hold the global model (full model or aggregates). */
+  modelBytesIn?: number;
 }
 
 export interface UnmaskJob {

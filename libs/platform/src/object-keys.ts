@@ -8,6 +8,9 @@ export const objectKeys = {
   genes: (federationId: string) => `federations/${federationId}/genes.txt`,
   model: (federationId: string, round: number) =>
     `federations/${federationId}/models/round-${String(round).padStart(5, '0')}/weights.bin`,
+  /** Secure aggregation: one round's unmasked sum of encoded updates (the compact broadcast). */
+  aggregate: (federationId: string, round: number) =>
+    `federations/${federationId}/rounds/${String(round).padStart(5, '0')}/aggregate.bin`,
   /** One institution's (masked, under secure aggregation) update of one round. */
   update: (federationId: string, round: number, institution: string) =>
     `federations/${federationId}/rounds/${String(round).padStart(5, '0')}/${institution}.bin`,
