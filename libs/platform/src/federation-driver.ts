@@ -1,5 +1,11 @@
 import { initParameters, type ModelShape } from '@fl/engine';
-import { buildGeneUnion, FedAvg, type TrainingOptions, type Weighting } from '@fl/federation';
+import {
+  buildGeneUnion,
+  FedAvg,
+  type SecureAggregationSkipped,
+  type TrainingOptions,
+  type Weighting,
+} from '@fl/federation';
 import {
   aggregateMean,
   ConsortiumTrust,
@@ -15,6 +21,7 @@ import {
   type RevocationList,
 } from '@fl/secure-agg';
 import { sha256Hex } from '@fl/storage';
+import { effectivePlan } from './effective-plan';
 import type { FederationEvent } from './events';
 import { fromBase64, toBase64 } from './institution-runtime';
 import {
@@ -57,6 +64,8 @@ export interface FederationOptions {
   embeddingSize: number;
   weighting: Weighting;
   secureAggregation: boolean;
+  /** Set when secure aggregation was asked for and is not used (one institution); see effectivePlan. */
+  secureAggregationSkipped?: SecureAggregationSkipped;
   /** Shamir threshold; default a majority. */
   threshold?: number;
   clip?: number;
@@ -184,11 +193,13 @@ export class FederationDriver {
   private state: DriverState = { phase: 'describe', attempt: 0, round: 0 };
   private server: SecAggServer | null = null;
   private readonly order: string[];
+  private readonly plan: FederationPlan;
 
   constructor(
-    private readonly plan: FederationPlan,
+    plan: FederationPlan,
     private readonly ports: AggregatorPorts,
   ) {
+    this.plan = effectivePlan(plan);
     this.order = plan.participants.map((p) => p.institution);
     if (new Set(this.order).size !== this.order.length) throw new Error('an institution is listed twice');
   }
@@ -765,6 +776,7 @@ export class FederationDriver {
       embeddingSize: o.embeddingSize,
       weighting: o.weighting,
       aggregation: `${o.secureAggregation ? 'secagg-' : ''}fedavg-${o.weighting}`,
+      ...(o.secureAggregationSkipped && { secureAggregationSkipped: o.secureAggregationSkipped }),
     };
   }
 
