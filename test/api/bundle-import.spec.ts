@@ -48,6 +48,26 @@ describe('api: hostile model bundles (POST /model-versions/import)', () => {
     expect(res.status).toBe(201);
   });
 
+  it("should keep a one-institution bundle's record that secure aggregation was skipped", async () => {
+    const skipped = {
+      reason: 'single-institution',
+      message: 'One institution: secure aggregation is not needed.',
+    };
+    const res = await importTar(
+      await bundleTar(
+        withFiles(files, {}, (m) => {
+          (m.options as Record<string, unknown>).secureAggregationSkipped = skipped;
+        }),
+      ),
+    );
+    expect(res.status).toBe(201);
+    const { id } = (await res.json()) as { id: string };
+    const row = await api.db.modelVersion.findUniqueOrThrow({ where: { id } });
+    expect((row.manifest as { options: Record<string, unknown> }).options.secureAggregationSkipped).toEqual(
+      skipped,
+    );
+  });
+
   it('should answer 400 to a tar holding a/manifest.json and b/manifest.json, and keep running', async () => {
     const data = await tarOf([
       { name: 'a/manifest.json', data: files['manifest.json'] },

@@ -111,10 +111,7 @@ describe('api: federations', () => {
       expect(result.errors?.[0].message).toMatch(new RegExp(`"${c.name}" has no certificate yet`));
     });
 
-    it('should refuse secure aggregation with one institution, and a minority threshold', async () => {
-      expect((await start({ institutions: [a.name] })).errors?.[0].message).toMatch(
-        /at least 2 institutions/,
-      );
+    it('should refuse a minority threshold under secure aggregation', async () => {
       const minority = await start({ institutions: [a.name, b.name], threshold: 1 });
       expect(minority.errors?.[0].message).toMatch(/must be a majority of the 2 institutions/);
     });
@@ -173,6 +170,28 @@ describe('api: federations', () => {
       expect(job?.data).toEqual({ action: 'start', federationId: federation.id });
       const audit = await api.db.auditLog.findFirst({ where: { target: `federation:${federation.id}` } });
       expect(audit?.action).toBe('federation.start');
+    });
+
+    it('should start one institution without secure aggregation (nor a certificate) and record why', async () => {
+      const solo = await registerInstitution(api, x.id, x.adminToken, 'solo');
+      const soloData = await siteDataset(solo, 'solo1');
+      const result = await start({ institutions: [solo.name] }); // secureAggregation: true by default
+      expect(result.errors).toBeUndefined();
+      const started = result.data!.startFederation;
+      expect(started.participants).toEqual([{ institution: solo.name, datasetIds: [soloData] }]);
+      expect(started.options).toMatchObject({
+        secureAggregation: false,
+        secureAggregationSkipped: {
+          reason: 'single-institution',
+          message: expect.stringMatching(/^One institution: secure aggregation is not needed/),
+        },
+        threshold: 1,
+      });
+      const job = await control.getJob(`start-${started.id}`);
+      expect(job?.data).toEqual({ action: 'start', federationId: started.id });
+      // Asked off, nothing is skipped.
+      const off = await start({ institutions: [solo.name], secureAggregation: false });
+      expect(off.data!.startFederation.options).not.toHaveProperty('secureAggregationSkipped');
     });
   });
 

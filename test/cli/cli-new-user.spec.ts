@@ -186,18 +186,6 @@ describe('scprivacy as a new user meets it', () => {
       return { r, out };
     };
 
-    it('should refuse one reference file under secure aggregation and say how to run it', async () => {
-      const single = join(dir, 'single');
-      await mkdir(single, { recursive: true });
-      await writeFile(join(single, 'a.csv'), REF_A);
-      const { r, out } = runWith('one-institution', [], single);
-      expect(r.status).toBe(2);
-      expect(r.stderr).toMatch(/--train .*single.*one reference file.*at least 2 institutions/);
-      expect(r.stderr).toMatch(/--secure-aggregation off/);
-      expect(r.stderr).not.toMatch(/unexpected error/);
-      expect(existsSync(out)).toBe(false);
-    });
-
     it('should refuse a --secagg-threshold the institutions cannot meet', () => {
       const { r, out } = runWith('threshold', ['--secagg-threshold', '5']);
       expect(r.status).toBe(2);

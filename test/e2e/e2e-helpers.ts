@@ -116,10 +116,10 @@ export async function downloadBundle(stack: Stack, modelVersionId: string) {
   }
 }
 
-/** The embedded federation on the same files, in the same institution order. */
-export async function embeddedModel(options: TrainFederatedOptions) {
+/** The embedded federation on the same files (all institutions, or those given), in the same order. */
+export async function embeddedModel(options: TrainFederatedOptions, institutions = EXAMPLE.institutions) {
   const refs = [];
-  for (const inst of EXAMPLE.institutions) {
+  for (const inst of institutions) {
     refs.push({ name: inst.name, matrix: await readExpression(inst.datasets[0], { role: 'reference' }) });
   }
   return trainFederatedModel(refs, { threads: 1, ...options });

@@ -20,7 +20,8 @@ import {
 /**
  * End to end, with api, aggregator and three workers as separate processes (dist/ bundles) on
  * real Postgres, Redis and an S3 server over HTTP: upload references, run a secure federation,
- * compare its model with the embedded run's, annotate a query through REST.
+ * compare its model with the embedded run's, annotate a query through REST; and a federation of
+ * one institution, which trains without secure aggregation.
  */
 
 const TRAINING = { rounds: 3, seed: 11, hiddenSize: 48, embeddingSize: 12, learningRate: 0.0005 };
@@ -90,6 +91,46 @@ describe('the platform end to end', () => {
     const query = await readExpression(EXAMPLE.query, { role: 'query' });
     const expected = formatResultTxt([await annotateMatrix(embedded.model, query)]);
     expect(await result.text()).toBe(expected);
+  });
+
+  it('trains a federation of one institution without secure aggregation (asked by default), records why, and finishes', async () => {
+    const solo = EXAMPLE.institutions[0];
+    const id = await startFederation(stack, {
+      name: 'e2e-solo',
+      ...TRAINING,
+      institutions: [solo.name],
+      roundDeadlineSeconds: 120,
+    });
+    await waitForFederation(stack, id, (f) => f.status === 'completed');
+
+    const { federation } = await stack.gql<{ federation: { options: Record<string, unknown> } }>(
+      'query($id: ID!) { federation(id: $id) { options } }',
+      { id },
+      stack.adminToken,
+    );
+    expect(federation.options).toMatchObject({
+      secureAggregation: false,
+      secureAggregationSkipped: { reason: 'single-institution' },
+    });
+    const history = await rounds(stack, id);
+    expect(history.map((r) => [r.status, r.survivors])).toEqual([
+      ['completed', [solo.name]],
+      ['completed', [solo.name]],
+      ['completed', [solo.name]],
+    ]);
+    const versions = await modelVersions(stack, id);
+    const distributed = await downloadBundle(stack, versions[3].id);
+    expect(distributed.manifest.options).toMatchObject({
+      aggregation: 'fedavg-uniform',
+      secureAggregationSkipped: { reason: 'single-institution' },
+    });
+    const plain = await embeddedModel({ ...TRAINING, backend: 'wasm', secureAggregation: false }, [solo]);
+    expect(Buffer.from(distributed.model.params.buffer).equals(Buffer.from(plain.model.params.buffer))).toBe(
+      true,
+    );
+    expect(distributed.model.landmarks.map((l) => Array.from(l.landmarks))).toEqual(
+      plain.model.landmarks.map((l) => Array.from(l.landmarks)),
+    );
   });
 
   it("refuses an institution's token on another institution's data, and its queue credentials on another queue", async () => {

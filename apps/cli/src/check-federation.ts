@@ -3,11 +3,11 @@ import type { LoadedDataset } from './load-datasets';
 
 /**
  * Checks what the federation would otherwise refuse deep inside (as an unexpected error):
- * institution names (from file names) must differ, and secure aggregation needs at least two
- * institutions and a threshold that is a majority of them.
+ * institution names (from file names) must differ, and a secure aggregation threshold must be a
+ * majority of the institutions. One institution trains without secure aggregation (there is
+ * nothing to aggregate), so its threshold does not apply.
  */
 export function checkFederation(
-  trainDir: string,
   references: readonly LoadedDataset[],
   secure: { on: boolean; threshold?: number },
 ): void {
@@ -23,15 +23,8 @@ export function checkFederation(
     }
     byName.set(r.name, r.path);
   }
-  if (!secure.on) return;
   const k = references.length;
-  if (k < 2) {
-    throw new InputError(
-      `--train ${trainDir} holds one reference file (one institution); secure aggregation needs at least 2 ` +
-        'institutions: add references, or train in the clear with --secure-aggregation off',
-      trainDir,
-    );
-  }
+  if (!secure.on || k < 2) return;
   const t = secure.threshold;
   const lowest = Math.max(2, Math.floor(k / 2) + 1);
   if (t !== undefined && (t < lowest || t > k)) {

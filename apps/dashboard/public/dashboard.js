@@ -9,6 +9,7 @@ import {
   LOSS_DATA,
   allowedActions,
   fileNameFromDisposition,
+  formatAggregation,
   formatBytes,
   formatLoss,
   formatProgress,
@@ -324,7 +325,8 @@ function renderFederation(f) {
   const institutions = institutionsOf(f, state.rounds);
   $('federation-summary').replaceChildren(
     statusBadge(f.status),
-    ` ${formatProgress(f)} · ${institutions.length} institutions · created `,
+    ` ${formatProgress(f)} · ${institutions.length} institution${institutions.length === 1 ? '' : 's'} · ` +
+      `${[formatAggregation(f), 'created '].filter(Boolean).join(' · ')}`,
     time(f.createdAt),
     ' · started ',
     time(f.startedAt),

@@ -76,6 +76,23 @@ export function formatProgress(federation) {
   return total === null ? `round ${current}` : `round ${current} of ${total}`;
 }
 
+/**
+ * How the federation aggregates, for its summary line, from its options (null when they do not
+ * say). A federation of one runs without secure aggregation, and its options say why.
+ */
+export function formatAggregation(federation) {
+  const options = federation?.options ?? {};
+  const skipped = options.secureAggregationSkipped;
+  if (skipped) {
+    return skipped.reason === 'single-institution'
+      ? 'no secure aggregation (one institution: nothing to aggregate)'
+      : 'secure aggregation skipped';
+  }
+  if (options.secureAggregation === true) return 'secure aggregation';
+  if (options.secureAggregation === false) return 'secure aggregation off';
+  return null;
+}
+
 export function formatLoss(loss) {
   return typeof loss === 'number' && Number.isFinite(loss) ? loss.toFixed(4) : '—';
 }

@@ -305,6 +305,9 @@ describe.skipIf(!servicesUp)('DashboardModule inside the api', () => {
       await until('the rounds', () => $('round-rows').children.length === 3);
       expect($('federation').hidden).toBe(false);
       expect($('federation-title').textContent).toBe('pbmc running');
+      expect($('federation-summary').textContent).toMatch(
+        /round 2 of 5 · 2 institutions · secure aggregation · created/,
+      );
       expect(browser.location.hash).toBe(`#federation=${running.id}`);
       expect(cells($('rounds-head'))).toEqual([
         'Round',

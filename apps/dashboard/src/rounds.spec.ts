@@ -72,6 +72,18 @@ describe('rounds.js', () => {
     });
   });
 
+  describe('formatAggregation', () => {
+    it('should say whether the federation aggregates securely, and why a federation of one does not', () => {
+      expect(sut.formatAggregation({ options: { secureAggregation: true } })).toBe('secure aggregation');
+      expect(sut.formatAggregation({ options: { secureAggregation: false } })).toBe('secure aggregation off');
+      const skipped = { reason: 'single-institution', message: 'One institution: …' };
+      expect(
+        sut.formatAggregation({ options: { secureAggregation: false, secureAggregationSkipped: skipped } }),
+      ).toBe('no secure aggregation (one institution: nothing to aggregate)');
+      expect(sut.formatAggregation(federation)).toBeNull();
+    });
+  });
+
   describe('formatProgress', () => {
     it('should say round x of n', () => {
       expect(sut.formatProgress(federation)).toBe('round 7 of 100');

@@ -21,3 +21,4 @@ export * from './secure-fed-avg';
 export * from './mask-update';
 export * from './institution-info';
 export * from './update-encoding';
+export * from './secure-aggregation-choice';

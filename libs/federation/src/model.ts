@@ -1,5 +1,6 @@
 import type { ModelShape } from '@fl/engine';
 import type { LandmarkSet } from './messages';
+import type { SecureAggregationSkipped } from './secure-aggregation-choice';
 
 /** Everything annotation needs: what a model bundle stores. */
 export interface FederatedModel {
@@ -20,5 +21,8 @@ export interface TrainingOptions {
   hiddenSize: number;
   embeddingSize: number;
   weighting: 'uniform' | 'numExamples';
+  /** The aggregation actually used, e.g. 'secagg-fedavg-uniform' or 'fedavg-uniform'. */
   aggregation: string;
+  /** Present when secure aggregation was asked for but not used (one institution). */
+  secureAggregationSkipped?: SecureAggregationSkipped;
 }

@@ -142,6 +142,41 @@ describe(trainFederatedModel.name, () => {
     expect(b.labels).toEqual(a.labels);
   });
 
+  it('should train one institution without secure aggregation, as with it off, and say why', async () => {
+    const one = () => [references()[0]];
+    const plain = await trainFederatedModel(one(), {
+      ...small,
+      seed: 4,
+      rounds: 5,
+      secureAggregation: false,
+    });
+    const asked = await trainFederatedModel(one(), { ...small, seed: 4, rounds: 5, secureAggregation: {} });
+    expect(Buffer.from(asked.model.params.buffer).equals(Buffer.from(plain.model.params.buffer))).toBe(true);
+    expect(asked.model.landmarks.map((l) => Array.from(l.landmarks))).toEqual(
+      plain.model.landmarks.map((l) => Array.from(l.landmarks)),
+    );
+    expect(asked.secureAggregation).toBeUndefined();
+    expect(asked.options.aggregation).toBe('fedavg-uniform');
+    expect(asked.options.secureAggregationSkipped).toEqual({
+      reason: 'single-institution',
+      message: expect.stringMatching(/^One institution: secure aggregation is not needed/),
+    });
+    // Asked off, nothing was skipped.
+    expect(plain.options.secureAggregationSkipped).toBeUndefined();
+  });
+
+  it('should keep secure aggregation for two institutions', async () => {
+    const two = await trainFederatedModel(references().slice(0, 2), {
+      ...small,
+      seed: 4,
+      rounds: 2,
+      secureAggregation: {},
+    });
+    expect(two.options.aggregation).toBe('secagg-fedavg-uniform');
+    expect(two.options.secureAggregationSkipped).toBeUndefined();
+    expect(two.secureAggregation?.reports.map((r) => r.survivors)).toEqual([2, 2]);
+  });
+
   it('should refuse a reference whose cell type has a single cell, naming file and type', async () => {
     const refs = references();
     refs[0].matrix.labels![0] = 'lonely';

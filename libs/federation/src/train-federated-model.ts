@@ -7,6 +7,7 @@ import { createInProcessPool } from './in-process-pool';
 import type { InstitutionPool } from './institution-client';
 import { encodeLabels } from './label-codes';
 import { checkReferenceTypes } from './reference-rules';
+import { chooseSecureAggregation } from './secure-aggregation-choice';
 import type { InstitutionData } from './local-institution';
 import type { InstitutionInfo } from './messages';
 import type { FederatedModel, TrainingOptions } from './model';
@@ -41,6 +42,7 @@ export interface TrainedFederation {
   backend: string;
   /** Seconds from the first round to the last landmark (secure-aggregation key set-up included). */
   trainingSeconds: number;
+  /** Absent when secure aggregation was off or skipped (options.secureAggregationSkipped says why). */
   secureAggregation?: {
     threshold: number;
     /** Lane width of the masked updates and the clipping range of their entries. */
@@ -115,9 +117,12 @@ async function createPool(
  */
 export async function trainFederatedModel(
   references: readonly ReferenceDataset[],
-  opts: TrainFederatedOptions = {},
+  requested: TrainFederatedOptions = {},
 ): Promise<TrainedFederation> {
   if (references.length === 0) throw new InputError('no reference datasets were given: nothing to train on');
+  // One institution: plain FedAvg, the same run as with secure aggregation off (and recorded).
+  const choice = chooseSecureAggregation(Boolean(requested.secureAggregation), references.length);
+  const opts = choice.skipped ? { ...requested, secureAggregation: false as const } : requested;
   const weighting = opts.weighting ?? PUBLISHED_DEFAULTS.weighting;
   const options: TrainingOptions = {
     rounds: opts.rounds ?? PUBLISHED_DEFAULTS.rounds,
@@ -129,6 +134,7 @@ export async function trainFederatedModel(
     weighting,
     aggregation:
       opts.strategy?.name ?? (opts.secureAggregation ? `secagg-fedavg-${weighting}` : `fedavg-${weighting}`),
+    ...(choice.skipped && { secureAggregationSkipped: choice.skipped }),
   };
   const genes = buildGeneUnion(references.map((r) => r.matrix.genes));
   const shape: ModelShape = {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { readExpression } from '@fl/formats';
-import { trainFederatedModel } from '@fl/federation';
+import { SINGLE_INSTITUTION_SKIP, trainFederatedModel } from '@fl/federation';
 import type { FederationOptions } from './federation-driver';
 import { MemoryFederation } from './testing/in-memory-federation';
 
@@ -23,9 +23,9 @@ const base: FederationOptions = {
   roundDeadlineSeconds: 30,
 };
 
-async function embedded(options: FederationOptions) {
+async function embedded(options: FederationOptions, institutions = references) {
   const refs = [];
-  for (const r of references)
+  for (const r of institutions)
     refs.push({ name: r.institution, matrix: await readExpression(r.path, { role: 'reference' }) });
   return trainFederatedModel(refs, {
     ...options,
@@ -235,6 +235,22 @@ describe('FederationDriver (in-memory transport)', () => {
       expect(r.error).toContain(`pbmc-10x-3p-v2: ${cause}`);
       expect(r.dropouts).toEqual(['pbmc-10x-3p-v2']);
     }
+  });
+
+  it('trains a federation of one without secure aggregation though asked, and records why', async () => {
+    const one = references.slice(0, 1);
+    const options = { ...base, secureAggregation: true };
+    const fed = await MemoryFederation.create({ references: one, options });
+    const end = await fed.driver().run();
+    expect(end.phase).toBe('done');
+    expect(end.secagg).toBeUndefined();
+    expect(fed.calls.filter((c) => c.name.startsWith('secagg-') || c.name === 'unmask')).toEqual([]);
+    const plain = await embedded({ ...base, secureAggregation: false }, one);
+    expect(Buffer.from((await fed.finalWeights()).buffer)).toEqual(Buffer.from(plain.model.params.buffer));
+    const manifest = fed.state.versions.get(base.rounds)!.manifest;
+    expect(manifest.options.aggregation).toBe('fedavg-uniform');
+    expect(manifest.options.secureAggregationSkipped).toEqual(SINGLE_INSTITUTION_SKIP);
+    expect(fed.state.landmarks.map((l) => l.institution)).toEqual(['pbmc3k-10x-v1']);
   });
 
   it('refuses landmarks that are not the ones the institution signed', async () => {

@@ -4,6 +4,7 @@ import {
   DEFAULT_SECAGG_BITS,
   FedAvg,
   updateClip,
+  type SecureAggregationSkipped,
   type TrainingOptions,
   type Weighting,
 } from '@fl/federation';
@@ -23,6 +24,7 @@ import {
   type RoundAggregate,
 } from '@fl/secure-agg';
 import { sha256Hex } from '@fl/storage';
+import { effectivePlan } from './effective-plan';
 import type { FederationEvent } from './events';
 import { fromBase64, toBase64 } from './institution-runtime';
 import {
@@ -66,6 +68,8 @@ export interface FederationOptions {
   embeddingSize: number;
   weighting: Weighting;
   secureAggregation: boolean;
+  /** Set when secure aggregation was asked for and is not used (one institution); see effectivePlan. */
+  secureAggregationSkipped?: SecureAggregationSkipped;
   /** Shamir threshold; default a majority. */
   threshold?: number;
   /** Clipping range of the round updates; default updateClip(learningRate, localSteps). */
@@ -211,11 +215,13 @@ export class FederationDriver {
   /** The global model in memory (secure aggregation applies each round's aggregate to it). */
   private global: { round: number; params: Float32Array } | null = null;
   private readonly order: string[];
+  private readonly plan: FederationPlan;
 
   constructor(
-    private readonly plan: FederationPlan,
+    plan: FederationPlan,
     private readonly ports: AggregatorPorts,
   ) {
+    this.plan = effectivePlan(plan);
     this.order = plan.participants.map((p) => p.institution);
     if (new Set(this.order).size !== this.order.length) throw new Error('an institution is listed twice');
   }
@@ -898,6 +904,7 @@ export class FederationDriver {
       embeddingSize: o.embeddingSize,
       weighting: o.weighting,
       aggregation: `${o.secureAggregation ? 'secagg-' : ''}fedavg-${o.weighting}`,
+      ...(o.secureAggregationSkipped && { secureAggregationSkipped: o.secureAggregationSkipped }),
     };
   }
 

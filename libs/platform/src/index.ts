@@ -1,4 +1,5 @@
 export * from './events';
+export * from './effective-plan';
 export * from './federation-driver';
 export * from './institution-runtime';
 export * from './jobs';

@@ -9,6 +9,7 @@ import {
 } from '@nestjs/common';
 import type { Queue } from 'bullmq';
 import { z } from 'zod';
+import { chooseSecureAggregation, type SecureAggregationSkipped } from '@fl/federation';
 import type { Federation as FederationRow, Prisma, Round as RoundRow } from '@fl/persistence';
 import type { ControlJob } from '@fl/platform';
 import { defaultThreshold } from '@fl/secure-agg';
@@ -35,7 +36,10 @@ export interface FederationOptions {
   hiddenSize: number;
   embeddingSize: number;
   weighting: 'uniform' | 'numExamples';
+  /** Whether the federation uses secure aggregation: false also when it was skipped (below). */
   secureAggregation: boolean;
+  /** Asked for but not used: one institution has nothing to aggregate and no other party. */
+  secureAggregationSkipped?: SecureAggregationSkipped;
   threshold: number;
   roundDeadlineSeconds: number;
   /** Train on types with >= 2 cells; singleton types get landmarks only (published behaviour). */
@@ -126,15 +130,16 @@ export class FederationsService {
     const notFound = `Consortium ${input.consortiumId} not found.`;
     if (!isUuid(input.consortiumId)) throw new NotFoundException(notFound);
     assertConsortiumAdmin(principal, input.consortiumId, notFound, 'start federations');
+    const { secure, skipped } = chooseSecureAggregation(input.secureAggregation, input.institutions.length);
     const participants = await this.participants(
       input.consortiumId,
       input.institutions,
       input.datasets ?? [],
       {
-        needCertificates: input.secureAggregation,
+        needCertificates: secure,
       },
     );
-    const threshold = this.threshold(input.threshold, participants.length, input.secureAggregation);
+    const threshold = this.threshold(input.threshold, participants.length, secure);
     const options: FederationOptions = {
       rounds: input.rounds,
       localSteps: input.localSteps,
@@ -142,7 +147,8 @@ export class FederationsService {
       hiddenSize: input.hiddenSize,
       embeddingSize: input.embeddingSize,
       weighting: input.weighting,
-      secureAggregation: input.secureAggregation,
+      secureAggregation: secure,
+      ...(skipped && { secureAggregationSkipped: skipped }),
       threshold,
       roundDeadlineSeconds: input.roundDeadlineSeconds,
       allowSingletonTypes: input.allowSingletonTypes,
@@ -271,14 +277,12 @@ export class FederationsService {
     return toFederation(row);
   }
 
-  /** Secure aggregation needs a majority of at least 2 (libs/secure-agg params); plain FedAvg 1..k. */
+  /**
+   * Secure aggregation needs a majority of at least 2 (libs/secure-agg params; it is never chosen
+   * for one institution); plain FedAvg 1..k.
+   */
   private threshold(requested: number | null | undefined, k: number, secure: boolean): number {
     if (secure) {
-      if (k < 2) {
-        throw new BadRequestException(
-          'Secure aggregation needs at least 2 institutions; add one or set secureAggregation: false.',
-        );
-      }
       const t = requested ?? defaultThreshold(k);
       if (t < 2 || t > k || 2 * t <= k) {
         throw new BadRequestException(

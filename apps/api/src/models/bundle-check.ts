@@ -89,6 +89,13 @@ function manifestSchema(limits: BundleCheckLimits) {
           embeddingSize: wholeNumber(1, MAX_EMBEDDING),
           weighting: z.enum(['uniform', 'numExamples']),
           aggregation: text(64),
+          // A one-institution run's record that secure aggregation was skipped (kept on import).
+          secureAggregationSkipped: z
+            .object(
+              { reason: z.literal('single-institution'), message: text(500) },
+              { invalid_type_error: 'expected an object' },
+            )
+            .optional(),
         },
         { invalid_type_error: 'expected an object', required_error: 'required' },
       ),

@@ -2,6 +2,7 @@ import { Command, Option } from 'commander';
 import { InputError } from '@fl/formats';
 import {
   buildGeneUnion,
+  chooseSecureAggregation,
   normaliseGeneName,
   PUBLISHED_DEFAULTS,
   saveBundle,
@@ -53,6 +54,8 @@ const median = (xs: number[]): number => {
   return s.length === 0 ? 0 : s.length % 2 ? s[s.length >> 1] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
 };
 
+const plural = (n: number, noun: string): string => `${n} ${noun}${n === 1 ? '' : 's'}`;
+
 /** Fails before training when a query shares no gene with the references. */
 function checkQueriesShareGenes(genes: string[], queries: readonly LoadedDataset[]): void {
   const model = new Set(genes);
@@ -77,10 +80,11 @@ async function run(opts: RunOptions): Promise<void> {
   await checkBackendOption(opts.backend);
   reporter.info(`Reading references (one file = one institution) from ${opts.train}`);
   const references = await loadDatasets([opts.train], 'reference', reporter);
-  checkFederation(opts.train, references, {
-    on: opts.secureAggregation === 'on',
-    threshold: opts.secaggThreshold,
-  });
+  const secure = { on: opts.secureAggregation === 'on', threshold: opts.secaggThreshold };
+  checkFederation(references, secure);
+  // trainFederatedModel makes the same choice; said here, before the rounds start.
+  const skipped = chooseSecureAggregation(secure.on, references.length).skipped;
+  if (skipped) reporter.info(skipped.message);
   reporter.info(`Reading queries from ${opts.test.join(', ')}`);
   const queries = await loadDatasets(opts.test, 'query', reporter);
   checkQueriesShareGenes(buildGeneUnion(references.map((r) => r.matrix.genes)), queries);
@@ -112,13 +116,13 @@ async function run(opts: RunOptions): Promise<void> {
           ? `; ${outOfRange} update values beyond ±${trained.secureAggregation.clip.toPrecision(3)} were clipped`
           : ''),
     );
-  } else {
+  } else if (!trained.options.secureAggregationSkipped) {
     reporter.warn(
       "secure aggregation is off: the aggregator saw every institution's parameters in the clear",
     );
   }
   reporter.info(
-    `Trained ${trained.institutions.length} institutions x ${trained.model.genes.length} genes for ` +
+    `Trained ${plural(trained.institutions.length, 'institution')} x ${trained.model.genes.length} genes for ` +
       `${opts.rounds} rounds in ${trained.trainingSeconds.toFixed(1)} s (tensor backend: ${trained.backend})`,
   );
 
@@ -155,6 +159,7 @@ async function run(opts: RunOptions): Promise<void> {
             medianServerUnmaskMs: median(trained.secureAggregation.reports.map((r) => r.serverUnmaskMs)),
             bytesSentPerInstitutionPerRound: trained.secureAggregation.reports[0]?.bytesSentPerInstitution,
           },
+          secureAggregationSkipped: trained.options.secureAggregationSkipped,
           medianAggregateSeconds: median(trained.history.map((r) => r.aggregateSeconds)),
           medianInstitutionSeconds: trained.institutions.map((_, i) =>
             median(trained.history.map((r) => r.institutionSeconds[i])),
@@ -223,7 +228,8 @@ export function runCommand(): Command {
     .addOption(
       new Option(
         '--secure-aggregation <mode>',
-        "mask institutions' parameters so the server sees only their sum",
+        "mask institutions' parameters so the server sees only their sum (one institution: not needed, " +
+          'trains without it)',
       )
         .choices(['on', 'off'])
         .default('on'),
@@ -238,7 +244,7 @@ export function runCommand(): Command {
     )
     .option(
       '--secagg-threshold <t>',
-      'institutions that must remain for a round to complete (default: a majority)',
+      'institutions that must remain for a secure round to complete (default: a majority)',
       positiveInt('--secagg-threshold'),
     )
     .option(

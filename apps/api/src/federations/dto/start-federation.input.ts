@@ -32,7 +32,12 @@ export class StartFederationInput {
   @Field(() => Int, { defaultValue: 500 }) hiddenSize!: number;
   @Field(() => Int, { defaultValue: 20 }) embeddingSize!: number;
   @Field(() => Weighting, { defaultValue: Weighting.uniform }) weighting!: Weighting;
-  @Field({ defaultValue: true }) secureAggregation!: boolean;
+  @Field({
+    defaultValue: true,
+    description:
+      'Mask institutions’ parameters so the aggregator sees only their sum. With one institution there is nothing to aggregate: it trains without, and the federation’s options record secureAggregationSkipped.',
+  })
+  secureAggregation!: boolean;
   @Field(() => Int, {
     nullable: true,
     description: 'Institutions needed for a round to complete (default: a majority).',

@@ -10,7 +10,9 @@ export class Federation {
   @Field(() => FederationStatus) status!: FederationStatus;
   @Field(() => JSONValue, {
     description:
-      'rounds, localSteps, learningRate, hiddenSize, embeddingSize, weighting, secureAggregation, threshold, roundDeadlineSeconds, allowSingletonTypes',
+      'rounds, localSteps, learningRate, hiddenSize, embeddingSize, weighting, secureAggregation (whether it is used), ' +
+      'secureAggregationSkipped ({ reason, message } when it was asked for but not used: one institution), threshold, ' +
+      'roundDeadlineSeconds, allowSingletonTypes',
   })
   options!: unknown;
   @Field(() => Int) seed!: number;
