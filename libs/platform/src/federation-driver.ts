@@ -34,6 +34,7 @@ import {
   type ModelVersionManifest,
   type ObjectRef,
 } from './model-objects';
+import { withModelRetention, type RetentionObjectPorts, type RetentionStatePort } from './model-retention';
 import { objectKeys } from './object-keys';
 
 /**
@@ -63,6 +64,8 @@ export interface FederationOptions {
   /** A round's institutions that have not answered by then count as dropped. */
   roundDeadlineSeconds: number;
   allowSingletonTypes?: boolean;
+  /** Model versions kept besides the final one and pinned ones: every k-th round (retention.ts). */
+  checkpointEvery?: number;
 }
 
 export interface FederationPlan {
@@ -74,7 +77,7 @@ export interface FederationPlan {
 export type CallOutcome<T> =
   { ok: true; result: T } | { ok: false; reason: string; timedOut: boolean; stateLost: boolean };
 
-export interface AggregatorPorts {
+export interface AggregatorPorts extends RetentionObjectPorts {
   /** Puts a job in an institution's queue (idempotent by jobId) and waits for its outcome. */
   call<N extends InstitutionJobName>(
     institution: string,
@@ -131,7 +134,7 @@ export interface LandmarkRecord {
   cellCounts: number[];
 }
 
-export interface FederationStatePort {
+export interface FederationStatePort extends RetentionStatePort {
   load(): Promise<DriverState | null>;
   save(state: DriverState): Promise<void>;
   recordRound(record: RoundRecord): Promise<void>;
@@ -184,11 +187,14 @@ export class FederationDriver {
   private state: DriverState = { phase: 'describe', attempt: 0, round: 0 };
   private server: SecAggServer | null = null;
   private readonly order: string[];
+  private readonly ports: AggregatorPorts;
 
   constructor(
     private readonly plan: FederationPlan,
-    private readonly ports: AggregatorPorts,
+    ports: AggregatorPorts,
   ) {
+    // Every saved state is followed by pruning the model versions it no longer needs.
+    this.ports = withModelRetention(plan, ports);
     this.order = plan.participants.map((p) => p.institution);
     if (new Set(this.order).size !== this.order.length) throw new Error('an institution is listed twice');
   }

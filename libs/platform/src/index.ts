@@ -3,6 +3,8 @@ export * from './federation-driver';
 export * from './institution-runtime';
 export * from './jobs';
 export * from './model-objects';
+export * from './model-retention';
 export * from './object-keys';
 export * from './queues';
+export * from './retention';
 export * from './service-env';

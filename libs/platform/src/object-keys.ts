@@ -8,6 +8,8 @@ export const objectKeys = {
   genes: (federationId: string) => `federations/${federationId}/genes.txt`,
   model: (federationId: string, round: number) =>
     `federations/${federationId}/models/round-${String(round).padStart(5, '0')}/weights.bin`,
+  /** Prefix of every model version object of a federation (retention sweeps it). */
+  models: (federationId: string) => `federations/${federationId}/models/`,
   /** One institution's (masked, under secure aggregation) update of one round. */
   update: (federationId: string, round: number, institution: string) =>
     `federations/${federationId}/rounds/${String(round).padStart(5, '0')}/${institution}.bin`,
