@@ -535,6 +535,7 @@ describe('api: authentication, institutions and datasets', () => {
           '/api/v1/annotations/{id}',
           '/api/v1/annotations/{id}/result.txt',
           '/api/v1/annotations/{id}/predictions.csv',
+          '/api/v1/model-versions',
           '/api/v1/model-versions/{id}/bundle',
           '/api/v1/model-versions/import',
           '/health/live',

@@ -1,5 +1,6 @@
 import { rm } from 'node:fs/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { objectKeys } from '@fl/platform';
 import { MinioObjectStore } from '@fl/storage';
 import { Stack } from '../../scripts/local-stack/stack';
 import { EXAMPLE, federation, rounds, startFederation, tempDir, waitForFederation } from './e2e-helpers';
@@ -89,13 +90,17 @@ describe('the platform under faults', () => {
     expect(completed.some((r) => !r.survivors.includes(victim.name))).toBe(true);
     expect(completed[completed.length - 1].survivors).toHaveLength(3);
 
-    // Nothing lost or corrupted: every model version and dataset object matches its sha256.
+    // Nothing lost or corrupted: every kept model version (retention: every 9th round of 90,
+    // the default ceil(90 / 10)) and dataset object matches its sha256, and the deleted rounds
+    // left no model object behind, killed aggregator included.
     const store = new MinioObjectStore({ ...stack.s3, bucket: stack.bucket });
-    const versions = await stack.db.prisma.modelVersion.findMany({ where: { federationId: id } });
-    expect(versions.map((v) => v.round).sort((a, b) => a - b)).toEqual(
-      Array.from({ length: total + 1 }, (_, i) => i),
-    );
+    const versions = await stack.db.prisma.modelVersion.findMany({
+      where: { federationId: id },
+      orderBy: { round: 'asc' },
+    });
+    expect(versions.map((v) => v.round)).toEqual(Array.from({ length: 10 }, (_, i) => 9 * (i + 1)));
     for (const v of versions) await store.getBuffer(v.objectKey, v.sha256);
+    expect(await store.list(objectKeys.models(id))).toEqual(versions.map((v) => v.objectKey));
     const datasets = await stack.db.prisma.dataset.findMany();
     expect(datasets).toHaveLength(3);
     for (const d of datasets) await store.getBuffer(d.objectKey!, d.sha256);

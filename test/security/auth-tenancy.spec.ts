@@ -155,6 +155,7 @@ const REST_ENDPOINTS: { label: string; method: string; path: () => string }[] = 
     method: 'GET',
     path: () => `/api/v1/annotations/${ids.job}/result.txt`,
   },
+  { label: 'GET /model-versions', method: 'GET', path: () => '/api/v1/model-versions' },
   {
     label: 'GET /model-versions/:id/bundle',
     method: 'GET',
@@ -299,6 +300,12 @@ describe("reading another tenant's things by id (REST)", () => {
   }
   it.each(readers.slice(1))("GET x's model bundle as %s: 404", async (_l, token) => {
     expect((await p.rest(`/api/v1/model-versions/${ids.model}/bundle`, { token: token() })).status).toBe(404);
+  });
+  it.each(readers.slice(1))("GET /model-versions as %s lists none of x's", async (_l, token) => {
+    const list = (await (await p.rest('/api/v1/model-versions', { token: token() })).json()) as {
+      id: string;
+    }[];
+    expect(list.map((v) => v.id)).not.toContain(ids.model);
   });
   it.each(readers)("GET /datasets as %s lists none of a's", async (_l, token) => {
     const list = (await (await p.rest('/api/v1/datasets', { token: token() })).json()) as { id: string }[];
@@ -564,6 +571,20 @@ describe("writing into another tenant's space (by name and by id)", () => {
       'NOT_FOUND',
     ],
     [
+      "admin Y pins X's model version",
+      () => 'mutation($id: ID!) { pinModelVersion(id: $id, pinned: true) { pinned } }',
+      () => ({ id: ids.model }),
+      () => y.adminToken,
+      'NOT_FOUND',
+    ],
+    [
+      "z pins X's model version",
+      () => 'mutation($id: ID!) { pinModelVersion(id: $id, pinned: true) { pinned } }',
+      () => ({ id: ids.model }),
+      () => z.token,
+      'NOT_FOUND',
+    ],
+    [
       "admin Y lists X's access tokens",
       () => 'query($c: ID!) { accessTokens(consortiumId: $c) { id } }',
       () => ({ c: x.id }),
@@ -597,6 +618,8 @@ describe("writing into another tenant's space (by name and by id)", () => {
     expect(await p.db.prisma.institution.count({ where: { name: 'intruder' } })).toBe(0);
     expect(await p.db.prisma.federation.count()).toBe(1);
     expect((await p.rest('/api/v1/datasets', { token: a.token })).status).toBe(200);
+    const model = await p.db.prisma.modelVersion.findUniqueOrThrow({ where: { id: ids.model } });
+    expect(model.pinned).toBe(false);
   });
 });
 
@@ -656,6 +679,12 @@ describe('roles within one consortium', () => {
       'a member resumes a federation',
       'mutation($id: ID!) { resumeFederation(id: $id) { id } }',
       () => ({ id: ids.federation }),
+      () => a.token,
+    ],
+    [
+      'a member pins a model version',
+      'mutation($id: ID!) { pinModelVersion(id: $id, pinned: true) { pinned } }',
+      () => ({ id: ids.model }),
       () => a.token,
     ],
   ] as const)('%s: FORBIDDEN', async (_l, query, vars, token) => {

@@ -177,6 +177,8 @@ export class FederationRunner {
       },
       putBuffer: (key, data) => store.putBuffer(key, data),
       getBuffer: (key, sha256) => store.getBuffer(key, sha256),
+      listObjects: (prefix) => store.list(prefix),
+      removeObject: (key) => store.remove(key),
       presignedGetUrl: (key) => store.presignedGetUrl(key, presignTtlSeconds),
       presignedPutUrl: (key) => store.presignedPutUrl(key, presignTtlSeconds),
       trust: async () => {

@@ -19,7 +19,8 @@ const HELP = `scprivacy aggregator: orchestrates the consortium's federations.
 
 Takes start / cancel / resume requests from the API (queue "${CONTROL_QUEUE}"), drives each
 federation's rounds through the institutions' queues, removes the secure-aggregation masks,
-and versions every model in the object store and Postgres. All state is in Postgres: a
+and versions the models in the object store and Postgres (the final one, every k-th round, the
+latest and pinned ones; the others are deleted). All state is in Postgres: a
 restarted aggregator resumes the federations that were running.
 Environment: DATABASE_URL, REDIS_URL, S3_ENDPOINT, S3_PORT, S3_USE_SSL, S3_ACCESS_KEY,
 S3_SECRET_KEY, S3_BUCKET, PRESIGN_TTL_SECONDS (3600), AGGREGATOR_HEALTH_PORT (optional).

@@ -4,6 +4,7 @@ import type {
   LandmarkRecord,
   ModelVersionRecord,
   RoundRecord,
+  StoredModelVersion,
 } from '@fl/platform';
 import type { Prisma, PrismaClient } from '@fl/persistence';
 
@@ -60,12 +61,12 @@ export class PrismaFederationState implements FederationStatePort {
   }
 
   async recordModelVersion(v: ModelVersionRecord): Promise<void> {
-    const parent =
-      v.round > 0
-        ? await this.prisma.modelVersion.findUnique({
-            where: { federationId_round: { federationId: this.federationId, round: v.round - 1 } },
-          })
-        : null;
+    // The parent is the newest version still stored before this round (retention deletes most
+    // rounds; deleting one re-links its children to its own parent).
+    const parent = await this.prisma.modelVersion.findFirst({
+      where: { federationId: this.federationId, round: { lt: v.round } },
+      orderBy: { round: 'desc' },
+    });
     const data = {
       objectKey: v.weights.key,
       sha256: v.weights.sha256,
@@ -79,6 +80,39 @@ export class PrismaFederationState implements FederationStatePort {
       create: { federationId: this.federationId, round: v.round, source: 'federation', ...data },
       update: data,
     });
+  }
+
+  async modelVersions(): Promise<StoredModelVersion[]> {
+    return this.prisma.modelVersion.findMany({
+      where: { federationId: this.federationId },
+      select: { round: true, pinned: true, objectKey: true },
+      orderBy: { round: 'asc' },
+    });
+  }
+
+  async deleteModelVersion(round: number): Promise<boolean> {
+    const where = { federationId: this.federationId, round };
+    try {
+      return await this.prisma.$transaction(async (tx) => {
+        const version = await tx.modelVersion.findUnique({ where: { federationId_round: where } });
+        if (!version) return false;
+        // Its children now descend from its parent, so the lineage skips what retention deleted.
+        await tx.modelVersion.updateMany({
+          where: { parentId: version.id },
+          data: { parentId: version.parentId },
+        });
+        // Unpinned at the moment of the delete: a pin committed first makes this delete nothing.
+        const { count } = await tx.modelVersion.deleteMany({ where: { ...where, pinned: false } });
+        if (count === 0) throw new KeptVersion();
+        return true;
+      });
+    } catch (e) {
+      if (e instanceof KeptVersion) return false;
+      // An annotation job refers to it (only versions with landmarks can be used, so this is a
+      // safety net): it stays.
+      if ((e as { code?: string } | null)?.code === 'P2003') return false;
+      throw e;
+    }
   }
 
   async recordLandmarks(round: number, sets: LandmarkRecord[]): Promise<void> {
@@ -107,3 +141,6 @@ export class PrismaFederationState implements FederationStatePort {
     );
   }
 }
+
+/** Rolls back the re-linking of a version that turned out pinned. */
+class KeptVersion extends Error {}

@@ -24,7 +24,9 @@ export const FEDERATIONS = `query DashboardFederations {
 export const FEDERATION = `query DashboardFederation($id: ID!, $offset: Int!, $versions: Int!) {
   federation(id: $id) {${FEDERATION_FIELDS} }
   rounds(federationId: $id, limit: ${ROUNDS_PAGE}, offset: $offset) {${ROUND_FIELDS} }
-  modelVersions(federationId: $id, limit: $versions) { id round sha256 backend sizeBytes source createdAt }
+  modelVersions(federationId: $id, limit: $versions) {
+    id round sha256 backend sizeBytes source createdAt kind pinned exportable
+  }
 }`;
 
 /** Further pages of rounds, when a federation has more than ROUNDS_PAGE of them. */
@@ -38,6 +40,11 @@ export const CANCEL = `mutation DashboardCancel($id: ID!) {
 
 export const RESUME = `mutation DashboardResume($id: ID!) {
   resumeFederation(id: $id) { id status }
+}`;
+
+/** Pins (or unpins) a model version, so that retention never deletes it (consortium admins). */
+export const PIN = `mutation DashboardPin($id: ID!, $pinned: Boolean!) {
+  pinModelVersion(id: $id, pinned: $pinned) { id pinned kind }
 }`;
 
 /** GraphQL error codes of the api (apps/api/src/graphql/graphql-options.ts) → ApiError kinds. */
@@ -85,6 +92,7 @@ async function errorOf(res) {
   }
   if (res.status === 403) return new ApiError('forbidden', message || 'Not allowed.', 403);
   if (res.status === 404) return new ApiError('not-found', message || 'Not found.', 404);
+  if (res.status === 409) return new ApiError('conflict', message || 'Not possible now.', 409);
   return new ApiError('error', message || `The server answered ${res.status} ${res.statusText}.`, res.status);
 }
 

@@ -4,7 +4,17 @@
 // runs. Data goes into the DOM as text only (textContent), never as HTML.
 // Browser globals are declared above; fetch, sessionStorage, URL and the timers are Node globals
 // too, so the root ESLint config already knows them.
-import { ApiError, CANCEL, FEDERATIONS, ME, RESUME, downloadBundle, graphql, loadFederation } from './api.js';
+import {
+  ApiError,
+  CANCEL,
+  FEDERATIONS,
+  ME,
+  PIN,
+  RESUME,
+  downloadBundle,
+  graphql,
+  loadFederation,
+} from './api.js';
 import {
   LOSS_DATA,
   allowedActions,
@@ -23,6 +33,7 @@ import {
   refetchOffset,
   roundSeconds,
   shortSha,
+  versionRetention,
 } from './rounds.js';
 
 const TOKEN_KEY = 'scprivacy.dashboard.token';
@@ -50,9 +61,10 @@ const state = {
   refreshing: false,
   refreshAgain: false,
   loadFailed: false,
-  /** Model versions last shown, and those whose bundle is downloading. */
+  /** Model versions last shown, those whose bundle is downloading, and those being (un)pinned. */
   versions: [],
   downloading: new Set(),
+  pinning: new Set(),
   /** Bumped on every selection, so a late answer for another federation is dropped. */
   generation: 0,
   chart: { view: null, key: '' },
@@ -381,7 +393,8 @@ function renderRounds(federation) {
 
 function renderVersions(versions) {
   state.versions = versions;
-  redraw($('version-rows'), [versions, [...state.downloading]], () =>
+  const admin = state.me?.kind === 'admin';
+  redraw($('version-rows'), [versions, [...state.downloading], [...state.pinning], admin], () =>
     versions.map((v) =>
       h(
         'tr',
@@ -391,26 +404,68 @@ function renderVersions(versions) {
         h('td', {}, v.backend),
         h('td', { class: 'num' }, formatBytes(v.sizeBytes)),
         h('td', {}, time(v.createdAt)),
+        h('td', {}, versionRetention(v)),
         h(
           'td',
-          {},
-          h(
-            'button',
-            {
-              type: 'button',
-              'aria-label': `Download the model bundle of round ${v.round}`,
-              'data-focus': `download-${v.id}`,
-              disabled: state.downloading.has(v.id),
-              onclick: () => download(v),
-            },
-            state.downloading.has(v.id) ? 'Downloading…' : 'Download',
-          ),
+          { class: 'actions' },
+          downloadButton(v),
+          admin && v.kind !== 'imported' ? pinButton(v) : null,
         ),
       ),
     ),
   );
   $('no-versions').hidden = versions.length > 0;
   $('more-versions').hidden = versions.length < state.versionsLimit || state.versionsLimit >= VERSIONS_ALL;
+}
+
+/**
+ * Download is offered only for versions that can be exported (they have landmarks: a finished
+ * federation's final model, or an imported one); the api answers 409 for the others.
+ */
+function downloadButton(v) {
+  if (!v.exportable) return null;
+  return h(
+    'button',
+    {
+      type: 'button',
+      'aria-label': `Download the model bundle of round ${v.round}`,
+      'data-focus': `download-${v.id}`,
+      disabled: state.downloading.has(v.id),
+      onclick: () => download(v),
+    },
+    state.downloading.has(v.id) ? 'Downloading…' : 'Download',
+  );
+}
+
+/** Admins pin a version so that retention never deletes it, or unpin it. */
+function pinButton(v) {
+  return h(
+    'button',
+    {
+      type: 'button',
+      'aria-pressed': v.pinned ? 'true' : 'false',
+      'aria-label': `${v.pinned ? 'Unpin' : 'Pin'} the model version of round ${v.round}`,
+      'data-focus': `pin-${v.id}`,
+      disabled: state.pinning.has(v.id),
+      onclick: () => pin(v),
+    },
+    v.pinned ? 'Unpin' : 'Pin',
+  );
+}
+
+async function pin(version) {
+  state.pinning.add(version.id);
+  renderVersions(state.versions);
+  const pinned = !version.pinned;
+  try {
+    await graphql(PIN, { id: version.id, pinned }, api());
+    announce(`${pinned ? 'Pinned' : 'Unpinned'} the model version of round ${version.round}.`);
+  } catch (error) {
+    handleError(error, `${pinned ? 'pinning' : 'unpinning'} the model version of round ${version.round}`);
+  } finally {
+    state.pinning.delete(version.id);
+  }
+  await refresh();
 }
 
 /** Fetches the bundle with the bearer header and saves it through a temporary Blob URL. */

@@ -114,6 +114,21 @@ export function formatBytes(bytes) {
   return unit === 0 ? `${value} B` : `${value.toFixed(1)} ${units[unit]}`;
 }
 
+/** What retention keeps a model version as (the api's ModelVersion.kind), in words. */
+const VERSION_KINDS = {
+  final: 'final model',
+  checkpoint: 'checkpoint',
+  latest: 'latest round (replaced by the next one)',
+  intermediate: 'round',
+  imported: 'imported',
+};
+
+/** The "Kept as" cell of a model version: its kind, and whether an admin pinned it. */
+export function versionRetention(version) {
+  const kind = VERSION_KINDS[version.kind] ?? version.kind ?? '';
+  return version.pinned ? `${kind} · pinned` : kind;
+}
+
 /** The first 12 hex digits, enough to tell versions apart on screen. */
 export function shortSha(sha256) {
   return typeof sha256 === 'string' ? sha256.slice(0, 12) : '';

@@ -108,6 +108,7 @@ describe('api.js', () => {
       const { fetchImpl } = fakeFetch(
         json({ statusCode: 401, message: 'This access token is unknown or revoked.' }, 401),
         json({ statusCode: 404, message: 'Model version x not found.' }, 404),
+        json({ statusCode: 409, message: 'Model version x (round 2) cannot be exported: …' }, 409),
       );
       expect(await rejection(sut.downloadBundle('x', { fetchImpl }))).toMatchObject({
         kind: 'unauthorized',
@@ -116,6 +117,11 @@ describe('api.js', () => {
       expect(await rejection(sut.downloadBundle('x', { fetchImpl }))).toMatchObject({
         kind: 'not-found',
         message: 'Model version x not found.',
+      });
+      expect(await rejection(sut.downloadBundle('x', { fetchImpl }))).toMatchObject({
+        kind: 'conflict',
+        status: 409,
+        message: expect.stringContaining('cannot be exported'),
       });
     });
   });

@@ -70,6 +70,8 @@ describe.skipIf(!servicesUp)('DashboardModule inside the api', () => {
   let running: { id: string };
   let completed: { id: string };
   let versionId: string;
+  let pinnedVersionId: string;
+  let finalVersionId: string;
 
   const client = (token?: string) => ({ token, baseUrl: url });
 
@@ -116,7 +118,7 @@ describe.skipIf(!servicesUp)('DashboardModule inside the api', () => {
           seed: 7,
           currentRound,
           startedAt: new Date('2025-01-01T00:00:00Z'),
-          options: { rounds: 5, localSteps: 1, secureAggregation: true },
+          options: { rounds: 5, localSteps: 1, secureAggregation: true, checkpointEvery: 4 },
           participants: [
             { institution: 'site-a', datasetIds: [] },
             { institution: 'site-b', datasetIds: [] },
@@ -163,6 +165,7 @@ describe.skipIf(!servicesUp)('DashboardModule inside the api', () => {
         },
       ],
     });
+    // Training rounds have no landmarks (not exportable); round 0 was pinned by an admin.
     for (const round of [0, 1, 2]) {
       const version = await db.modelVersion.create({
         data: {
@@ -173,10 +176,38 @@ describe.skipIf(!servicesUp)('DashboardModule inside the api', () => {
           sizeBytes: BigInt(1000 + round),
           backend: 'wasm',
           manifest: {},
+          pinned: round === 0,
         },
       });
       versionId = version.id;
+      if (round === 0) pinnedVersionId = version.id;
     }
+    // The completed federation's final model has landmarks (exportable), but its objects were
+    // never stored here, so the api cannot build its bundle.
+    const final = await db.modelVersion.create({
+      data: {
+        federationId: completed.id,
+        round: 5,
+        objectKey: `federations/${completed.id}/models/5`,
+        sha256: '5'.repeat(64),
+        sizeBytes: BigInt(1005),
+        backend: 'wasm',
+        manifest: {
+          genes: { key: `federations/${completed.id}/genes.txt`, sha256: '6'.repeat(64), count: 1 },
+        },
+        landmarkSets: {
+          create: {
+            federationId: completed.id,
+            institution: 'site-a',
+            objectKey: `federations/${completed.id}/landmarks/site-a.json`,
+            sha256: 'a'.repeat(64),
+            types: ['T'],
+            cellCounts: [3],
+          },
+        },
+      },
+    });
+    finalVersionId = final.id;
   });
 
   afterAll(async () => {
@@ -232,7 +263,19 @@ describe.skipIf(!servicesUp)('DashboardModule inside the api', () => {
     expect(rounds.meanLoss(first.rounds[0].losses)).toBe(3);
     expect(rounds.lossChartValues(first.rounds)).toHaveLength(5);
     expect(first.modelVersions.map((v: { round: number }) => v.round)).toEqual([2, 1]);
-    expect(first.modelVersions[0]).toMatchObject({ backend: 'wasm', sizeBytes: 1002, source: 'federation' });
+    expect(first.modelVersions[0]).toMatchObject({
+      backend: 'wasm',
+      sizeBytes: 1002,
+      source: 'federation',
+      kind: 'latest',
+      pinned: false,
+      exportable: false,
+    });
+    expect(first.modelVersions[1]).toMatchObject({ kind: 'intermediate', exportable: false });
+    const done = await api.loadFederation(completed.id, { offset: 0, versions: 20 }, client(adminToken));
+    expect(done.modelVersions).toEqual([
+      expect.objectContaining({ id: finalVersionId, round: 5, kind: 'final', exportable: true }),
+    ]);
 
     const offset = rounds.refetchOffset(first.rounds);
     expect(offset).toBe(2);
@@ -254,12 +297,25 @@ describe.skipIf(!servicesUp)('DashboardModule inside the api', () => {
     await expect(api.downloadBundle(versionId, client('wrong'))).rejects.toMatchObject({
       kind: 'unauthorized',
     });
-    // The seeded version has no weights in the object store, so the api cannot export it.
+    // A training round has no landmarks: a clear 409 saying why.
     await expect(api.downloadBundle(versionId, client(adminToken))).rejects.toMatchObject({
+      kind: 'conflict',
+      status: 409,
+      message: expect.stringContaining('round 2) cannot be exported'),
+    });
+    // The seeded final version has no weights in the object store, so the api cannot export it.
+    await expect(api.downloadBundle(finalVersionId, client(adminToken))).rejects.toMatchObject({
       kind: 'error',
       status: 400,
       message: expect.stringContaining('cannot be exported'),
     });
+  });
+
+  it('should pin and unpin a model version as an admin', async () => {
+    const pinned = await api.graphql(api.PIN, { id: versionId, pinned: true }, client(adminToken));
+    expect(pinned.pinModelVersion).toEqual({ id: versionId, pinned: true, kind: 'latest' });
+    const unpinned = await api.graphql(api.PIN, { id: versionId, pinned: false }, client(adminToken));
+    expect(unpinned.pinModelVersion.pinned).toBe(false);
   });
   it('should run the page itself: sign in, pick a federation, follow its rounds, act, sign out', async () => {
     const browser = fakeBrowser(readFileSync('apps/dashboard/public/index.html', 'utf8'));
@@ -323,11 +379,39 @@ describe.skipIf(!servicesUp)('DashboardModule inside the api', () => {
         ['2', 'completed', '1 / 1 (dropped: site-b)', '1.0000', '1.0000', '—', '2.50'],
         ['1', 'completed', '2 / 0', '3.0000', '2.0000', '4.0000', '1.50'],
       ]);
-      expect(($('version-rows').children as FakeElement[]).map(cells)).toEqual([
-        ['2', '222222222222', 'wasm', '1002 B', expect.any(String), 'Download'],
-        ['1', '111111111111', 'wasm', '1001 B', expect.any(String), 'Download'],
-        ['0', '000000000000', 'wasm', '1000 B', expect.any(String), 'Download'],
+      // No Download for training rounds (no landmarks); an admin gets a pin toggle.
+      const versionRows = () => ($('version-rows').children as FakeElement[]).map(cells);
+      expect(versionRows()).toEqual([
+        [
+          '2',
+          '222222222222',
+          'wasm',
+          '1002 B',
+          expect.any(String),
+          'latest round (replaced by the next one)',
+          'Pin',
+        ],
+        ['1', '111111111111', 'wasm', '1001 B', expect.any(String), 'round', 'Pin'],
+        ['0', '000000000000', 'wasm', '1000 B', expect.any(String), 'round · pinned', 'Unpin'],
       ]);
+      const buttonsOf = (text: string) =>
+        $('version-rows').find((e) => e.tagName === 'BUTTON' && e.textContent === text);
+      expect(buttonsOf('Download')).toEqual([]);
+      const [pinRound1] = $('version-rows').find(
+        (e) => e.getAttribute('aria-label') === 'Pin the model version of round 1',
+      );
+      expect(pinRound1.getAttribute('aria-pressed')).toBe('false');
+      await pinRound1.click();
+      await until('the pin', () => versionRows()[1]?.[5] === 'round · pinned');
+      expect(versionRows()[1][6]).toBe('Unpin');
+      expect($('status').textContent).toBe('Pinned the model version of round 1.');
+      const round1 = await database.prisma.modelVersion.findFirstOrThrow({
+        where: { federationId: running.id, round: 1 },
+      });
+      expect(round1.pinned).toBe(true);
+      expect(
+        (await database.prisma.modelVersion.findUniqueOrThrow({ where: { id: pinnedVersionId } })).pinned,
+      ).toBe(true);
       expect($('loss-chart').textContent).toContain('chart library did not load');
       expect($('controls').hidden).toBe(false);
       expect($('cancel').disabled).toBe(false);
@@ -369,9 +453,19 @@ describe.skipIf(!servicesUp)('DashboardModule inside the api', () => {
         $('status').textContent.includes('Asked the aggregator to cancel'),
       );
 
-      const downloadButtons = () => $('version-rows').find((e) => e.tagName === 'BUTTON');
+      // The completed federation's final model is the one that can be downloaded.
+      const [openDone] = $('federation-rows').find(
+        (e) => e.tagName === 'BUTTON' && e.textContent === 'pbmc done',
+      );
+      await openDone.click();
+      await until('the final model', () => versionRows()[0]?.[0] === '5');
+      expect(versionRows()).toEqual([
+        ['5', '555555555555', 'wasm', '1005 B', expect.any(String), 'final model', 'DownloadPin'],
+      ]);
+      const downloadButtons = () =>
+        $('version-rows').find((e) => e.tagName === 'BUTTON' && e.textContent.startsWith('Download'));
       const [download] = downloadButtons();
-      expect(download.getAttribute('aria-label')).toBe('Download the model bundle of round 2');
+      expect(download.getAttribute('aria-label')).toBe('Download the model bundle of round 5');
       const clicked = download.click();
       expect(downloadButtons()[0]).toMatchObject({ disabled: true, textContent: 'Downloading…' });
       await clicked;

@@ -33,6 +33,18 @@ const federation = {
 };
 
 describe('rounds.js', () => {
+  describe('versionRetention', () => {
+    it('should say what retention keeps a version as, and whether it is pinned', () => {
+      expect(sut.versionRetention({ kind: 'final', pinned: false })).toBe('final model');
+      expect(sut.versionRetention({ kind: 'checkpoint', pinned: true })).toBe('checkpoint · pinned');
+      expect(sut.versionRetention({ kind: 'latest', pinned: false })).toBe(
+        'latest round (replaced by the next one)',
+      );
+      expect(sut.versionRetention({ kind: 'intermediate', pinned: true })).toBe('round · pinned');
+      expect(sut.versionRetention({ kind: 'imported', pinned: false })).toBe('imported');
+    });
+  });
+
   describe('meanLoss', () => {
     it('should average the finite losses of a round', () => {
       expect(sut.meanLoss({ 'site-a': 1, 'site-b': 2, 'site-c': 4.5 })).toBeCloseTo(2.5);

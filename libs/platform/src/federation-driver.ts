@@ -25,6 +25,7 @@ import {
 } from '@fl/secure-agg';
 import { sha256Hex } from '@fl/storage';
 import { effectivePlan } from './effective-plan';
+import { defaultCheckpointEvery } from './retention';
 import type { FederationEvent } from './events';
 import { fromBase64, toBase64 } from './institution-runtime';
 import {
@@ -45,6 +46,7 @@ import {
   type ModelVersionManifest,
   type ObjectRef,
 } from './model-objects';
+import { withModelRetention, type RetentionObjectPorts, type RetentionStatePort } from './model-retention';
 import { objectKeys } from './object-keys';
 
 /**
@@ -76,14 +78,15 @@ export interface FederationOptions {
   clip?: number;
   /** Lane width of the masked updates: 16 (default), 32 or 8. */
   secaggBits?: LaneBits;
-  /**
-   * Secure aggregation stores a full model every `checkpointEvery` rounds and at the last one
-   * (between them, only each round's compact aggregate). Default: ceil(rounds / 10).
-   */
-  checkpointEvery?: number;
   /** A round's institutions that have not answered by then count as dropped. */
   roundDeadlineSeconds: number;
   allowSingletonTypes?: boolean;
+  /**
+   * Model versions kept besides the final one and pinned ones: every k-th round (retention.ts).
+   * Secure aggregation stores a full model only at those rounds (between them, each round's
+   * compact aggregate). Default: ceil(rounds / 10).
+   */
+  checkpointEvery?: number;
 }
 
 export interface FederationPlan {
@@ -95,7 +98,7 @@ export interface FederationPlan {
 export type CallOutcome<T> =
   { ok: true; result: T } | { ok: false; reason: string; timedOut: boolean; stateLost: boolean };
 
-export interface AggregatorPorts {
+export interface AggregatorPorts extends RetentionObjectPorts {
   /** Puts a job in an institution's queue (idempotent by jobId) and waits for its outcome. */
   call<N extends InstitutionJobName>(
     institution: string,
@@ -152,7 +155,7 @@ export interface LandmarkRecord {
   cellCounts: number[];
 }
 
-export interface FederationStatePort {
+export interface FederationStatePort extends RetentionStatePort {
   load(): Promise<DriverState | null>;
   save(state: DriverState): Promise<void>;
   recordRound(record: RoundRecord): Promise<void>;
@@ -216,12 +219,12 @@ export class FederationDriver {
   private global: { round: number; params: Float32Array } | null = null;
   private readonly order: string[];
   private readonly plan: FederationPlan;
+  private readonly ports: AggregatorPorts;
 
-  constructor(
-    plan: FederationPlan,
-    private readonly ports: AggregatorPorts,
-  ) {
+  constructor(plan: FederationPlan, ports: AggregatorPorts) {
     this.plan = effectivePlan(plan);
+    // Every saved state is followed by pruning the model versions it no longer needs.
+    this.ports = withModelRetention(this.plan, ports);
     this.order = plan.participants.map((p) => p.institution);
     if (new Set(this.order).size !== this.order.length) throw new Error('an institution is listed twice');
   }
@@ -767,7 +770,7 @@ export class FederationDriver {
   /** Rounds whose full model is stored under secure aggregation: every k-th and the last. */
   private isCheckpoint(round: number): boolean {
     const { rounds } = this.plan.options;
-    const every = this.plan.options.checkpointEvery ?? Math.ceil(rounds / 10);
+    const every = this.plan.options.checkpointEvery ?? defaultCheckpointEvery(rounds);
     return round === rounds || round % every === 0;
   }
 

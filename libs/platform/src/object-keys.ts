@@ -11,6 +11,8 @@ export const objectKeys = {
   /** Secure aggregation: one round's unmasked sum of encoded updates (the compact broadcast). */
   aggregate: (federationId: string, round: number) =>
     `federations/${federationId}/rounds/${String(round).padStart(5, '0')}/aggregate.bin`,
+  /** Prefix of every model version object of a federation (retention sweeps it). */
+  models: (federationId: string) => `federations/${federationId}/models/`,
   /** One institution's (masked, under secure aggregation) update of one round. */
   update: (federationId: string, round: number, institution: string) =>
     `federations/${federationId}/rounds/${String(round).padStart(5, '0')}/${institution}.bin`,

@@ -11,7 +11,7 @@ import type { Queue } from 'bullmq';
 import { z } from 'zod';
 import { chooseSecureAggregation, type SecureAggregationSkipped } from '@fl/federation';
 import type { Federation as FederationRow, Prisma, Round as RoundRow } from '@fl/persistence';
-import type { ControlJob } from '@fl/platform';
+import { checkpointEveryProblem, defaultCheckpointEvery, type ControlJob } from '@fl/platform';
 import { defaultThreshold } from '@fl/secure-agg';
 import { assertConsortiumAdmin, assertInConsortium, consortiumPrincipal } from '../auth/access';
 import { AuditService } from '../auth/audit.service';
@@ -44,6 +44,8 @@ export interface FederationOptions {
   roundDeadlineSeconds: number;
   /** Train on types with >= 2 cells; singleton types get landmarks only (published behaviour). */
   allowSingletonTypes: boolean;
+  /** Model versions kept besides the final and pinned ones: every k-th round (@fl/platform retention). */
+  checkpointEvery: number;
 }
 
 const startSchema = z
@@ -78,10 +80,15 @@ const startSchema = z
       .min(10)
       .max(7 * 24 * 3600),
     allowSingletonTypes: z.boolean(),
+    checkpointEvery: z.number().nullish(),
   })
   .refine((i) => i.embeddingSize <= i.hiddenSize, {
     message: 'must not exceed hiddenSize',
     path: ['embeddingSize'],
+  })
+  .superRefine((i, ctx) => {
+    const problem = i.checkpointEvery == null ? null : checkpointEveryProblem(i.checkpointEvery, i.rounds);
+    if (problem) ctx.addIssue({ code: z.ZodIssueCode.custom, message: problem, path: ['checkpointEvery'] });
   });
 
 /** BullMQ refuses ':' in custom job ids, hence dashes. */
@@ -152,6 +159,8 @@ export class FederationsService {
       threshold,
       roundDeadlineSeconds: input.roundDeadlineSeconds,
       allowSingletonTypes: input.allowSingletonTypes,
+      // Stored resolved, so the aggregator, the api and the dashboard read the same k.
+      checkpointEvery: input.checkpointEvery ?? defaultCheckpointEvery(input.rounds),
     };
     const row = await this.db.$transaction(async (tx) => {
       const created = await tx.federation.create({

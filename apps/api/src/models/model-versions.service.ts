@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import {
   BadRequestException,
+  ConflictException,
   HttpException,
   Inject,
   Injectable,
@@ -12,12 +13,12 @@ import {
   PayloadTooLargeException,
 } from '@nestjs/common';
 import { saveBundle } from '@fl/federation';
-import type { LandmarkSet as LandmarkSetRow, ModelVersion as ModelVersionRow, Prisma } from '@fl/persistence';
-import type { ModelVersionManifest } from '@fl/platform';
+import type { LandmarkSet as LandmarkSetRow, Prisma } from '@fl/persistence';
+import { retentionPolicy, versionKind, type ModelVersionManifest, type RetentionPolicy } from '@fl/platform';
 import type { ObjectStore } from '@fl/storage';
 import pkg from '../../../../package.json';
 import { actorOf, type Principal } from '../auth/principal';
-import { consortiumPrincipal } from '../auth/access';
+import { assertConsortiumAdmin, consortiumPrincipal } from '../auth/access';
 import { AuditService } from '../auth/audit.service';
 import { inputProblem } from '../common/input-problem';
 import type { ReceivedUpload } from '../common/multipart-upload';
@@ -30,7 +31,7 @@ import { storeBundleFiles } from './bundle-store';
 import { BundleTooLargeError, extractBundle, packBundle } from './bundle-tar';
 import { assembleModelVersion, inInstitutionOrder } from './model-loader';
 import type { LandmarkSet } from './models/landmark-set.model';
-import type { ModelVersion } from './models/model-version.model';
+import { ModelVersionKind, type ModelVersion } from './models/model-version.model';
 
 /**
  * ModelVersion.manifest of an imported bundle. ModelVersion has no consortium column and an
@@ -43,7 +44,46 @@ export interface ImportedManifest extends ModelVersionManifest {
   bundle: { createdAt: string; tool: { name: string; version: string }; seed: number };
 }
 
-export function toModelVersion(row: ModelVersionRow): ModelVersion {
+/** What toModelVersion needs besides the row: its federation's retention state, its landmark count. */
+const VERSION_CONTEXT = {
+  federation: { select: { consortiumId: true, options: true, currentRound: true } },
+  _count: { select: { landmarkSets: true } },
+} satisfies Prisma.ModelVersionInclude;
+
+type VersionRow = Prisma.ModelVersionGetPayload<{ include: typeof VERSION_CONTEXT }>;
+
+function policyOf(options: unknown): RetentionPolicy | null {
+  try {
+    return retentionPolicy(options as { rounds: number; checkpointEvery?: number });
+  } catch {
+    return null; // options without usable rounds (hand-made rows): no checkpoints to name
+  }
+}
+
+function kindOf(row: VersionRow): ModelVersionKind {
+  if (!row.federation) return ModelVersionKind.imported;
+  const { options, currentRound } = row.federation;
+  const policy = policyOf(options);
+  if (policy) return ModelVersionKind[versionKind(row.round, policy, currentRound)];
+  return row.round === currentRound ? ModelVersionKind.latest : ModelVersionKind.intermediate;
+}
+
+/** Why a version without landmark sets cannot be exported (409), in words a user can act on. */
+function notExportable(row: VersionRow): string {
+  if (kindOf(row) === ModelVersionKind.final) {
+    return (
+      `Model version ${row.id} is its federation's final model, but its landmarks are not computed ` +
+      'yet and a bundle needs them; download it once the federation has completed.'
+    );
+  }
+  return (
+    `Model version ${row.id} (round ${row.round}) cannot be exported: it is a training ` +
+    `${kindOf(row) === ModelVersionKind.checkpoint ? 'checkpoint' : 'round'} without landmark sets, ` +
+    "and a bundle needs them. Only a federation's final model gets landmarks; download that one."
+  );
+}
+
+export function toModelVersion(row: VersionRow): ModelVersion {
   return {
     id: row.id,
     federationId: row.federationId,
@@ -55,6 +95,9 @@ export function toModelVersion(row: ModelVersionRow): ModelVersion {
     manifest: row.manifest,
     source: row.source,
     createdAt: row.createdAt,
+    kind: kindOf(row),
+    pinned: row.pinned,
+    exportable: row._count.landmarkSets > 0,
   };
 }
 
@@ -110,6 +153,7 @@ export class ModelVersionsService {
     }
     const rows = await this.db.modelVersion.findMany({
       where: { AND: where },
+      include: VERSION_CONTEXT,
       orderBy: [{ createdAt: 'desc' }, { round: 'desc' }],
       take: page.limit,
       skip: page.offset,
@@ -117,14 +161,11 @@ export class ModelVersionsService {
     return rows.map(toModelVersion);
   }
 
-  async getRow(
-    principal: Principal,
-    id: string,
-  ): Promise<ModelVersionRow & { landmarkSets: LandmarkSetRow[] }> {
+  async getRow(principal: Principal, id: string): Promise<VersionRow & { landmarkSets: LandmarkSetRow[] }> {
     const row = isUuid(id)
       ? await this.db.modelVersion.findFirst({
           where: { AND: [{ id }, this.visibleWhere(principal)] },
-          include: { landmarkSets: true },
+          include: { ...VERSION_CONTEXT, landmarkSets: true },
         })
       : null;
     if (!row) throw new NotFoundException(`Model version ${id} not found.`);
@@ -154,8 +195,47 @@ export class ModelVersionsService {
 
   async ofFederation(principal: Principal, federationId: string): Promise<ModelVersion[]> {
     await this.federations.getRow(principal, federationId);
-    const rows = await this.db.modelVersion.findMany({ where: { federationId }, orderBy: { round: 'asc' } });
+    const rows = await this.db.modelVersion.findMany({
+      where: { federationId },
+      include: VERSION_CONTEXT,
+      orderBy: { round: 'asc' },
+    });
     return rows.map(toModelVersion);
+  }
+
+  /**
+   * Consortium admin: pins (or unpins) a version. Retention never deletes a pinned one; an
+   * unpinned one that is neither the final model, a checkpoint nor the latest round is deleted
+   * when the federation's next round completes (a finished federation's stays).
+   */
+  async pin(principal: Principal, id: string, pinned: boolean): Promise<ModelVersion> {
+    const row = await this.getRow(principal, id);
+    const consortiumId =
+      row.federation?.consortiumId ?? (row.manifest as unknown as ImportedManifest).consortiumId;
+    assertConsortiumAdmin(principal, consortiumId, `Model version ${id} not found.`, 'pin model versions');
+    // The aggregator deletes a version only while it is unpinned, in one statement: either this
+    // update lands first and the version stays, or the version is gone and nothing is updated.
+    const updated = await this.db.$transaction(async (tx) => {
+      const { count } = await tx.modelVersion.updateMany({ where: { id }, data: { pinned } });
+      if (count === 0) return null;
+      await this.audit.record(
+        principal,
+        {
+          action: pinned ? 'model.pin' : 'model.unpin',
+          target: `model-version:${id}`,
+          consortiumId,
+          detail: { federationId: row.federationId, round: row.round },
+        },
+        tx,
+      );
+      return tx.modelVersion.findUniqueOrThrow({ where: { id }, include: VERSION_CONTEXT });
+    });
+    if (!updated) {
+      throw new NotFoundException(
+        `Model version ${id} no longer exists: retention deleted it when a newer round completed.`,
+      );
+    }
+    return toModelVersion(updated);
   }
 
   /**
@@ -164,6 +244,7 @@ export class ModelVersionsService {
    */
   async exportBundle(principal: Principal, id: string): Promise<{ fileName: string; stream: Readable }> {
     const row = await this.getRow(principal, id);
+    if (row.landmarkSets.length === 0) throw new ConflictException(notExportable(row));
     let model;
     try {
       model = await assembleModelVersion(this.store, row, row.landmarkSets);
@@ -281,7 +362,11 @@ export class ModelVersionsService {
         );
         return version;
       });
-      return toModelVersion(row);
+      return toModelVersion({
+        ...row,
+        federation: null,
+        _count: { landmarkSets: stored.landmarks.length },
+      });
     } catch (e) {
       await this.store.removePrefix(`${prefix}/`).catch(() => undefined);
       throw e;

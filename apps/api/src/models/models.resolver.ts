@@ -1,4 +1,4 @@
-import { Args, ID, Parent, Query, ResolveField, Resolver } from '@nestjs/graphql';
+import { Args, ID, Mutation, Parent, Query, ResolveField, Resolver } from '@nestjs/graphql';
 import { CurrentPrincipal } from '../auth/current-principal.decorator';
 import type { Principal } from '../auth/principal';
 import { Federation } from '../federations/models/federation.model';
@@ -28,6 +28,18 @@ export class ModelVersionsResolver {
     @Args('id', { type: () => ID }) id: string,
   ): Promise<ModelVersion> {
     return this.models.get(principal, id);
+  }
+
+  @Mutation(() => ModelVersion, {
+    description:
+      'Consortium admin: pins (pinned: true) a model version so that retention never deletes it, or unpins it (deleted when the next round completes unless it is the final model, a checkpoint or the latest round).',
+  })
+  pinModelVersion(
+    @CurrentPrincipal() principal: Principal,
+    @Args('id', { type: () => ID }) id: string,
+    @Args('pinned') pinned: boolean,
+  ): Promise<ModelVersion> {
+    return this.models.pin(principal, id, pinned);
   }
 
   @Query(() => [LandmarkSet], { description: "A model version's landmark sets, in institution order." })

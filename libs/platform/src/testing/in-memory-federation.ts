@@ -35,6 +35,12 @@ export class MemoryStore {
     if (sha256Hex(b) !== expected) throw new Error(`${key}: sha256 mismatch`);
     return b;
   }
+  async list(prefix: string): Promise<string[]> {
+    return [...this.objects.keys()].filter((k) => k.startsWith(prefix)).sort();
+  }
+  async remove(key: string): Promise<void> {
+    this.objects.delete(key);
+  }
   url(key: string): string {
     return `mem://${key}`;
   }
@@ -47,6 +53,8 @@ export class MemoryState implements FederationStatePort {
   state: DriverState | null = null;
   rounds: RoundRecord[] = [];
   versions = new Map<number, ModelVersionRecord>();
+  /** Rounds whose version a user pinned (retention never deletes them). */
+  pinned = new Set<number>();
   landmarks: LandmarkRecord[] = [];
   async load() {
     return this.state && (JSON.parse(JSON.stringify(this.state)) as DriverState);
@@ -62,6 +70,17 @@ export class MemoryState implements FederationStatePort {
   }
   async recordLandmarks(_round: number, sets: LandmarkRecord[]) {
     this.landmarks = sets;
+  }
+  async modelVersions() {
+    return [...this.versions.values()].map((v) => ({
+      round: v.round,
+      pinned: this.pinned.has(v.round),
+      objectKey: v.weights.key,
+    }));
+  }
+  async deleteModelVersion(round: number) {
+    if (this.pinned.has(round)) return false;
+    return this.versions.delete(round);
   }
 }
 
@@ -161,6 +180,8 @@ export class MemoryFederation {
       },
       putBuffer: (k, d) => this.store.putBuffer(k, d),
       getBuffer: (k, h) => this.store.getBuffer(k, h),
+      listObjects: (prefix) => this.store.list(prefix),
+      removeObject: (k) => this.store.remove(k),
       presignedGetUrl: async (k) => this.store.url(k),
       presignedPutUrl: async (k) => this.store.url(k),
       trust: this.trustMaterial && (async () => this.trustMaterial!),

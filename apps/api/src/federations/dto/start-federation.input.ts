@@ -44,6 +44,12 @@ export class StartFederationInput {
   })
   threshold?: number | null;
   @Field(() => Int, { defaultValue: 600 }) roundDeadlineSeconds!: number;
+  @Field(() => Int, {
+    nullable: true,
+    description:
+      'Model versions kept: the final one, every checkpointEvery-th round, the latest round while it runs, and pinned ones. 1 to rounds; default ceil(rounds / 10), at most 10 checkpoints.',
+  })
+  checkpointEvery?: number | null;
   @Field({
     defaultValue: false,
     description:
