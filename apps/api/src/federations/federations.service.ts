@@ -41,6 +41,8 @@ export interface FederationOptions {
   /** Asked for but not used: one institution has nothing to aggregate and no other party. */
   secureAggregationSkipped?: SecureAggregationSkipped;
   threshold: number;
+  /** Lane width of the masked updates (secure aggregation): 16, 32 or 8. */
+  secaggBits: 8 | 16 | 32;
   roundDeadlineSeconds: number;
   /** Train on types with >= 2 cells; singleton types get landmarks only (published behaviour). */
   allowSingletonTypes: boolean;
@@ -74,6 +76,9 @@ const startSchema = z
     weighting: z.enum(['uniform', 'numExamples']),
     secureAggregation: z.boolean(),
     threshold: z.number().int().nullish(),
+    secaggBits: z.union([z.literal(8), z.literal(16), z.literal(32)], {
+      errorMap: () => ({ message: 'must be 8, 16 or 32' }),
+    }),
     roundDeadlineSeconds: z
       .number()
       .int()
@@ -157,6 +162,7 @@ export class FederationsService {
       secureAggregation: secure,
       ...(skipped && { secureAggregationSkipped: skipped }),
       threshold,
+      secaggBits: input.secaggBits,
       roundDeadlineSeconds: input.roundDeadlineSeconds,
       allowSingletonTypes: input.allowSingletonTypes,
       // Stored resolved, so the aggregator, the api and the dashboard read the same k.

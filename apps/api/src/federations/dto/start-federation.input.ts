@@ -43,6 +43,12 @@ export class StartFederationInput {
     description: 'Institutions needed for a round to complete (default: a majority).',
   })
   threshold?: number | null;
+  @Field(() => Int, {
+    defaultValue: 16,
+    description:
+      'Bits per masked update value under secure aggregation: 16 (2 bytes per parameter each way, a resolution of ~0.04% of the learning rate), 32, or 8 (coarser).',
+  })
+  secaggBits!: number;
   @Field(() => Int, { defaultValue: 600 }) roundDeadlineSeconds!: number;
   @Field(() => Int, {
     nullable: true,
