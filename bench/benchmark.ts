@@ -23,6 +23,17 @@ import {
   type ExpressionMatrix,
 } from '@fl/formats';
 import { checkDatasets, DATASETS_OPTION_HELP, defaultDatasetsDir, runBenchMain } from './datasets';
+import {
+  compareSecure,
+  parseSchedules,
+  runSchedule,
+  scheduleTable,
+  secureCompareTable,
+  type CaseResult,
+  type CaseSpec,
+  type ScheduleResult,
+  type SecureComparison,
+} from './secure-compare';
 
 interface ScenarioResult {
   scenario: string;
@@ -40,19 +51,6 @@ interface ScenarioResult {
   annotationSeconds: number;
   peakRssMB: number;
   secureAggregation: boolean;
-}
-
-interface SecureComparison {
-  scenario: string;
-  seed: number;
-  plainTrainingSeconds: number;
-  secureTrainingSeconds: number;
-  /** secure / plain - 1 */
-  overhead: number;
-  plainAccuracy: number;
-  secureAccuracy: number;
-  /** Fraction of query cells with the same prediction. */
-  samePredictions: number;
 }
 
 interface ThroughputResult {
@@ -82,6 +80,8 @@ async function runScenario(
   rounds: number,
   threads: number,
   secure = false,
+  localSteps = 1,
+  bits: 8 | 16 | 32 = 16,
 ): Promise<ScenarioResult & { labels: string[] }> {
   const readStarted = performance.now();
   const refFiles = await listDataFiles(join(dir, 'reference'));
@@ -94,10 +94,11 @@ async function runScenario(
   const readSeconds = (performance.now() - readStarted) / 1000;
   const trained = await trainFederatedModel(references, {
     rounds,
+    localSteps,
     seed,
     threads,
     allowSingletonTypes: true,
-    secureAggregation: secure && {},
+    secureAggregation: secure && { bits },
   });
   const annotateStarted = performance.now();
   const annotation = await annotateMatrix(trained.model, query, { threads });
@@ -174,35 +175,6 @@ function child(args: string[]): unknown {
   return JSON.parse(line);
 }
 
-/** Plain and secure aggregation back to back on one scenario, so their ratio shares conditions. */
-async function compareSecure(
-  dir: string,
-  seed: number,
-  o: Record<string, string>,
-): Promise<SecureComparison> {
-  const base = { kind: 'scenario', dir, seed, rounds: Number(o.rounds), threads: Number(o.threads) };
-  type Run = ScenarioResult & { labels: string[] };
-  const plain = child(['--child', JSON.stringify(base)]) as Run;
-  const secure = child(['--child', JSON.stringify({ ...base, secure: true })]) as Run;
-  const same = plain.labels.filter((l, i) => l === secure.labels[i]).length;
-  const row: SecureComparison = {
-    scenario: plain.scenario,
-    seed,
-    plainTrainingSeconds: plain.trainingSeconds,
-    secureTrainingSeconds: secure.trainingSeconds,
-    overhead: secure.trainingSeconds / plain.trainingSeconds - 1,
-    plainAccuracy: plain.accuracy,
-    secureAccuracy: secure.accuracy,
-    samePredictions: same / plain.labels.length,
-  };
-  process.stderr.write(
-    `${row.scenario} with secure aggregation: training ${row.secureTrainingSeconds.toFixed(1)} s vs ` +
-      `${row.plainTrainingSeconds.toFixed(1)} s plain (+${(row.overhead * 100).toFixed(0)}%), accuracy ` +
-      `${row.secureAccuracy.toFixed(3)} vs ${row.plainAccuracy.toFixed(3)}, same predictions ${(row.samePredictions * 100).toFixed(2)}%\n`,
-  );
-  return row;
-}
-
 function markdownTable(results: ScenarioResult[], throughput: ThroughputResult[]): string {
   const byScenario = new Map<string, ScenarioResult[]>();
   for (const r of results) byScenario.set(r.scenario, [...(byScenario.get(r.scenario) ?? []), r]);
@@ -247,7 +219,19 @@ async function main(): Promise<void> {
     .option('--throughput-cells <n>', 'cells for the throughput run', '100000')
     .option('--out <file>', 'JSON output', 'bench-output/benchmark.json')
     .option('--markdown <file>', 'markdown file whose table is replaced', 'docs/benchmarks.md')
-    .option('--compare-secure', 'also train the first seed with secure aggregation and compare')
+    .option(
+      '--compare-secure',
+      'instead: plain and secure aggregation back to back for every scenario and seed (bench-output/secure-compare.json)',
+    )
+    .option(
+      '--secagg-bits <bits>',
+      'lane width of secure aggregation for --compare-secure and --schedules',
+      '16',
+    )
+    .option(
+      '--schedules <list>',
+      'instead: rounds x local steps with secure aggregation on, e.g. 300x1,60x5,30x10,15x20 (bench-output/schedules.json)',
+    )
     .option('--child <json>', 'internal: run one case and print its JSON')
     .parse();
   const o = program.opts();
@@ -255,7 +239,7 @@ async function main(): Promise<void> {
     const c = JSON.parse(o.child);
     const result =
       c.kind === 'scenario'
-        ? await runScenario(c.dir, c.seed, c.rounds, c.threads, c.secure)
+        ? await runScenario(c.dir, c.seed, c.rounds, c.threads, c.secure, c.localSteps, c.bits)
         : await runThroughput(c.dataRoot, c.cells, c.threads);
     process.stdout.write(JSON.stringify(result) + '\n');
     process.exit(0);
@@ -266,18 +250,17 @@ async function main(): Promise<void> {
     ...scenarios.flatMap((s) => [join(s, 'reference'), join(s, 'query')]),
     THROUGHPUT_QUERY,
   ]);
+  if (o.compareSecure || o.schedules) return secureBench(o, scenarios, dataRoot);
   const results: ScenarioResult[] = [];
   const throughput: ThroughputResult[] = [];
-  const comparisons: SecureComparison[] = [];
   const save = async () => {
     await mkdir(resolve(o.out, '..'), { recursive: true });
     await writeFile(
       o.out,
-      JSON.stringify({ date: new Date().toISOString(), results, comparisons, throughput }, null, 2) + '\n',
+      JSON.stringify({ date: new Date().toISOString(), results, throughput }, null, 2) + '\n',
     );
   };
-  // --compare-secure measures only the secure/plain pairs.
-  for (const scenario of o.compareSecure ? [] : scenarios) {
+  for (const scenario of scenarios) {
     for (const seed of String(o.seeds).split(',').map(Number)) {
       process.stderr.write(`${scenario}, seed ${seed} ... `);
       const spec = {
@@ -296,14 +279,6 @@ async function main(): Promise<void> {
       );
       results.push(r);
       await save(); // a later failure keeps what was measured
-    }
-  }
-  if (o.compareSecure) {
-    for (const scenario of scenarios) {
-      comparisons.push(
-        await compareSecure(join(dataRoot, scenario), Number(String(o.seeds).split(',')[0]), o),
-      );
-      await save();
     }
   }
   for (const threads of [1, Number(o.threads)]) {
@@ -330,6 +305,56 @@ async function main(): Promise<void> {
     );
     await writeFile(o.markdown, updated);
   }
+}
+
+/**
+ * --compare-secure and --schedules: secure-aggregation figures only (no throughput, and the
+ * published-defaults table is left alone); each writes its JSON and its table in docs/benchmarks.md.
+ */
+async function secureBench(o: Record<string, string>, scenarios: string[], dataRoot: string): Promise<void> {
+  const bits = Number(o.secaggBits) as 8 | 16 | 32;
+  if (![8, 16, 32].includes(bits)) throw new Error(`--secagg-bits: must be 8, 16 or 32, got ${o.secaggBits}`);
+  const seeds = String(o.seeds).split(',').map(Number);
+  const threads = Number(o.threads);
+  const run = (spec: CaseSpec): CaseResult =>
+    child(['--child', JSON.stringify({ kind: 'scenario', threads, ...spec })]) as CaseResult;
+  const log = (line: string) => process.stderr.write(`${line}\n`);
+  await mkdir(resolve(o.out, '..'), { recursive: true });
+  if (o.compareSecure) {
+    const rows: SecureComparison[] = [];
+    for (const scenario of scenarios)
+      for (const seed of seeds) {
+        rows.push(
+          compareSecure(run, join(dataRoot, scenario), seed, { rounds: Number(o.rounds), bits }, log),
+        );
+        await writeJson('bench-output/secure-compare.json', rows);
+      }
+    await publish(o.markdown, 'secure-compare', secureCompareTable(rows));
+  }
+  if (o.schedules) {
+    const rows: ScheduleResult[] = [];
+    for (const scenario of scenarios)
+      for (const schedule of parseSchedules(o.schedules))
+        for (const seed of seeds) {
+          rows.push(runSchedule(run, join(dataRoot, scenario), seed, schedule, bits, log));
+          await writeJson('bench-output/schedules.json', rows);
+        }
+    await publish(o.markdown, 'schedules', scheduleTable(rows));
+  }
+}
+
+async function writeJson(file: string, rows: unknown[]): Promise<void> {
+  await writeFile(file, JSON.stringify({ date: new Date().toISOString(), rows }, null, 2) + '\n');
+}
+
+/** Prints the table and replaces the block between <!-- name:start --> and <!-- name:end -->. */
+async function publish(markdown: string, name: string, table: string): Promise<void> {
+  process.stdout.write(table + '\n');
+  if (!existsSync(markdown)) return;
+  const md = await readFile(markdown, 'utf8');
+  const block = new RegExp(`<!-- ${name}:start -->[\\s\\S]*<!-- ${name}:end -->`);
+  if (block.test(md))
+    await writeFile(markdown, md.replace(block, `<!-- ${name}:start -->\n${table}\n<!-- ${name}:end -->`));
 }
 
 runBenchMain('bench', main);

@@ -7,7 +7,7 @@ import type { LaneBits } from '@fl/secure-agg';
  *
  * Why the update and not the weights: a round moves each parameter by a few learning rates at
  * most, so the update needs a far smaller range than the weights (clip 8), and 16-bit lanes carry
- * it with a resolution of ~0.04% of the learning rate (see fixed-point.ts and docs/security.md).
+ * it with a resolution of ~0.07% of the learning rate for three institutions (see fixed-point.ts and docs/security.md).
  */
 
 /** The default lane width of masked updates (`--secagg-bits`). */

@@ -26,7 +26,8 @@
  *                check + unmask + decode - one input's share of the plain mean, over one training.
  *
  * Options: --sizes 1000000,10000000  --rounds 3  --train-ms-per-mparam 4  --dropout (one institution
- * drops after masking in every measured round).
+ * drops after masking in every measured round)  --bits 16,32 (lane widths: 16 masks a round's update
+ * with clip 0.004, the federation's default; 32 also as the weights with clip 8).
  *
  * Signatures here are the test HMAC stand-in (libs/secure-agg/src/secagg/testing): the consortium's
  * RSA-PSS envelopes cost ~1 ms per signature and ~0.1 ms per check on this machine, two signatures
@@ -66,6 +67,15 @@ const sizes = arg('sizes', '1000000,10000000')
 const rounds = positive('rounds', arg('rounds', '3'), true);
 const trainMsPerM = positive('train-ms-per-mparam', arg('train-ms-per-mparam', '4'), false);
 const dropout = process.argv.includes('--dropout');
+const laneBits = arg('bits', '16,32')
+  .split(',')
+  .map((s) => {
+    if (!['8', '16', '32'].includes(s.trim())) {
+      process.stderr.write(`error: --bits expects 8, 16 and/or 32, got "${s}"\n`);
+      process.exit(2);
+    }
+    return Number(s) as 8 | 16 | 32;
+  });
 
 interface Variant {
   k: number;
@@ -111,6 +121,16 @@ function primitives() {
     ),
   );
   const shaMs = best(() => createHash('sha256').update(new Uint8Array(words.buffer)).digest());
+  // Keystream speed by request size (OpenSSL allocates each update()'s output), for CHUNK_WORDS.
+  const keystreamGBsByChunkKiB: Record<number, number> = {};
+  for (const kib of [16, 32, 64, 128, 256]) {
+    const z = new Uint8Array(kib * 1024);
+    const ms = best(() => {
+      const c = createCipheriv('aes-128-ctr', key, Buffer.alloc(16));
+      for (let i = 0; i < n * 4; i += z.length) c.update(z);
+    });
+    keystreamGBsByChunkKiB[kib] = (n * 4) / ms / 1e6;
+  }
   const x = Float32Array.from({ length: n }, (_, i) => Math.sin(i) * 0.5);
   const fp = fixedPoint(10);
   const encodeMs = best(() => encodeRange(x, words, fp));
@@ -121,6 +141,7 @@ function primitives() {
     maskKernelOneStreamGBs: gbs(kernelMs),
     maskKernelFourStreamsGBs: gbs(kernel4Ms, 4 * n * 4),
     sha256GBs: gbs(shaMs),
+    keystreamGBsByChunkKiB,
     encodeMsPer10M: encodeMs,
   };
 }
@@ -128,6 +149,7 @@ function primitives() {
 // ---------------------------------------------------------------- rounds
 interface Row {
   k: number;
+  bits: number;
   params: number;
   threshold: number;
   maskDegree: number;
@@ -162,8 +184,10 @@ function plainMean(inputs: Map<string, Float32Array>, out: Float32Array): void {
   weightedMeanInto(vs, new Float64Array(vs.length).fill(1 / vs.length), out);
 }
 
-async function measure(v: Variant, n: number): Promise<Row> {
+async function measure(v: Variant, n: number, bits: 8 | 16 | 32): Promise<Row> {
   const { k } = v;
+  // 16 and 8 bits: a round's update (entries within a few learning rates), clip 8 lr = 0.004.
+  const update = bits < 32;
   const names = Array.from({ length: k }, (_, i) => `inst-${i}`);
   const { signers, verifier } = fakeEnvelopes(names);
   const setup = (tag: string) =>
@@ -174,9 +198,11 @@ async function measure(v: Variant, n: number): Promise<Row> {
       verifier,
       maskDegree: v.maskDegree,
       vectorDigest: v.vectorDigest,
+      bits,
+      clip: update ? 0.004 : undefined,
     });
   const session = await setup('main');
-  const inputs = syntheticInputs(names, n, 1);
+  const inputs = syntheticInputs(names, n, 1, update ? 0.003 : 0.9);
   const out = new Float32Array(n);
   let round = 1;
   const run = async (precompute: boolean): Promise<SecureRoundResult> => {
@@ -219,6 +245,7 @@ async function measure(v: Variant, n: number): Promise<Row> {
     criticalPathMs + clientUnmaskMs + serverCollectMs / k + serverUnmaskMs + decodeMs - plainMeanMs / k;
   return {
     k,
+    bits,
     params: n,
     threshold: session.config.threshold,
     maskDegree: session.config.maskDegree,
@@ -249,7 +276,10 @@ const prim = primitives();
 console.log(
   `AES-128-CTR keystream ${fmt(prim.aes128ctrKeystreamGBs, 2)} GB/s; mask kernel ${fmt(prim.maskKernelOneStreamGBs, 2)} GB/s ` +
     `(1 stream), ${fmt(prim.maskKernelFourStreamsGBs, 2)} GB/s of mask words (4 streams); SHA-256 ${fmt(prim.sha256GBs, 2)} GB/s; ` +
-    `encode ${fmt(prim.encodeMsPer10M)} ms / 10 M`,
+    `encode ${fmt(prim.encodeMsPer10M)} ms / 10 M; keystream by request size: ` +
+    Object.entries(prim.keystreamGBsByChunkKiB)
+      .map(([kib, gbs]) => `${kib} KiB ${fmt(gbs, 2)} GB/s`)
+      .join(', '),
 );
 // Warm-up: JIT-compile every path (direct, precompute, dropout) before anything is measured.
 {
@@ -268,15 +298,18 @@ console.log(
 
 const rows: Row[] = [];
 for (const n of sizes) {
-  for (const v of variants) {
-    const row = await measure(v, n);
-    rows.push(row);
-    console.log(JSON.stringify(row));
+  for (const bits of laneBits) {
+    for (const v of variants) {
+      const row = await measure(v, n, bits);
+      rows.push(row);
+      console.log(JSON.stringify(row));
+    }
   }
 }
 
 const header = [
   'K',
+  'bits',
   'params',
   't',
   'pairs/inst',
@@ -293,6 +326,7 @@ const header = [
 ];
 const lines = rows.map((r) => [
   String(r.k),
+  String(r.bits),
   `${r.params / 1e6} M`,
   String(r.threshold),
   r.maskDegree >= r.k - 1 ? `all ${r.k - 1}` : String(r.maskDegree),

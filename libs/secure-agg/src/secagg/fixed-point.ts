@@ -16,8 +16,8 @@
  * Weights mode (b = 32, c = 8, Flower's SecAgg+ clipping range; parameters here are |w| < 1):
  * K = 10 gives scale = 26 843 545, a resolution of 3.7e-8, finer than float32 for [0.5, 1).
  * Update mode (the federation masks each round's update, local model minus global model, whose
- * entries are at most a few learning rates: see docs/security.md): b = 16, c = 4 * lr * steps,
- * e.g. lr 5e-4, one step, K = 3 gives scale = 5 460 666, a resolution of 1.8e-7 (0.04% of lr).
+ * entries are at most a few learning rates: see docs/security.md): b = 16, c = 8 * lr * steps,
+ * e.g. lr 5e-4, one step, K = 3 gives scale = 2 730 333, a resolution of 3.7e-7 (0.07% of lr).
  *
  * Error bound, per element, for survivors S with weights w_u (sum W):
  *   |mean_secure - mean_plain| <= |S| / (2 * scale * W)  +  2^-24 |mean|  +  clipping error
