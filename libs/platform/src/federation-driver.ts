@@ -215,6 +215,8 @@ const KEY_RETRY_ROUNDS = 10;
 export class FederationDriver {
   private state: DriverState = { phase: 'describe', attempt: 0, round: 0 };
   private server: SecAggServer | null = null;
+  /** Object-store time of the last secure round's masked-vector downloads (round timings). */
+  private lastFetchMs = 0;
   /** The global model in memory (secure aggregation applies each round's aggregate to it). */
   private global: { round: number; params: Float32Array } | null = null;
   private readonly order: string[];
@@ -454,6 +456,7 @@ export class FederationDriver {
     const bytesIn = [...results.values()].reduce((n, r) => n + r.update.bytes, 0);
     let mean: Float32Array;
     let aggregate: RoundAggregate | undefined;
+    this.lastFetchMs = 0;
     const rejected: string[] = [];
     try {
       if (options.secureAggregation) {
@@ -507,6 +510,8 @@ export class FederationDriver {
         institutions: institutionTimings,
         waitMs: dispatched - started,
         aggregateMs: aggregated - dispatched,
+        // Of aggregateMs: waiting for the masked vectors from the object store.
+        fetchMs: this.lastFetchMs,
         storeMs: finished - aggregated,
         totalMs: finished - started,
       },
@@ -674,6 +679,9 @@ export class FederationDriver {
         ),
       ]),
     );
+    const fetchStarted = performance.now();
+    await Promise.all(fetched.values());
+    this.lastFetchMs = performance.now() - fetchStarted;
     for (const [inst, r] of [...results]) {
       try {
         if (!r.maskedEnvelope) throw new Error('an unmasked update under secure aggregation');
