@@ -3,7 +3,6 @@
  * federation, the secure-aggregation layer and the distributed platform all speak them.
  */
 
-
 /** What the server asks of every institution in one round. Rounds count from 1. */
 export interface RoundConfig {
   round: number;

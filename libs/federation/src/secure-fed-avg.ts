@@ -29,7 +29,15 @@ export interface SecureRoundReport {
   survivors: number;
   outOfRange: number;
   maskingMsMean: number;
+  /** Aggregator: checking and adding the masked inputs. */
+  serverCollectMs: number;
+  /** Survivors answering the unmask request, mean. */
+  clientUnmaskMs: number;
   serverUnmaskMs: number;
+  /** Applying the decoded mean update to the global model. */
+  decodeMs: number;
+  /** Planning the round's masks (all institutions, before training). */
+  planMs: number;
   bytesSentPerInstitution: number;
   /** Bytes of the aggregate each institution receives to apply the round (the broadcast). */
   bytesReceivedPerInstitution: number;
@@ -59,6 +67,7 @@ export class SecureFedAvg implements AggregationStrategy {
   readonly name: string;
   readonly reports: SecureRoundReport[] = [];
   private plans = new Map<number, MaskPlan>();
+  private planMs = 0;
 
   private constructor(
     private readonly session: SecureAggregationSession,
@@ -126,6 +135,7 @@ export class SecureFedAvg implements AggregationStrategy {
     institutions: readonly number[],
     length: number,
   ): Promise<Map<number, MaskPlan>> {
+    const started = performance.now();
     const planned = await this.session.planRound(
       round,
       institutions.map((i) => this.ids[i]),
@@ -133,6 +143,7 @@ export class SecureFedAvg implements AggregationStrategy {
       this.weights,
     );
     this.plans = new Map(institutions.map((i) => [i, planned.plans.get(this.ids[i])!] as const));
+    this.planMs = performance.now() - started;
     return this.plans;
   }
 
@@ -158,7 +169,11 @@ export class SecureFedAvg implements AggregationStrategy {
       survivors: result.survivors.length,
       outOfRange: result.outOfRange,
       maskingMsMean: result.timings.maskingMsMean,
+      serverCollectMs: result.timings.serverCollectMs,
+      clientUnmaskMs: result.timings.clientUnmaskMsMean,
       serverUnmaskMs: result.timings.serverUnmaskMs,
+      decodeMs: result.timings.decodeMs,
+      planMs: this.planMs,
       bytesSentPerInstitution: result.bytesSentPerInstitution,
       bytesReceivedPerInstitution: result.sum.byteLength,
     });

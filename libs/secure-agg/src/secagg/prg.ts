@@ -2,6 +2,7 @@ import { createCipheriv, hkdfSync } from 'node:crypto';
 import { endianness } from 'node:os';
 import {
   encodeRange,
+  roundHalfEven,
   laneView,
   lanesPerWord,
   wordsFor,
@@ -170,7 +171,10 @@ function chunkSimd(
         fillRegion(k.f32, B / 4, j0 * L, source.base, e0, e1, values);
         k.sub(values * 4);
       }
-      clipped = k.encode(X, W, values * 4, source.fp.clip, m);
+      clipped =
+        bits === 32
+          ? k.encode(X, W, values * 4, source.fp.clip, m)
+          : k.encode32f(X, W, values * 4, Math.fround(source.fp.clip), Math.fround(m));
       if (L >= 2) k.narrow16(values * 2);
       if (L === 4) k.narrow8(values);
       if (addend) {
@@ -267,8 +271,9 @@ function encodeAddRange(
     return encodeRange(src.x, words, src.fp, src.weight, lo, hi, src.base);
   }
   const { x, base } = src;
-  const c = src.fp.clip;
-  const m = src.weight * src.fp.scale;
+  const narrow = src.fp.bits < 32;
+  const c = narrow ? Math.fround(src.fp.clip) : src.fp.clip;
+  const m = narrow ? Math.fround(src.weight * src.fp.scale) : src.weight * src.fp.scale;
   let clipped = 0;
   for (let i = lo; i < hi; i++) {
     let v = base ? Math.fround(x[i] - base[i]) : x[i];
@@ -276,7 +281,7 @@ function encodeAddRange(
       clipped++;
       v = v > c ? c : v < -c ? -c : 0;
     }
-    w[i] = (Math.floor(v * m + 0.5) + addend[i]) | 0;
+    w[i] = ((narrow ? roundHalfEven(Math.fround(v * m)) : Math.floor(v * m + 0.5)) + addend[i]) | 0;
   }
   return clipped;
 }
