@@ -1,5 +1,5 @@
 import type { WeightedMeanKernel } from './aggregation';
-import type { MaskPlan } from '@fl/secure-agg';
+import type { MaskPlan, RoundAggregate, UnmaskKernel } from '@fl/secure-agg';
 import type { InstitutionInfo, LandmarkSet, RoundConfig, TrainResult } from './messages';
 
 /**
@@ -17,6 +17,18 @@ export interface InstitutionClient {
   landmarks(global: Float32Array): Promise<LandmarkSet>;
 }
 
+/**
+ * The aggregator's per-round loops over whole vectors, for a pool whose threads share memory:
+ * the running sum is allocated in shared memory, then its masks are removed and the decoded update
+ * applied to the global model range by range in every thread (same bits as one thread: every
+ * element is computed by the same expression).
+ */
+export interface SecureAggregatorKernels {
+  allocateSum(words: number): Uint32Array;
+  unmask: UnmaskKernel;
+  apply(aggregate: RoundAggregate, model: Float32Array): Promise<void>;
+}
+
 /** A set of institutions plus the buffer in which the server keeps the global model. */
 export interface InstitutionPool {
   readonly clients: readonly InstitutionClient[];
@@ -26,5 +38,7 @@ export interface InstitutionPool {
   readonly backend: string;
   /** A faster weighted mean for results that live in the pool's shared memory, if it has one. */
   readonly weightedMean?: WeightedMeanKernel;
+  /** Secure aggregation's aggregator loops split over the pool's threads, if it has them. */
+  readonly secureKernels?: SecureAggregatorKernels;
   close(): Promise<void>;
 }

@@ -9,6 +9,7 @@ import {
   type MaskPlan,
 } from '@fl/secure-agg';
 import type { AggregationStrategy, Weighting } from './aggregation';
+import type { SecureAggregatorKernels } from './institution-client';
 import { maskUpdate } from './mask-update';
 import type { InstitutionInfo, MaskedUpdate, TrainResult } from './messages';
 import { DEFAULT_SECAGG_BITS, updateClip } from './update-encoding';
@@ -74,6 +75,7 @@ export class SecureFedAvg implements AggregationStrategy {
     private readonly ids: readonly string[],
     private readonly weights: ReadonlyMap<string, number> | undefined,
     weighting: Weighting,
+    private readonly kernels?: SecureAggregatorKernels,
   ) {
     this.name = `secagg-fedavg-${weighting}`;
   }
@@ -81,7 +83,12 @@ export class SecureFedAvg implements AggregationStrategy {
   static async create(
     institutions: readonly InstitutionInfo[],
     weighting: Weighting,
-    options: SecureAggregationOptions & { learningRate: number; localSteps: number },
+    options: SecureAggregationOptions & {
+      learningRate: number;
+      localSteps: number;
+      /** The pool's threaded aggregator loops, when it has threads. */
+      kernels?: SecureAggregatorKernels;
+    },
   ): Promise<SecureFedAvg> {
     const ids = institutionIds(institutions);
     const authority = ConsortiumAuthority.create({
@@ -108,6 +115,7 @@ export class SecureFedAvg implements AggregationStrategy {
       vectorDigest: 'none',
       signers,
       verifier: trust,
+      allocateSum: options.kernels?.allocateSum,
     });
     // Cell-count weights are public summaries; the protocol scales each input by its weight.
     const largest = Math.max(...institutions.map((i) => i.numExamples));
@@ -115,7 +123,7 @@ export class SecureFedAvg implements AggregationStrategy {
       weighting === 'numExamples'
         ? new Map(institutions.map((inst, i) => [ids[i], inst.numExamples / largest] as const))
         : undefined;
-    return new SecureFedAvg(session, ids, weights, weighting);
+    return new SecureFedAvg(session, ids, weights, weighting, options.kernels);
   }
 
   get threshold(): number {
@@ -163,7 +171,12 @@ export class SecureFedAvg implements AggregationStrategy {
       masked.set(this.ids[r.institution], m);
     }
     this.plans.clear();
-    const result = await this.session.completeRound(round, masked, { base: out, out });
+    const result = await this.session.completeRound(round, masked, {
+      base: out,
+      out,
+      unmaskKernel: this.kernels?.unmask,
+      applyKernel: this.kernels?.apply,
+    });
     this.reports.push({
       round,
       survivors: result.survivors.length,

@@ -114,6 +114,20 @@ describe(trainFederatedModel.name, () => {
     expect(Array.from(two.confidence)).toEqual(Array.from(one.confidence));
   });
 
+  it('should give the same secure model with masking and unmasking in worker threads as in one thread', async (ctx) => {
+    if (!findWorkerScript()) {
+      ctx.skip(); // the worker script exists after `npm run build`; .ci/run builds first
+      return;
+    }
+    const opts = { ...small, seed: 5, rounds: 6, secureAggregation: {} };
+    const inline = await trainFederatedModel(references(), { ...opts, threads: 1 });
+    const threaded = await trainFederatedModel(references(), { ...opts, threads: 2 });
+    expect(threaded.secureAggregation?.reports.every((r) => r.survivors === 3)).toBe(true);
+    expect(Buffer.from(threaded.model.params.buffer).equals(Buffer.from(inline.model.params.buffer))).toBe(
+      true,
+    );
+  });
+
   it('should train the same model with secure aggregation, up to the fixed-point bound', async () => {
     const plain = await trainFederatedModel(references(), { ...small, seed: 4, rounds: 10 });
     const secure = await trainFederatedModel(references(), {

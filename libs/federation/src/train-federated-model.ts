@@ -158,6 +158,7 @@ export async function trainFederatedModel(
           ...opts.secureAggregation,
           learningRate: options.learningRate,
           localSteps: options.localSteps,
+          kernels: pool.secureKernels,
         })
       : undefined;
     const strategy = opts.strategy ?? secure ?? new FedAvg(weighting, pool.weightedMean);

@@ -9,9 +9,11 @@ import { embedQueryRows } from '../embed-query-rows';
 import { LocalInstitution } from '../local-institution';
 import { weightedMeanRange } from '../aggregation';
 import { maskUpdate } from '../mask-update';
-import type { SharedFloats, WorkerRequest, WorkerResponse } from './protocol';
+import { applyMaskStreams, applyMeanUpdateRange } from '@fl/secure-agg';
+import type { SharedFloats, SharedWords, WorkerRequest, WorkerResponse } from './protocol';
 
 const view = (s: SharedFloats) => new Float32Array(s.buffer, s.byteOffset, s.length);
+const words = (s: SharedWords) => new Uint32Array(s.buffer, s.byteOffset, s.length);
 
 const institutions = new Map<number, { institution: LocalInstitution; global: Float32Array }>();
 
@@ -49,6 +51,19 @@ function handle(
       const entry = institutions.get(request.key)!;
       return { landmarks: entry.institution.landmarks(entry.global) };
     }
+    case 'unmaskRange':
+      applyMaskStreams(words(request.sum), request.streams, request.lo, request.hi, request.bits);
+      return {};
+    case 'applyUpdateRange':
+      applyMeanUpdateRange(
+        words(request.sum),
+        request.fixedPoint,
+        request.totalWeight,
+        view(request.target),
+        request.lo,
+        request.hi,
+      );
+      return {};
     case 'weightedMean': {
       weightedMeanRange(
         request.vectors.map(view),

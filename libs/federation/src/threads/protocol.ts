@@ -1,9 +1,16 @@
 import type { ModelShape } from '@fl/engine';
-import type { MaskPlan } from '@fl/secure-agg';
+import type { FixedPoint, LaneBits, MaskPlan, MaskStream } from '@fl/secure-agg';
 import type { GeneMapping } from '../gene-space';
 
 /** A Float32Array view on shared memory, as it crosses a thread boundary. */
 export interface SharedFloats {
+  buffer: SharedArrayBuffer;
+  byteOffset: number;
+  length: number;
+}
+
+/** A Uint32Array view on shared memory, as it crosses a thread boundary. */
+export interface SharedWords {
   buffer: SharedArrayBuffer;
   byteOffset: number;
   length: number;
@@ -38,6 +45,25 @@ export type WorkerRequest =
       mask?: { plan: MaskPlan; out: SharedArrayBuffer };
     }
   | { type: 'landmarks'; id: number; key: number }
+  | {
+      type: 'unmaskRange';
+      id: number;
+      sum: SharedWords;
+      streams: MaskStream[];
+      bits: LaneBits;
+      lo: number;
+      hi: number;
+    }
+  | {
+      type: 'applyUpdateRange';
+      id: number;
+      sum: SharedWords;
+      fixedPoint: FixedPoint;
+      totalWeight: number;
+      target: SharedFloats;
+      lo: number;
+      hi: number;
+    }
   | {
       type: 'weightedMean';
       id: number;

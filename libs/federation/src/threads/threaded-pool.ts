@@ -1,6 +1,6 @@
 import { parameterLayout } from '@fl/engine';
-import { maskedWords, type MaskPlan } from '@fl/secure-agg';
-import type { InstitutionClient, InstitutionPool } from '../institution-client';
+import { applyAggregateUpdate, applyMaskStreams, maskedWords, type MaskPlan } from '@fl/secure-agg';
+import type { InstitutionClient, InstitutionPool, SecureAggregatorKernels } from '../institution-client';
 import { institutionInfo } from '../institution-info';
 import type { InstitutionData } from '../local-institution';
 import type { InstitutionInfo, LandmarkSet, RoundConfig, TrainResult } from '../messages';
@@ -36,6 +36,56 @@ function parallelWeightedMean(workers: readonly WorkerHandle[]): WeightedMeanKer
         }),
       ),
     );
+  };
+}
+
+const sharedWords = (v: Uint32Array) =>
+  v.buffer instanceof SharedArrayBuffer
+    ? { buffer: v.buffer, byteOffset: v.byteOffset, length: v.length }
+    : undefined;
+
+/** [lo, hi) of `n` for thread t of `count`, cut at multiples of 4 (whole keystream blocks). */
+function share(n: number, t: number, count: number): [number, number] {
+  const per = Math.ceil(n / count / 4) * 4;
+  return [Math.min(n, t * per), Math.min(n, (t + 1) * per)];
+}
+
+/** Secure aggregation's aggregator loops, split over the pool's threads (shared memory). */
+function parallelSecureKernels(workers: readonly WorkerHandle[]): SecureAggregatorKernels {
+  return {
+    allocateSum: (n) => new Uint32Array(new SharedArrayBuffer(n * 4)),
+    unmask: async (sum, streams, bits) => {
+      const target = sharedWords(sum);
+      if (!target || workers.length < 2) return applyMaskStreams(sum, streams, 0, sum.length, bits);
+      await Promise.all(
+        workers.map((w, t) => {
+          const [lo, hi] = share(sum.length, t, workers.length);
+          return w.request({ type: 'unmaskRange', sum: target, streams: [...streams], bits, lo, hi });
+        }),
+      );
+    },
+    apply: async (aggregate, model) => {
+      const sum = sharedWords(aggregate.sum);
+      const target = shared(model);
+      if (!sum || !target || workers.length < 2) {
+        applyAggregateUpdate(aggregate, model);
+        return;
+      }
+      await Promise.all(
+        workers.map((w, t) => {
+          const [lo, hi] = share(model.length, t, workers.length);
+          return w.request({
+            type: 'applyUpdateRange',
+            sum,
+            fixedPoint: aggregate.fixedPoint,
+            totalWeight: aggregate.totalWeight,
+            target,
+            lo,
+            hi,
+          });
+        }),
+      );
+    },
   };
 }
 
@@ -139,6 +189,7 @@ export async function createThreadedPool(
       global,
       backend: ready[0].backend!,
       weightedMean: parallelWeightedMean(workers),
+      secureKernels: parallelSecureKernels(workers),
       close: async () => {
         await Promise.all(workers.map((w) => w.terminate()));
       },

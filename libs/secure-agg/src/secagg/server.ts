@@ -107,7 +107,15 @@ export class SecAggServer {
   /** The running sum's buffer, kept across rounds (a fresh 40 MB buffer is slow to first touch). */
   private accumulator: Uint32Array | null = null;
 
-  constructor(config: SecAggConfig, verifier: EnvelopeVerifier) {
+  /**
+   * @param options.allocateSum where the running sum lives (e.g. shared memory, so threads can
+   *   unmask and decode it); a plain Uint32Array by default. Reused while the length stays.
+   */
+  constructor(
+    config: SecAggConfig,
+    verifier: EnvelopeVerifier,
+    private readonly options: { allocateSum?: (words: number) => Uint32Array } = {},
+  ) {
     validateConfig(config);
     this.config = config;
     this.verifier = verifier;
@@ -272,7 +280,9 @@ export class SecAggServer {
       throw new ProtocolViolation('digest-mismatch', `${u}'s masked vector does not match its signed digest`);
     }
     if (cur.sum === null) {
-      if (this.accumulator?.length !== h.length) this.accumulator = new Uint32Array(h.length);
+      if (this.accumulator?.length !== h.length) {
+        this.accumulator = this.options.allocateSum?.(h.length) ?? new Uint32Array(h.length);
+      }
       cur.sum = this.accumulator;
       cur.sum.set(input.vector);
       cur.length = h.length;

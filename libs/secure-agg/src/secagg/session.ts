@@ -40,6 +40,8 @@ export interface SessionSetupOptions {
   signers: ReadonlyMap<string, EnvelopeSigner>;
   verifier: EnvelopeVerifier;
   random?: RandomSource;
+  /** Where the aggregator's running sum lives (see SecAggServer); shared memory for threaded kernels. */
+  allocateSum?: (words: number) => Uint32Array;
 }
 
 export interface AggregateOptions {
@@ -51,6 +53,8 @@ export interface AggregateOptions {
   weights?: ReadonlyMap<string, number>;
   /** Removes the masks from the sum; pass a threaded one for big vectors. */
   unmaskKernel?: UnmaskKernel;
+  /** Update mode: applies the decoded mean update to the model (applyAggregateUpdate); threaded for big vectors. */
+  applyKernel?: (aggregate: RoundAggregate, model: Float32Array) => void | Promise<void>;
   /** Where to write the mean (reused across rounds by the caller); a new array otherwise. */
   out?: Float32Array;
   /**
@@ -150,7 +154,7 @@ export class SecureAggregationSession {
       maskDegree: opts.maskDegree,
       vectorDigest: opts.vectorDigest,
     });
-    const server = new SecAggServer(config, opts.verifier);
+    const server = new SecAggServer(config, opts.verifier, { allocateSum: opts.allocateSum });
     const clients = new Map<string, SecAggClient>();
     for (const id of config.roster) {
       const signer = opts.signers.get(id);
@@ -321,7 +325,7 @@ export class SecureAggregationSession {
       precomputeMs: number;
       serverCollectMs: number;
     },
-    opts: Pick<AggregateOptions, 'dropBeforeUnmask' | 'unmaskKernel' | 'out' | 'base'>,
+    opts: Pick<AggregateOptions, 'dropBeforeUnmask' | 'unmaskKernel' | 'applyKernel' | 'out' | 'base'>,
   ): Promise<SecureRoundResult> {
     const { round, participants, absent, excluded } = r;
     const { sent, maskingMsBy, precomputeMs } = m;
@@ -351,7 +355,8 @@ export class SecureAggregationSession {
     if (base) {
       mean = opts.out ?? base.slice();
       if (mean !== base) mean.set(base);
-      applyAggregateUpdate(agg, mean);
+      if (opts.applyKernel) await opts.applyKernel(agg, mean);
+      else applyAggregateUpdate(agg, mean);
     } else {
       mean = aggregateMean(agg, opts.out ?? new Float32Array(r.length));
     }
