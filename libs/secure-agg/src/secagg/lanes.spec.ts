@@ -148,6 +148,18 @@ describe('modular lanes', () => {
     expect(diff).toEqual(referenceAdd(a, b, bits, -1));
     subInto(sum, b, 0, n, bits);
     expect(sum).toEqual(a);
+    // Without WebAssembly SIMD: the SWAR loop, same words.
+    setMaskKernelEnabled(false);
+    const swar = a.slice();
+    addInto(swar, b, 0, n, bits);
+    expect(swar).toEqual(referenceAdd(a, b, bits, 1));
+    setMaskKernelEnabled(true);
+    // A sub-range leaves the words outside it alone.
+    const part = a.slice();
+    addInto(part, b, 5, 4001, bits);
+    expect(part.subarray(0, 5)).toEqual(a.subarray(0, 5));
+    expect(part.subarray(4001)).toEqual(a.subarray(4001));
+    expect(part.subarray(5, 4001)).toEqual(referenceAdd(a, b, bits, 1).subarray(5, 4001));
   });
 });
 

@@ -1,4 +1,5 @@
 import { asInt32, type LaneBits } from './fixed-point';
+import { KERNEL_CHUNK_WORDS, maskKernel, SLOTS, W } from './simd-kernel';
 
 /**
  * Exact arithmetic on vectors of b-bit lanes packed in 32-bit words, mod 2^b per lane. Addition
@@ -12,7 +13,10 @@ import { asInt32, type LaneBits } from './fixed-point';
 
 const HIGH: Record<LaneBits, number> = { 8: 0x80808080 | 0, 16: 0x80008000 | 0, 32: 0 };
 
-/** acc[lo, hi) += v[lo, hi)  (words; mod 2^b in each lane). */
+/**
+ * acc[lo, hi) += v[lo, hi)  (words; mod 2^b in each lane). Through the SIMD kernel where there is
+ * one: a chunk of each copied in, one lane-wise add, copied back.
+ */
 export function addInto(
   acc: Uint32Array,
   v: Uint32Array,
@@ -22,6 +26,20 @@ export function addInto(
 ): void {
   const a = asInt32(acc);
   const b = asInt32(v);
+  const k = maskKernel();
+  if (k) {
+    const wi = W / 4;
+    const si = SLOTS[0] / 4;
+    for (let base = lo; base < hi; base += KERNEL_CHUNK_WORDS) {
+      const end = Math.min(hi, base + KERNEL_CHUNK_WORDS);
+      const len = end - base;
+      k.i32.set(a.subarray(base, end), wi);
+      k.i32.set(b.subarray(base, end), si);
+      k.acc[bits][1][0](((len + 3) & ~3) * 4); // lanes past len are never copied back
+      a.set(k.i32.subarray(wi, wi + len), base);
+    }
+    return;
+  }
   if (bits === 32) {
     for (let i = lo; i < hi; i++) a[i] = (a[i] + b[i]) | 0;
     return;
