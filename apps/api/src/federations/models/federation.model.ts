@@ -12,7 +12,8 @@ export class Federation {
     description:
       'rounds, localSteps, learningRate, hiddenSize, embeddingSize, weighting, secureAggregation (whether it is used), ' +
       'secureAggregationSkipped ({ reason, message } when it was asked for but not used: one institution), threshold, ' +
-      'roundDeadlineSeconds, allowSingletonTypes',
+      'secaggBits (8, 16 or 32: lane width of the masked updates), roundDeadlineSeconds, allowSingletonTypes, ' +
+      'checkpointEvery (model versions kept: every k-th round)',
   })
   options!: unknown;
   @Field(() => Int) seed!: number;
