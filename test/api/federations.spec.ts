@@ -94,6 +94,7 @@ describe('api: federations', () => {
       [{ institutions: ['A', 'A'] }, /listed twice/],
       [{ rounds: 0 }, /rounds: Number must be greater than or equal to 1/],
       [{ embeddingSize: 600 }, /embeddingSize: must not exceed hiddenSize/],
+      [{ secaggBits: 12 }, /secaggBits: must be 8, 16 or 32/],
     ])('should refuse %j', async (input, message) => {
       const names = (input as { institutions?: string[] }).institutions?.map((n) => (n === 'A' ? a.name : n));
       const result = await start({
@@ -162,6 +163,7 @@ describe('api: federations', () => {
           weighting: 'uniform',
           secureAggregation: true,
           threshold: 2,
+          secaggBits: 16,
           roundDeadlineSeconds: 600,
           allowSingletonTypes: false,
         },
