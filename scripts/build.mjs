@@ -19,6 +19,7 @@ const entryPoints = {
   'aggregator/main': 'apps/aggregator/src/main.ts',
   'trainer-worker/main': 'apps/trainer-worker/src/main.ts',
   'stack/main': 'scripts/stack.ts',
+  'stack/exit-with-parent': 'scripts/local-stack/exit-with-parent.ts',
   'db/migrate': 'libs/persistence/src/migrate-main.ts',
 };
 const present = Object.fromEntries(Object.entries(entryPoints).filter(([, file]) => existsSync(file)));

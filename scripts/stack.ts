@@ -4,8 +4,9 @@
 // worker per institution of the example consortium (examples/pbmc-mini: three PBMC references
 // cut from ../shared/datasets/pbmc), registers and certifies the institutions, uploads their
 // datasets, and prints the URLs and tokens. A service that exits unexpectedly is restarted after
-// a pause, with a line saying so (at most 5 times a minute). Ctrl-C (or SIGTERM) stops every
-// process it started and drops the database.
+// a pause, with a line saying so (at most 5 times a minute). Ctrl-C, SIGTERM or SIGHUP (to it or
+// to the npm running it) stops every process it started, drops the database and removes the
+// queue users and queue keys it created in the Redis it was given.
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -42,17 +43,29 @@ async function main(): Promise<void> {
     supervise: true,
   });
   let stopping = false;
-  const stop = async () => {
+  const stop = async (why: string) => {
     if (stopping) return;
     stopping = true;
-    console.log('\nstopping the stack…');
-    await stack.stop().catch((e: Error) => console.error(e.message));
+    console.log(`\nstopping the stack (${why})…`);
+    let code = 0;
+    await stack.stop().catch((e: Error) => {
+      console.error(`stack: while stopping: ${e.message}`);
+      code = 1;
+    });
     await rm(dir, { recursive: true, force: true });
-    process.exit(0);
+    console.log('stopped: every process it started has exited');
+    process.exit(code);
   };
-  process.on('SIGINT', () => void stop());
-  process.on('SIGTERM', () => void stop());
-  process.on('SIGHUP', () => void stop());
+  for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
+    process.on(signal, () => void stop(signal));
+  }
+  // `npm run stack` execs this process in place of npm's shell, so a signal sent to npm reaches
+  // it. Should whatever started it die without a signal (SIGKILL), it is re-parented: stop then
+  // too. Each service also stops by itself when this process dies (exit-with-parent.ts).
+  const parent = process.ppid;
+  setInterval(() => {
+    if (process.ppid !== parent) void stop('the process that started it has exited');
+  }, 1000).unref();
 
   console.log('starting the scPrivacy platform (logs in ' + join(dir, 'logs') + ')');
   try {

@@ -1,9 +1,9 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { createWriteStream, mkdirSync } from 'node:fs';
+import { createWriteStream, existsSync, mkdirSync } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
-import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join, resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
 
 /**
  * Separate processes for end-to-end tests: a private redis-server (so a test may restart it
@@ -34,6 +34,12 @@ export interface Service {
   stop(): Promise<number | null>;
 }
 
+// Paths from the repository root, the working directory of every caller (the services' own
+// scripts are given as dist/<app>/main.js too): import.meta.url would name the bundle when this
+// file is built into dist/stack/main.js or dist/bench/*.js.
+/** Built by scripts/build.mjs from exit-with-parent.ts. */
+const EXIT_WITH_PARENT = resolve('dist/stack/exit-with-parent.js');
+
 export function startService(
   name: string,
   script: string,
@@ -41,9 +47,14 @@ export function startService(
   logDir: string,
   args: string[] = [],
 ): Service {
-  const child = spawn(process.execPath, [script, ...args], {
+  const preload = existsSync(EXIT_WITH_PARENT) ? ['--import', pathToFileURL(EXIT_WITH_PARENT).href] : [];
+  const child = spawn(process.execPath, [...preload, script, ...args], {
     env: { ...process.env, ...env, NODE_ENV: 'test' },
-    stdio: ['ignore', 'pipe', 'pipe'],
+    // The IPC channel is the service's lifeline: it stops when this process dies (see
+    // exit-with-parent.ts). Its own process group keeps a terminal's Ctrl-C (sent to the whole
+    // foreground group) from reaching it directly: the stack stops its services in order.
+    stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
+    detached: true,
   });
   let out = '';
   const waiters: { pattern: RegExp; resolve: () => void }[] = [];
@@ -109,7 +120,7 @@ export interface RedisInstance {
  * A private redis-server on a free loopback port. No data is persisted, but ACL users are (an
  * ACL file, as a deployment must have: the institutions' queue users survive a restart).
  */
-const REDIS_LIMITS_CONF = fileURLToPath(new URL('../../libs/queue/redis/limits.conf', import.meta.url));
+const REDIS_LIMITS_CONF = resolve('libs/queue/redis/limits.conf');
 
 export async function startRedis(dir: string): Promise<RedisInstance> {
   const port = await freePort();

@@ -5,6 +5,7 @@ import { basename, join, resolve } from 'node:path';
 import { promisify } from 'node:util';
 import { createTestDatabase, type TestDatabase } from './postgres';
 import { startRedis, startService, type RedisInstance, type Service } from './processes';
+import { removeStackQueueState } from './redis-cleanup';
 import { startS3Server, type S3Server } from './s3-server';
 import { Supervisor } from './supervisor';
 
@@ -109,6 +110,18 @@ export class Stack {
     this.redis = this.opts.redisUrl
       ? externalRedis(this.opts.redisUrl)
       : await startRedis(join(this.opts.dir, 'redis'));
+    if (this.opts.redisUrl) {
+      // What a stack killed without a chance to clean up (SIGKILL) left in a Redis it was given.
+      const left = await removeStackQueueState(
+        this.opts.redisUrl,
+        this.opts.institutions.map((i) => i.name),
+      );
+      if (left.usersRemoved + left.keysRemoved > 0) {
+        this.log(
+          `removed what an earlier stack left in ${this.redis.url}: ${left.usersRemoved} queue user(s), ${left.keysRemoved} queue key(s)`,
+        );
+      }
+    }
     this.s3 = await startS3Server({ verifySignatures: true });
     await this.startApi();
     await this.createConsortium();
@@ -300,6 +313,13 @@ export class Stack {
       this.api,
     ].filter((s): s is Service => s !== undefined);
     await Promise.all(services.map((s) => s.stop()));
+    if (this.opts.redisUrl && this.institutions.size > 0) {
+      // A Redis this stack does not own keeps nothing of it: queue users and queue keys go.
+      const removed = await removeStackQueueState(this.opts.redisUrl, [...this.institutions.keys()]);
+      this.log(
+        `removed ${removed.usersRemoved} queue user(s) and ${removed.keysRemoved} queue key(s) from ${this.redis.url}`,
+      );
+    }
     await this.redis?.stop();
     await this.s3?.stop();
     await this.db?.drop();
