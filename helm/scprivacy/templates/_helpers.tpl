@@ -49,7 +49,9 @@ helm.sh/chart: {{ include "scprivacy.chart" . }}
 app.kubernetes.io/version: {{ .Chart.AppVersion | quote }}
 app.kubernetes.io/managed-by: {{ .Release.Service }}
 app.kubernetes.io/part-of: scprivacy
-scprivacy.io/consortium: {{ .Values.consortium.name | quote }}
+{{- with .Values.consortium.name }}
+scprivacy.io/consortium: {{ . | quote }}
+{{- end }}
 {{- with .Values.commonLabels }}
 {{ toYaml . }}
 {{- end }}
@@ -194,8 +196,48 @@ timeoutSeconds: {{ default 5 .probe.timeoutSeconds }}
 {{- end }}
 
 {{/*
+Mode: "consortium" (the platform and one worker per institution) or "site" (one institution's
+worker, in the institution's own cluster). Every template asks for it, so a bad `mode` fails the
+render whichever template Helm renders first.
+*/}}
+{{- define "scprivacy.mode" -}}
+{{- $mode := toString .Values.mode }}
+{{- if not (has $mode (list "consortium" "site")) }}
+{{- fail (printf "mode %q: expected consortium (the platform and its workers) or site (one institution's worker)" $mode) }}
+{{- end }}
+{{- if eq $mode "consortium" }}
+{{- if .Values.site.institution }}
+{{- fail (printf "site.institution is set (%q) but mode is consortium: set mode: site to run that institution's worker, or remove the site block" (toString .Values.site.institution)) }}
+{{- end }}
+{{- end }}
+{{- $mode }}
+{{- end }}
+
+{{/*
 Validation: fails the render with a message naming the value to set.
 */}}
+
+{{/* An institution's registered name: (dict "where" FIELD "name" NAME). */}}
+{{- define "scprivacy.validateInstitutionName" -}}
+{{- if not (regexMatch "^[a-z0-9][a-z0-9-]{0,62}$" (toString .name)) }}
+{{- fail (printf "%s %q: expected lower-case letters, digits and dashes (as registered)" .where (toString .name)) }}
+{{- end }}
+{{- end }}
+
+{{/* Site data comes from a claim or a host path: (dict "where" LABEL "siteData" SITE_DATA). */}}
+{{- define "scprivacy.validateSiteData" -}}
+{{- $siteData := default (dict) .siteData }}
+{{- if and $siteData.existingClaim $siteData.hostPath }}
+{{- fail (printf "%s: siteData takes existingClaim or hostPath, not both" .where) }}
+{{- end }}
+{{- if $siteData.subPath }}
+{{- if not (or $siteData.existingClaim $siteData.hostPath) }}
+{{- fail (printf "%s: siteData.subPath needs siteData.existingClaim or siteData.hostPath" .where) }}
+{{- end }}
+{{- end }}
+{{- end }}
+
+{{/* Consortium mode. */}}
 {{- define "scprivacy.validate" -}}
 {{- if not (regexMatch "^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$" (required "consortium.name is required (a DNS label naming the consortium)" .Values.consortium.name)) }}
 {{- fail (printf "consortium.name %q: expected lower-case letters, digits and dashes" .Values.consortium.name) }}
@@ -222,9 +264,7 @@ Validation: fails the render with a message naming the value to set.
 {{- $seen := dict }}
 {{- range $i, $inst := .Values.institutions }}
 {{- $name := required (printf "institutions[%d].name is required" $i) $inst.name }}
-{{- if not (regexMatch "^[a-z0-9][a-z0-9-]{0,62}$" $name) }}
-{{- fail (printf "institutions[%d].name %q: expected lower-case letters, digits and dashes (as registered)" $i $name) }}
-{{- end }}
+{{- include "scprivacy.validateInstitutionName" (dict "where" (printf "institutions[%d].name" $i) "name" $name) }}
 {{- if hasKey $seen $name }}
 {{- fail (printf "institutions: %q is listed twice" $name) }}
 {{- end }}
@@ -232,9 +272,51 @@ Validation: fails the render with a message naming the value to set.
 {{- if not $inst.existingSecret }}
 {{- fail (printf "institutions[%d] (%s): existingSecret is required (a Secret with %s, %s and %s)" $i $name $.Values.worker.redisUrlKey $.Values.worker.apiTokenKey $.Values.worker.keyPassphraseKey) }}
 {{- end }}
-{{- $siteData := default (dict) $inst.siteData }}
-{{- if and $siteData.existingClaim $siteData.hostPath }}
-{{- fail (printf "institutions[%d] (%s): siteData takes existingClaim or hostPath, not both" $i $name) }}
+{{- include "scprivacy.validateSiteData" (dict "where" (printf "institutions[%d] (%s)" $i $name) "siteData" $inst.siteData) }}
+{{- end }}
+{{- end }}
+
+{{/* Site mode. */}}
+{{- define "scprivacy.validateSite" -}}
+{{- $site := .Values.site }}
+{{- if .Values.institutions }}
+{{- fail "institutions is for mode: consortium; in site mode the chart runs the one worker described by site (leave institutions empty)" }}
+{{- end }}
+{{- with .Values.consortium.name }}
+{{- if not (regexMatch "^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$" (toString .)) }}
+{{- fail (printf "consortium.name %q: expected lower-case letters, digits and dashes (optional in site mode: a label only)" (toString .)) }}
+{{- end }}
+{{- end }}
+{{- $name := required "site.institution is required in site mode (the institution's registered name)" $site.institution }}
+{{- include "scprivacy.validateInstitutionName" (dict "where" "site.institution" "name" $name) }}
+{{- $url := toString (required "site.apiUrl is required in site mode (the consortium's api, https://...)" $site.apiUrl) }}
+{{- if not (regexMatch "^https?://[^/:?#\\s]+(:[0-9]{1,5})?(/[^\\s]*)?$" $url) }}
+{{- fail (printf "site.apiUrl %q: expected the consortium api's URL, https://host[:port][/path]" $url) }}
+{{- end }}
+{{- if not (hasPrefix "https://" $url) }}
+{{- if not $site.allowInsecureApi }}
+{{- fail (printf "site.apiUrl %q: expected https:// (the site's API token travels with every request); set site.allowInsecureApi: true only for a test without TLS" $url) }}
+{{- end }}
+{{- end }}
+{{- if not $site.existingSecret }}
+{{- fail (printf "site.existingSecret is required in site mode (a Secret with %s, %s and %s, e.g. secret-site-%s.yaml from `scprivacy consortium add-site`)" .Values.worker.redisUrlKey .Values.worker.apiTokenKey .Values.worker.keyPassphraseKey $name) }}
+{{- end }}
+{{- include "scprivacy.validateSiteData" (dict "where" "site" "siteData" $site.siteData) }}
+{{- range $field := list "redisPort" "s3Port" "apiPort" }}
+{{- $port := index $site.egress $field }}
+{{- if not (regexMatch "^[0-9]{1,5}$" (toString $port)) }}
+{{- fail (printf "site.egress.%s %q: expected a TCP port number" $field (toString $port)) }}
+{{- end }}
+{{- if or (lt (int $port) 1) (gt (int $port) 65535) }}
+{{- fail (printf "site.egress.%s %v: expected a TCP port number (1-65535)" $field $port) }}
+{{- end }}
+{{- end }}
+{{- range $ca := list "redisCa" "extraCa" }}
+{{- $value := default (dict) (index $site $ca) }}
+{{- if $value.existingSecret }}
+{{- if not (regexMatch "^[-._a-zA-Z0-9]+$" (toString $value.key)) }}
+{{- fail (printf "site.%s.key %q: expected the key of the CA certificate in Secret %s (e.g. ca.crt)" $ca (toString $value.key) $value.existingSecret) }}
+{{- end }}
 {{- end }}
 {{- end }}
 {{- end }}
