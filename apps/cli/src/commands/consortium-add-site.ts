@@ -81,7 +81,7 @@ async function readInputs(opts: AddSiteOptions): Promise<SiteInputs> {
   const siteApiUrl = opts.siteApiUrl !== undefined ? httpUrl('--site-api-url', opts.siteApiUrl) : api;
   if (opts.redisInsecure && opts.redisCa !== undefined) {
     throw new InputError(
-      '--redis-ca is the CA of Redis over TLS, which --redis-insecure turns off: give one',
+      '--redis-ca is the CA of Redis over TLS, which --redis-insecure turns off: give one or the other',
     );
   }
   if (opts.csr !== undefined && opts.keyPassphraseFile === undefined) {
