@@ -2,6 +2,8 @@ import { Command, CommanderError } from 'commander';
 import { BackendUnavailableError } from '@fl/engine';
 import { InputError } from '@fl/formats';
 import { annotateCommand } from './commands/annotate.command';
+import { ConsortiumError } from './commands/consortium-api';
+import { consortiumCommand } from './commands/consortium.command';
 import { evaluateCommand } from './commands/evaluate.command';
 import { preprocessCommand } from './commands/preprocess.command';
 import { runCommand } from './commands/run.command';
@@ -19,12 +21,16 @@ const program = new Command('scprivacy')
   .addCommand(runCommand())
   .addCommand(annotateCommand())
   .addCommand(preprocessCommand())
-  .addCommand(evaluateCommand());
+  .addCommand(evaluateCommand())
+  .addCommand(consortiumCommand());
 
 program.exitOverride();
 // Subcommands made with `new Command` do not inherit these: without them a usage mistake in
 // `run` would exit by itself (code 1) instead of through the handler below.
-for (const command of program.commands) command.copyInheritedSettings(program);
+for (const command of program.commands) {
+  command.copyInheritedSettings(program);
+  for (const sub of command.commands) sub.copyInheritedSettings(command);
+}
 
 function fail(message: string, code: number): never {
   process.stderr.write(`error: ${message}\n`);
@@ -39,6 +45,7 @@ try {
   // Commander has printed its message; a usage mistake is an input mistake (2), as in the README.
   if (error instanceof CommanderError) process.exit(error.exitCode === 0 ? 0 : 2);
   if (error instanceof InputError) fail(error.message, 2);
+  if (error instanceof ConsortiumError) fail(error.message, error.exitCode);
   if (error instanceof BackendUnavailableError) fail(`--backend: ${error.message}`, 2);
   const e = error as NodeJS.ErrnoException;
   if (e.code === 'ENOENT' && e.path) fail(`${e.path}: no such file or folder`, 2);
