@@ -7,7 +7,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { parse } from 'yaml';
+import { parse, parseAllDocuments } from 'yaml';
+import { siteRelease, siteWorkerDeployment } from '../../apps/cli/src/commands/consortium-site-steps';
+import { runHelm } from '../helm/helm-binary';
+import { schemaErrors, type ManifestObject } from '../helm/k8s-schema';
+import { CHART_DIR } from '../helm/render';
 import { createConsortium, REDIS_URL, startApi, type ApiHarness } from '../api/support/api-harness';
 import { CLI, REPO, type CliResult } from './run-cli';
 
@@ -83,6 +87,13 @@ async function authAs(username: string, password: string): Promise<unknown> {
   }
 }
 
+interface PodSpecLike {
+  containers: {
+    env: { name: string; value?: string; valueFrom?: { secretKeyRef?: { name: string; key: string } } }[];
+  }[];
+  volumes: { secret?: { secretName: string } }[];
+}
+
 interface SecretManifest {
   apiVersion: string;
   kind: string;
@@ -113,6 +124,7 @@ describe('scprivacy consortium add-site (real API)', () => {
       institution,
       '--redis-host',
       '127.0.0.1',
+      '--allow-insecure-api',
       ...extra,
     ]);
   const name = (base: string) => `${base}-${api.suffix}`;
@@ -303,6 +315,38 @@ describe('scprivacy consortium add-site (real API)', () => {
     const values = parse(await readFile(summary.files.values, 'utf8')) as { site: Record<string, unknown> };
     expect(values.site.redisCa).toEqual({ existingSecret: `scprivacy-site-${inst}-ca`, key: 'redis-ca.crt' });
     expect(values.site.extraCa).toEqual({ existingSecret: `scprivacy-site-${inst}-ca`, key: 'extra-ca.crt' });
+    expect(values.site.allowInsecureApi).toBe(true);
+
+    // The values and the Secret's name, as real Helm renders them in the chart's site mode, make
+    // the Deployment the printed next steps name, reading its credentials from that Secret.
+    const rendered = await runHelm([
+      'template',
+      siteRelease(inst),
+      CHART_DIR,
+      '--namespace',
+      'scprivacy',
+      '--values',
+      summary.files.values,
+    ]);
+    expect(rendered.status, rendered.stderr).toBe(0);
+    const objects = parseAllDocuments(rendered.stdout)
+      .map((d) => d.toJS() as ManifestObject | null)
+      .filter((o): o is ManifestObject => o !== null);
+    for (const o of objects) expect(schemaErrors(o), `${o.kind} ${o.metadata?.name}`).toEqual([]);
+    const deployment = objects.find((o) => o.kind === 'Deployment')!;
+    expect(deployment.metadata?.name).toBe(siteWorkerDeployment(inst));
+    const spec = (deployment as unknown as { spec: { template: { spec: PodSpecLike } } }).spec.template.spec;
+    const env = new Map(spec.containers[0].env.map((e) => [e.name, e]));
+    for (const key of ['WORKER_REDIS_URL', 'API_TOKEN', 'WORKER_KEY_PASSPHRASE']) {
+      expect(env.get(key)?.valueFrom?.secretKeyRef, key).toEqual({ name: secret.metadata.name, key });
+      expect(secret.stringData[key], key).toBeTruthy();
+    }
+    expect(env.get('API_URL')?.value).toBe(api.url);
+    expect(env.get('WORKER_REDIS_CA_FILE')?.value).toBeTruthy();
+    expect(spec.volumes.map((v) => v.secret?.secretName)).toContain(caSecret.metadata.name);
+    expect(objects.map((o) => o.kind).sort()).toEqual(
+      ['Deployment', 'NetworkPolicy', 'PersistentVolumeClaim', 'ServiceAccount'].sort(),
+    );
     expect(values.site.egress).toEqual({
       redisPort: 6380,
       s3Port: 443,
@@ -337,7 +381,18 @@ describe('scprivacy consortium add-site (real API)', () => {
     const proxy = await registrationHook(api.url, () => writeFile(secretFile, 'someone else\n'));
     try {
       const r = await cli(
-        ['add-site', '--api', proxy.url, '--institution', inst, '--redis-host', 'r', '--out', out],
+        [
+          'add-site',
+          '--api',
+          proxy.url,
+          '--institution',
+          inst,
+          '--redis-host',
+          'r',
+          '--allow-insecure-api',
+          '--out',
+          out,
+        ],
         {
           SCPRIVACY_ADMIN_TOKEN: consortium.adminToken,
         },
@@ -382,8 +437,16 @@ describe('scprivacy consortium add-site (real API)', () => {
       token,
       '--redis-host',
       '127.0.0.1',
+      '--allow-insecure-api',
     ];
     const cases: { case: string; args: (inst: string) => string[]; status: number; message: RegExp }[] = [
+      {
+        case: 'an http:// API address for the site without --allow-insecure-api',
+        args: (inst) => [...options().filter((a) => a !== '--allow-insecure-api'), '--institution', inst],
+        status: 2,
+        message:
+          /--api http:\/\/127\.0\.0\.1:\d+: a site calls the API with its token, so expected https:\/\//,
+      },
       {
         case: 'a bad institution name',
         args: () => [...options(), '--institution', 'Hospital_A'],
@@ -466,6 +529,7 @@ describe('scprivacy consortium add-site (real API)', () => {
       name('by-member'),
       '--redis-host',
       '127.0.0.1',
+      '--allow-insecure-api',
       '--out',
       out,
     ]);
@@ -491,6 +555,7 @@ describe('scprivacy consortium add-site (real API)', () => {
         name('far'),
         '--redis-host',
         'r',
+        '--allow-insecure-api',
         '--out',
         out,
       ],

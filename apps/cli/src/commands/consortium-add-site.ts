@@ -44,6 +44,7 @@ export interface AddSiteOptions {
   redisHost: string;
   redisPort: number;
   redisInsecure: boolean;
+  allowInsecureApi: boolean;
   s3Port: number;
   siteApiUrl?: string;
   csr?: string;
@@ -79,6 +80,15 @@ async function readInputs(opts: AddSiteOptions): Promise<SiteInputs> {
   }
   const api = apiUrl(opts.api);
   const siteApiUrl = opts.siteApiUrl !== undefined ? httpUrl('--site-api-url', opts.siteApiUrl) : api;
+  if (new URL(siteApiUrl).protocol !== 'https:' && !opts.allowInsecureApi) {
+    // The site's token travels with every call: over the internet only with TLS. The chart's
+    // site mode refuses http:// the same way (site.allowInsecureApi).
+    throw new InputError(
+      `${opts.siteApiUrl !== undefined ? '--site-api-url' : '--api'} ${siteApiUrl}: a site calls the API with its ` +
+        'token, so expected https://; give --site-api-url with the HTTPS address sites reach, or ' +
+        '--allow-insecure-api for a trial where the API has no TLS',
+    );
+  }
   if (opts.redisInsecure && opts.redisCa !== undefined) {
     throw new InputError(
       '--redis-ca is the CA of Redis over TLS, which --redis-insecure turns off: give one or the other',
@@ -150,6 +160,7 @@ function siteFiles(opts: AddSiteOptions, inputs: SiteInputs, reg: Registration):
     path: inputs.plan.files.values,
     content: renderValues(inputs.plan, {
       apiUrl: inputs.siteApiUrl,
+      allowInsecureApi: new URL(inputs.siteApiUrl).protocol !== 'https:',
       redisPort: opts.redisPort,
       s3Port: opts.s3Port,
       apiPort: Number(site.port) || (site.protocol === 'https:' ? 443 : 80),

@@ -107,6 +107,8 @@ export async function checkSiteOutputs(plan: SitePlan, force: boolean): Promise<
 
 export interface SiteValues {
   apiUrl: string;
+  /** An http:// API (a trial set-up): the chart refuses it unless told so. */
+  allowInsecureApi: boolean;
   redisPort: number;
   s3Port: number;
   apiPort: number;
@@ -126,6 +128,12 @@ export function renderValues(plan: SitePlan, v: SiteValues): string {
     'site:',
     `  institution: ${q(plan.institution)}`,
     `  apiUrl: ${q(v.apiUrl)}`,
+    ...(v.allowInsecureApi
+      ? [
+          '  # No TLS to the API (--allow-insecure-api): the token travels in clear.',
+          '  allowInsecureApi: true',
+        ]
+      : []),
     `  existingSecret: ${q(plan.secretName)}`,
     ...(v.redisCa ? ['  redisCa:', ...caRef(REDIS_CA_KEY)] : []),
     ...(v.extraCa ? ['  extraCa:', ...caRef(EXTRA_CA_KEY)] : []),

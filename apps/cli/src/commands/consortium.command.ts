@@ -71,6 +71,11 @@ function addSiteCommand(): Command {
       6380,
     )
     .option('--redis-insecure', 'plain redis:// instead of rediss:// (test set-ups only: no TLS)', false)
+    .option(
+      '--allow-insecure-api',
+      'accept an http:// API address for the site (trials only: its token would travel in clear)',
+      false,
+    )
     .option('--redis-ca <pem>', "CA certificate(s) that signed Redis's TLS certificate, if not a public CA")
     .option(
       '--extra-ca <pem>',
