@@ -1,4 +1,3 @@
-import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdir, mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { createServer as createHttpServer } from 'node:http';
@@ -13,7 +12,7 @@ import { runHelm } from '../helm/helm-binary';
 import { schemaErrors, type ManifestObject } from '../helm/k8s-schema';
 import { CHART_DIR } from '../helm/render';
 import { createConsortium, REDIS_URL, startApi, type ApiHarness } from '../api/support/api-harness';
-import { CLI, REPO, type CliResult } from './run-cli';
+import { CLI, REPO, runNode } from './run-cli';
 
 /*
  * `scprivacy consortium add-site` / `certify-site` from dist/, against the real API (in this
@@ -22,28 +21,6 @@ import { CLI, REPO, type CliResult } from './run-cli';
  */
 
 const WORKER = join(REPO, 'dist/trainer-worker/main.js');
-
-/** Runs a built entry point without blocking this process's event loop. */
-function runNode(
-  script: string,
-  args: string[],
-  env: Record<string, string>,
-  cwd: string,
-): Promise<CliResult> {
-  return new Promise((resolve, reject) => {
-    // Only what the command needs: an SCPRIVACY_* of the machine must not leak into a case.
-    const child = spawn(process.execPath, [script, ...args], {
-      cwd,
-      env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? cwd, ...env },
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    child.on('error', reject);
-    child.on('close', (status) => resolve({ status, stdout, stderr }));
-  });
-}
 
 /**
  * A pass-through proxy in front of the API that runs `afterRegistration` once the API has

@@ -7,6 +7,7 @@ import { consortiumCommand } from './commands/consortium.command';
 import { evaluateCommand } from './commands/evaluate.command';
 import { preprocessCommand } from './commands/preprocess.command';
 import { runCommand } from './commands/run.command';
+import { siteCommand } from './commands/site.command';
 import { TOOL_VERSION } from './version';
 
 /**
@@ -22,7 +23,8 @@ const program = new Command('scprivacy')
   .addCommand(annotateCommand())
   .addCommand(preprocessCommand())
   .addCommand(evaluateCommand())
-  .addCommand(consortiumCommand());
+  .addCommand(consortiumCommand())
+  .addCommand(siteCommand());
 
 program.exitOverride();
 // Subcommands made with `new Command` do not inherit these: without them a usage mistake in

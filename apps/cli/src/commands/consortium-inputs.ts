@@ -54,29 +54,34 @@ export const isLoopback = (url: string): boolean => LOOPBACK.test(new URL(url).h
  * The administrator's token, from --token-file or SCPRIVACY_ADMIN_TOKEN. Never from an option's
  * value: a token on the command line lands in the shell's history and in `ps`.
  */
-export async function adminToken(tokenFile: string | undefined): Promise<string> {
+export function adminToken(tokenFile: string | undefined): Promise<string> {
+  return readToken(tokenFile, ADMIN_TOKEN_ENV, 'the administrator token');
+}
+
+/** A token from --token-file or the environment variable `env`; `what` names it in messages. */
+export async function readToken(tokenFile: string | undefined, env: string, what: string): Promise<string> {
   if (tokenFile !== undefined) {
     const token = (await readText('--token-file', tokenFile)).trim();
-    if (!token) throw new InputError(`--token-file ${tokenFile} is empty: expected the administrator token`);
+    if (!token) throw new InputError(`--token-file ${tokenFile} is empty: expected ${what}`);
     if (/\s/.test(token)) {
       throw new InputError(`--token-file ${tokenFile}: expected one token (no spaces or several lines)`);
     }
     return token;
   }
-  const token = process.env[ADMIN_TOKEN_ENV]?.trim();
+  const token = process.env[env]?.trim();
   if (!token) {
     throw new InputError(
-      `no administrator token: give --token-file <file> or set ${ADMIN_TOKEN_ENV} (never on the command line)`,
+      `no ${what.replace(/^the /, '')}: give --token-file <file> or set ${env} (never on the command line)`,
     );
   }
   return token;
 }
 
 /** A hidden `--token` exists only to say why it is not accepted. */
-export function refuseTokenOption(): never {
+export function refuseTokenOption(env = ADMIN_TOKEN_ENV): never {
   throw new InputError(
     `a token on the command line would be kept in the shell's history: put it in a file (--token-file) ` +
-      `or in ${ADMIN_TOKEN_ENV}`,
+      `or in ${env}`,
   );
 }
 
