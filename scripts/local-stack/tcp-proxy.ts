@@ -24,13 +24,17 @@ export interface TcpProxyOptions {
 
 export interface TcpProxy {
   port: number;
+  /** Connections forwarded so far (after the TLS handshake, when terminating TLS). */
+  connections(): number;
   /** Closes the listener and every forwarded connection. */
   stop(): Promise<void>;
 }
 
 export async function startTcpProxy(opts: TcpProxyOptions): Promise<TcpProxy> {
   const open = new Set<Socket>();
+  let forwarded = 0;
   const forward = (client: Socket) => {
+    forwarded++;
     const upstream = connect(opts.targetPort, '127.0.0.1');
     open.add(client).add(upstream);
     const close = () => {
@@ -54,6 +58,7 @@ export async function startTcpProxy(opts: TcpProxyOptions): Promise<TcpProxy> {
   });
   return {
     port: (server.address() as AddressInfo).port,
+    connections: () => forwarded,
     stop: async () => {
       for (const s of open) s.destroy();
       await new Promise<void>((resolve) => server.close(() => resolve()));

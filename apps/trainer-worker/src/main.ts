@@ -3,6 +3,7 @@ import { BackendUnavailableError, initBackend } from '@fl/engine';
 import { InstitutionRuntime, StartupError, startupStep, StateLostError } from '@fl/platform';
 import {
   closeOnSignals,
+  parseRedisUrl,
   redisConnectHint,
   redisTlsFailure,
   startInstitutionWorker,
@@ -32,9 +33,11 @@ Environment:
   WORKER_LOCK_MS         job lock (default 60000): a killed worker's job is retried after it
   API_URL, API_TOKEN     optional: fetch the certificate from the API once issued
   NODE_EXTRA_CA_CERTS    optional (Node's own): PEM CA bundle trusted for HTTPS to the API and to
-                         the object store's presigned URLs, besides the system roots
+                         the object store's presigned URLs, besides the system roots (and for
+                         rediss:// when WORKER_REDIS_CA_FILE is not set)
   WORKER_HEALTH_PORT     optional: GET /health answers 200 while the worker runs
-Exit codes: 0 stopped by a signal, 2 bad configuration, 3 queue credentials refused,
+Exit codes: 0 stopped by a signal, 1 start-up failure (e.g. the API's certificate not trusted),
+  2 bad configuration, 3 queue credentials refused,
   4 TLS to Redis failed (certificate not trusted, wrong name or expired; not a TLS port).
 `;
 
@@ -125,6 +128,11 @@ async function main(): Promise<void> {
     process.exit(3);
   };
   connection.on('error', (e: Error) => void refused(e));
+  // Said once, so an operator sees where the queue is and whether TLS protects it.
+  connection.once('ready', () => {
+    const { host, port, tls } = parseRedisUrl(config.redisUrl, 'WORKER_REDIS_URL');
+    log(`connected to Redis at ${host}:${port}${tls ? ' over TLS' : ''}`);
+  });
   const wrap =
     <D, R>(name: string, fn: (d: D) => Promise<R>) =>
     async (data: D): Promise<R> => {
