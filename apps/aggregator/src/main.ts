@@ -10,7 +10,13 @@ import {
   startupStep,
   type ControlJob,
 } from '@fl/platform';
-import { closeOnSignals, InstitutionQueues, keepBullmqScriptsLoaded, redisConnection } from '@fl/queue';
+import {
+  closeOnSignals,
+  InstitutionQueues,
+  keepBullmqScriptsLoaded,
+  redisConnection,
+  redisTlsFailure,
+} from '@fl/queue';
 import { MinioObjectStore } from '@fl/storage';
 import { ConfigError, loadAggregatorConfig } from './config';
 import { FederationRunner } from './federation-runner';
@@ -24,6 +30,9 @@ latest and pinned ones; the others are deleted). All state is in Postgres: a
 restarted aggregator resumes the federations that were running.
 Environment: DATABASE_URL, REDIS_URL, S3_ENDPOINT, S3_PORT, S3_USE_SSL, S3_ACCESS_KEY,
 S3_SECRET_KEY, S3_BUCKET, PRESIGN_TTL_SECONDS (3600), AGGREGATOR_HEALTH_PORT (optional).
+Optional: REDIS_CA_FILE (PEM CA bundle trusted for a rediss:// REDIS_URL besides the system
+roots); S3_PUBLIC_ENDPOINT (https://host[:port]: the workers' presigned URLs are signed for this
+public address of the object store instead of S3_ENDPOINT:S3_PORT, for sites outside the cluster).
 `;
 
 async function main(): Promise<void> {
@@ -34,13 +43,32 @@ async function main(): Promise<void> {
   const config = loadAggregatorConfig();
   await initBackend('cpu'); // model initialisation only; the tensor work happens in the workers
   const prisma = createPrismaClient(config.databaseUrl);
-  const connection = redisConnection(config.redisUrl);
-  const publisher = redisConnection(config.redisUrl);
+  const redisOptions = { variable: 'REDIS_URL', ca: config.redisCa };
+  const connection = redisConnection(config.redisUrl, redisOptions);
+  const publisher = redisConnection(config.redisUrl, redisOptions);
+  // A Redis certificate this aggregator does not trust does not heal by reconnecting: stop, saying why.
+  const tlsContext = {
+    variable: 'REDIS_URL',
+    url: config.redisUrl,
+    caVariable: 'REDIS_CA_FILE',
+    caGiven: config.redisCa !== undefined,
+  };
+  for (const c of [connection, publisher]) {
+    c.on('error', (e: Error) => {
+      const tls = redisTlsFailure(e, tlsContext);
+      if (!tls) return;
+      process.stderr.write(`aggregator: ${tls}\n`);
+      process.exit(1);
+    });
+  }
   // Institution workers may only EVALSHA (no EVAL): keep BullMQ's scripts in Redis' script
   // cache for them, now, after every reconnect (a restarted Redis) and when a check finds them gone.
   // Not awaited: with Redis away the load waits for it, and failures are logged and retried.
   const scripts = keepBullmqScriptsLoaded(connection, { log });
   const store = new MinioObjectStore(config.s3);
+  if (config.s3.publicEndpoint) {
+    log(`presigned URLs for the workers are signed for ${config.s3.publicEndpoint} (S3_PUBLIC_ENDPOINT)`);
+  }
   await startupStep(
     `cannot reach the object store at ${config.s3.endPoint}:${config.s3.port} (S3_ENDPOINT, S3_PORT)`,
     () => store.ensureBucket(),

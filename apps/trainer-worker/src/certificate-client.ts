@@ -1,3 +1,5 @@
+import { fetchFailureDetail, HTTPS_TRUST_ADVICE } from '@fl/storage';
+
 /**
  * Asks the API for this institution's certificate and the consortium root, so a newly certified
  * worker needs no file copied by hand. Returns undefined until it is certified.
@@ -7,11 +9,17 @@ export async function fetchCertificate(
   token: string,
 ): Promise<{ certificatePem: string; caCertificatePem: string } | undefined> {
   const gql = async <T>(query: string, variables: object = {}): Promise<T> => {
-    const res = await fetch(new URL('/graphql', apiUrl), {
-      method: 'POST',
-      headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
-      body: JSON.stringify({ query, variables }),
-    });
+    let res: Response;
+    try {
+      res = await fetch(new URL('/graphql', apiUrl), {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
+        body: JSON.stringify({ query, variables }),
+      });
+    } catch (e) {
+      // "fetch failed" alone does not say that the API's certificate is not trusted, say.
+      throw new Error(fetchFailureDetail(e, HTTPS_TRUST_ADVICE), { cause: e });
+    }
     const body = (await res.json().catch(() => ({}))) as { data?: T; errors?: { message: string }[] };
     if (!res.ok || body.errors?.length || !body.data) {
       const why = body.errors?.map((e) => e.message).join('; ') ?? `HTTP ${res.status}`;

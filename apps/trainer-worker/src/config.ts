@@ -1,10 +1,12 @@
 import { BACKEND_PREFERENCES, type BackendPreference } from '@fl/engine';
-import { INSTITUTION_NAME } from '@fl/platform';
+import { INSTITUTION_NAME, readCaBundle } from '@fl/platform';
 
 /** The worker's settings, from the environment; a bad one stops it with a message naming it. */
 export interface WorkerConfig {
   institution: string;
   redisUrl: string;
+  /** WORKER_REDIS_CA_FILE: the file and its CA certificates, trusted for rediss:// besides the system roots. */
+  redisCa?: { file: string; certificates: string[] };
   stateDir: string;
   siteDataDir?: string;
   backend?: BackendPreference;
@@ -30,10 +32,11 @@ export function loadWorkerConfig(env: NodeJS.ProcessEnv = process.env): WorkerCo
   }
   const redisUrl = need(
     'WORKER_REDIS_URL',
-    "redis://worker-<institution>:<password>@host:port (this institution's queue user)",
+    "rediss://worker-<institution>:<password>@host:port (this institution's queue user)",
   );
   if (!/^rediss?:\/\//.test(redisUrl))
     throw new ConfigError('WORKER_REDIS_URL: expected a redis:// or rediss:// URL');
+  const redisCa = redisCaFile(env.WORKER_REDIS_CA_FILE, redisUrl);
   const backend = env.SCPRIVACY_BACKEND?.trim();
   if (backend && backend !== 'auto' && !BACKEND_PREFERENCES.includes(backend as BackendPreference)) {
     throw new ConfigError(
@@ -53,6 +56,7 @@ export function loadWorkerConfig(env: NodeJS.ProcessEnv = process.env): WorkerCo
   return {
     institution,
     redisUrl,
+    ...(redisCa ? { redisCa } : {}),
     stateDir: need('WORKER_STATE_DIR', "a private directory for this institution's key and certificate"),
     siteDataDir: env.SITE_DATA_DIR?.trim() || undefined,
     backend: backend && backend !== 'auto' ? (backend as BackendPreference) : undefined,
@@ -62,6 +66,22 @@ export function loadWorkerConfig(env: NodeJS.ProcessEnv = process.env): WorkerCo
     apiToken: env.API_TOKEN?.trim() || undefined,
     lockMs: lockMs(env.WORKER_LOCK_MS),
   };
+}
+
+function redisCaFile(value: string | undefined, redisUrl: string): WorkerConfig['redisCa'] {
+  const file = value?.trim();
+  if (!file) return undefined;
+  if (!redisUrl.startsWith('rediss://')) {
+    // The CA would be ignored and the queue password sent in clear text.
+    throw new ConfigError(
+      'WORKER_REDIS_CA_FILE is set but WORKER_REDIS_URL is a plain redis:// URL: use rediss:// for TLS',
+    );
+  }
+  try {
+    return { file, certificates: readCaBundle(file) };
+  } catch (e) {
+    throw new ConfigError(`WORKER_REDIS_CA_FILE is not a usable CA bundle: ${(e as Error).message}`);
+  }
 }
 
 function lockMs(v: string | undefined): number | undefined {

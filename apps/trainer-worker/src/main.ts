@@ -1,7 +1,14 @@
 import { createServer } from 'node:http';
 import { BackendUnavailableError, initBackend } from '@fl/engine';
 import { InstitutionRuntime, StartupError, startupStep, StateLostError } from '@fl/platform';
-import { closeOnSignals, startInstitutionWorker, workerRedisConnection } from '@fl/queue';
+import {
+  closeOnSignals,
+  parseRedisUrl,
+  redisConnectHint,
+  redisTlsFailure,
+  startInstitutionWorker,
+  workerRedisConnection,
+} from '@fl/queue';
 import { downloadVerified, uploadTo } from '@fl/storage';
 import { ConfigError, loadWorkerConfig } from './config';
 import { loadDataset } from './dataset-loader';
@@ -16,15 +23,22 @@ Options:
   --help   this text
 Environment:
   INSTITUTION            this institution's name
-  WORKER_REDIS_URL       redis://worker-<institution>:<password>@host:port
+  WORKER_REDIS_URL       rediss://worker-<institution>:<password>@host:port (redis:// inside the cluster)
+  WORKER_REDIS_CA_FILE   optional: PEM CA bundle trusted for rediss:// besides the system roots
+                         (the consortium's Redis CA); the certificate is always verified
   WORKER_STATE_DIR       private directory: key pair (encrypted), CSR, certificate
   WORKER_KEY_PASSPHRASE  encrypts the private key at rest (16+ characters)
   SITE_DATA_DIR          optional: data that never leaves the site
   SCPRIVACY_BACKEND      auto | tensorflow-gpu | tensorflow | wasm | cpu
   WORKER_LOCK_MS         job lock (default 60000): a killed worker's job is retried after it
   API_URL, API_TOKEN     optional: fetch the certificate from the API once issued
+  NODE_EXTRA_CA_CERTS    optional (Node's own): PEM CA bundle trusted for HTTPS to the API and to
+                         the object store's presigned URLs, besides the system roots (and for
+                         rediss:// when WORKER_REDIS_CA_FILE is not set)
   WORKER_HEALTH_PORT     optional: GET /health answers 200 while the worker runs
-Exit codes: 0 stopped by a signal, 2 bad configuration, 3 queue credentials refused.
+Exit codes: 0 stopped by a signal, 1 start-up failure (e.g. the API's certificate not trusted),
+  2 bad configuration, 3 queue credentials refused,
+  4 TLS to Redis failed (certificate not trusted, wrong name or expired; not a TLS port).
 `;
 
 async function main(): Promise<void> {
@@ -75,6 +89,8 @@ async function main(): Promise<void> {
   // EVALSHA only: the queue user may not EVAL. NOSCRIPT (Redis restarted or its script cache
   // flushed, and the aggregator has not loaded BullMQ's scripts again yet) is waited out.
   const connection = workerRedisConnection(config.redisUrl, {
+    variable: 'WORKER_REDIS_URL',
+    ca: config.redisCa?.certificates,
     onScriptMissing: (attempt, sha) => {
       if (attempt === 1 || attempt % 20 === 0) {
         log(
@@ -84,9 +100,26 @@ async function main(): Promise<void> {
       }
     },
   });
-  // Refused credentials do not heal by retrying (a revoked institution, a rotated password):
-  // stop with a clear message instead of retrying ten times a second for ever.
+  // Refused credentials do not heal by retrying (a revoked institution, a rotated password),
+  // nor does a Redis certificate this site does not trust: stop with a clear message instead of
+  // retrying ten times a second for ever.
+  const tlsContext = {
+    variable: 'WORKER_REDIS_URL',
+    url: config.redisUrl,
+    caVariable: 'WORKER_REDIS_CA_FILE',
+    caGiven: config.redisCa !== undefined,
+  };
+  let resets = 0;
   const refused = (e: Error) => {
+    const tls = redisTlsFailure(e, tlsContext);
+    if (tls) {
+      process.stderr.write(`trainer-worker: ${tls}. Stopping.\n`);
+      process.exit(4);
+    }
+    const hint = redisConnectHint(e, tlsContext);
+    // Not fatal (a connection reset can be a network blip), but never silent: said at the first
+    // reset and every 20th after it.
+    if (hint && resets++ % 20 === 0) log(hint);
     if (!/WRONGPASS|NOAUTH|invalid username-password/i.test(e.message)) return false;
     process.stderr.write(
       `trainer-worker: Redis refused ${config.institution}'s queue credentials (${e.message.split('\n')[0]}); ` +
@@ -95,6 +128,11 @@ async function main(): Promise<void> {
     process.exit(3);
   };
   connection.on('error', (e: Error) => void refused(e));
+  // Said once, so an operator sees where the queue is and whether TLS protects it.
+  connection.once('ready', () => {
+    const { host, port, tls } = parseRedisUrl(config.redisUrl, 'WORKER_REDIS_URL');
+    log(`connected to Redis at ${host}:${port}${tls ? ' over TLS' : ''}`);
+  });
   const wrap =
     <D, R>(name: string, fn: (d: D) => Promise<R>) =>
     async (data: D): Promise<R> => {

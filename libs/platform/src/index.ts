@@ -9,4 +9,5 @@ export * from './object-keys';
 export * from './queues';
 export * from './retention';
 export * from './service-env';
+export { CaBundleError, readCaBundle } from './ca-bundle';
 export * from './model-chain';

@@ -1,5 +1,6 @@
 import { z } from 'zod';
-import type { MinioStoreOptions } from '@fl/storage';
+import { parsePublicEndpoint, type MinioStoreOptions } from '@fl/storage';
+import { readCaBundle } from './ca-bundle';
 
 /**
  * Environment variables shared by the platform's services (api, aggregator), validated the same
@@ -36,6 +37,20 @@ export const envUrl = (schemes: string[], example: string) =>
 export const serviceEnvFields = {
   DATABASE_URL: envUrl(['postgres:', 'postgresql:'], 'postgresql://user:password@host:5432/scprivacy'),
   REDIS_URL: envUrl(['redis:', 'rediss:'], 'redis://host:6379'),
+  // Read here, so a bad file is reported with the other configuration problems.
+  REDIS_CA_FILE: envText('a PEM file of CA certificates')
+    .transform((file, ctx) => {
+      try {
+        return { file, certificates: readCaBundle(file) };
+      } catch (e) {
+        ctx.addIssue({
+          code: z.ZodIssueCode.custom,
+          message: `is not a usable CA bundle: ${(e as Error).message}`,
+        });
+        return z.NEVER;
+      }
+    })
+    .optional(),
   S3_ENDPOINT: envText('the S3 / MinIO host name, e.g. minio.example.org'),
   S3_PORT: envWholeNumber('a port number between 1 and 65535', 1, 65535),
   S3_USE_SSL: envFlag('true or false', ['true', '1', 'on', 'yes'], ['false', '0', 'off', 'no']),
@@ -45,11 +60,22 @@ export const serviceEnvFields = {
     (v) => /^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/.test(v),
     'must be an S3 bucket name: 3-63 lower-case letters, digits, dots and dashes',
   ),
+  S3_PUBLIC_ENDPOINT: envText('the object store address workers outside the cluster use')
+    .superRefine((v, ctx) => {
+      try {
+        parsePublicEndpoint(v);
+      } catch (e) {
+        ctx.addIssue({ code: z.ZodIssueCode.custom, message: (e as Error).message });
+      }
+    })
+    .optional(),
 };
 
 export interface ServiceConnections {
   databaseUrl: string;
   redisUrl: string;
+  /** REDIS_CA_FILE's certificates: trusted for a rediss:// REDIS_URL besides the system roots. */
+  redisCa?: string[];
   /** The MinioObjectStore options of @fl/storage. */
   s3: MinioStoreOptions;
 }
@@ -83,16 +109,25 @@ export function parseEnv<S extends z.ZodTypeAny>(
 export function serviceConnections(e: {
   DATABASE_URL: string;
   REDIS_URL: string;
+  REDIS_CA_FILE?: { file: string; certificates: string[] };
   S3_ENDPOINT: string;
   S3_PORT: number;
   S3_USE_SSL: boolean;
   S3_ACCESS_KEY: string;
   S3_SECRET_KEY: string;
   S3_BUCKET: string;
+  S3_PUBLIC_ENDPOINT?: string;
 }): ServiceConnections {
+  if (e.REDIS_CA_FILE && !e.REDIS_URL.startsWith('rediss:')) {
+    // The CA would be ignored and the queue traffic (institution passwords included) sent in clear.
+    throw new ConfigError(
+      'Configuration error: REDIS_CA_FILE is set but REDIS_URL is a plain redis:// URL; use rediss:// for TLS',
+    );
+  }
   return {
     databaseUrl: e.DATABASE_URL,
     redisUrl: e.REDIS_URL,
+    ...(e.REDIS_CA_FILE ? { redisCa: e.REDIS_CA_FILE.certificates } : {}),
     s3: {
       endPoint: e.S3_ENDPOINT,
       port: e.S3_PORT,
@@ -100,6 +135,7 @@ export function serviceConnections(e: {
       accessKey: e.S3_ACCESS_KEY,
       secretKey: e.S3_SECRET_KEY,
       bucket: e.S3_BUCKET,
+      ...(e.S3_PUBLIC_ENDPOINT ? { publicEndpoint: e.S3_PUBLIC_ENDPOINT.trim() } : {}),
     },
   };
 }

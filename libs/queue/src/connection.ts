@@ -2,7 +2,8 @@
  * ioredis connections configured the way BullMQ and a long-running trainer need them.
  */
 import { Redis, type RedisOptions } from 'ioredis';
-import { parseRedisUrl } from './redis-url';
+import { parseRedisUrl, redactRedisUrl } from './redis-url';
+import { redisTlsOptions } from './redis-tls';
 
 export interface RedisConnectionOptions {
   /** The environment variable the URL came from (named in configuration errors). */
@@ -13,6 +14,11 @@ export interface RedisConnectionOptions {
   maxReconnectDelayMs?: number;
   /** Do not connect until the first command (default false). */
   lazyConnect?: boolean;
+  /**
+   * PEM CA certificates trusted for a rediss:// URL besides the system roots (the consortium's
+   * private CA; readCaBundle of @fl/platform reads them). Refused for a plain redis:// URL.
+   */
+  ca?: readonly string[];
 }
 
 /** Reconnect backoff: 100 ms doubling per attempt, capped, with up to 20 % jitter. */
@@ -29,6 +35,11 @@ export function reconnectDelayMs(
 /** The ioredis options for a parsed URL (exported so tests can check them without connecting). */
 export function redisOptionsFromUrl(url: string, opts: RedisConnectionOptions = {}): RedisOptions {
   const parts = parseRedisUrl(url, opts.variable);
+  if (!parts.tls && opts.ca && opts.ca.length > 0) {
+    throw new Error(
+      `${opts.variable ?? 'REDIS_URL'}=${redactRedisUrl(url)}: a CA for TLS was given but the URL is plain redis://; use rediss://`,
+    );
+  }
   const maxDelay = opts.maxReconnectDelayMs ?? 10_000;
   return {
     host: parts.host,
@@ -36,7 +47,8 @@ export function redisOptionsFromUrl(url: string, opts: RedisConnectionOptions = 
     ...(parts.username !== undefined ? { username: parts.username } : {}),
     ...(parts.password !== undefined ? { password: parts.password } : {}),
     db: parts.db,
-    ...(parts.tls ? { tls: { servername: parts.host } } : {}),
+    // Certificates are always verified (no rejectUnauthorized: false anywhere).
+    ...(parts.tls ? { tls: redisTlsOptions(parts.host, opts.ca) } : {}),
     ...(opts.connectionName !== undefined ? { connectionName: opts.connectionName } : {}),
     lazyConnect: opts.lazyConnect ?? false,
     // BullMQ requires null: a command issued while Redis is away waits for the reconnect instead

@@ -4,6 +4,7 @@
  *
  * - ObjectStore: the interface; MinioObjectStore (MinIO / S3) and FsObjectStore (one directory)
  * - downloadVerified / uploadTo: a credential-less worker's side, through presigned URLs
+ * - tlsFailure / fetchFailureDetail: TLS and network failures explained for a site's operator
  * - errors: ObjectNotFoundError, IntegrityError, ObjectTooLargeError, InvalidKeyError, TransferError
  */
 export type { ObjectStat, ObjectStore, PutStreamOptions, StoredObject } from './object-store';
@@ -21,3 +22,12 @@ export {
 } from './errors';
 export { assertValidKey, assertValidPrefix } from './object-key';
 export { sha256Hex } from './sha256';
+export { parsePublicEndpoint, type S3Endpoint } from './public-endpoint';
+export {
+  explainTlsFailure,
+  fetchFailureDetail,
+  HTTPS_TRUST_ADVICE,
+  tlsFailure,
+  type TlsFailure,
+  type TlsFailureKind,
+} from './tls-failure';

@@ -3,6 +3,7 @@ import { pipeline, type Readable } from 'node:stream';
 import { Client } from 'minio';
 import { ObjectNotFoundError, ObjectTooLargeError, StorageError } from './errors';
 import { assertValidKey, assertValidPrefix } from './object-key';
+import { parsePublicEndpoint } from './public-endpoint';
 import {
   assertValidMaxBytes,
   assertValidTtl,
@@ -27,6 +28,12 @@ export interface MinioStoreOptions {
    * larger streams as a multipart upload. It is also the memory one upload holds at a time.
    */
   partSize?: number;
+  /**
+   * The store's public address (S3_PUBLIC_ENDPOINT, https://host[:port]): presigned URLs are
+   * signed for it instead of endPoint:port, for workers that reach the store from outside the
+   * cluster (a signature covers the Host header, so a URL cannot simply be rewritten later).
+   */
+  publicEndpoint?: string;
 }
 
 const MiB = 1024 * 1024;
@@ -50,6 +57,8 @@ const isMissing = (err: unknown) => ['NoSuchKey', 'NotFound'].includes(s3Code(er
 export class MinioObjectStore implements ObjectStore {
   readonly bucket: string;
   private readonly client: Client;
+  /** Signs the presigned URLs: `client`, or one configured with the public endpoint. */
+  private readonly presigner: Client;
   private readonly region: string;
   private readonly partSize: number;
 
@@ -72,6 +81,16 @@ export class MinioObjectStore implements ObjectStore {
       // version resumes any earlier unfinished upload of the key and needs ListMultipartUploads).
       partSize,
     });
+    this.presigner = options.publicEndpoint
+      ? // Only ever signs: the region is given, so presigning makes no GetBucketLocation request
+        // (the public address may not even be reachable from inside the cluster).
+        new Client({
+          ...publicEndpoint(options.publicEndpoint),
+          accessKey: options.accessKey,
+          secretKey: options.secretKey,
+          region: this.region,
+        })
+      : this.client;
   }
 
   /** Creates the bucket unless it exists (safe to call from several processes at start-up). */
@@ -164,13 +183,13 @@ export class MinioObjectStore implements ObjectStore {
   async presignedGetUrl(key: string, ttlSeconds: number): Promise<string> {
     assertValidKey(key);
     assertValidTtl(ttlSeconds);
-    return this.client.presignedGetObject(this.bucket, key, ttlSeconds);
+    return this.presigner.presignedGetObject(this.bucket, key, ttlSeconds);
   }
 
   async presignedPutUrl(key: string, ttlSeconds: number): Promise<string> {
     assertValidKey(key);
     assertValidTtl(ttlSeconds);
-    return this.client.presignedPutObject(this.bucket, key, ttlSeconds);
+    return this.presigner.presignedPutObject(this.bucket, key, ttlSeconds);
   }
 
   /**
@@ -242,6 +261,14 @@ export class MinioObjectStore implements ObjectStore {
       throw err;
     }
     return { key, sha256: hash.digest('hex'), bytes };
+  }
+}
+
+function publicEndpoint(value: string) {
+  try {
+    return parsePublicEndpoint(value);
+  } catch (e) {
+    throw new RangeError(`publicEndpoint ${(e as Error).message}`);
   }
 }
 

@@ -3,6 +3,7 @@ import { ObjectNotFoundError, StorageError, TransferError } from './errors';
 import { writeObjectAtomically } from './fs-atomic-write';
 import { parseFileObjectUrl, type FileObjectTarget } from './fs-layout';
 import { bufferView, normaliseSha256, sha256Hex, verifySha256 } from './sha256';
+import { fetchFailureDetail, HTTPS_TRUST_ADVICE } from './tls-failure';
 
 /**
  * The worker's side of storage: no credentials, only the presigned URLs of its job (TrainJob.model,
@@ -132,8 +133,10 @@ async function send(
     // No redirects: a presigned URL names its server, and the signature would not hold elsewhere.
     return await fetch(target.url, { method, body, redirect: 'error' });
   } catch (err) {
-    // fetch's own message does not contain the URL; keep the cause for the network detail.
-    throw new TransferError(target.key, method, null, undefined, (err as Error).message, { cause: err });
+    // fetch's own message does not contain the URL; its cause has the network detail (an
+    // untrusted certificate of a site's object-store endpoint, a refused connection).
+    const detail = fetchFailureDetail(err, HTTPS_TRUST_ADVICE);
+    throw new TransferError(target.key, method, null, undefined, detail, { cause: err });
   }
 }
 

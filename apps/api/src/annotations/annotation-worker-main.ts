@@ -32,6 +32,7 @@ const db = createPrismaClient(c.databaseUrl);
 const connection = redisConnection(c.redisUrl, {
   variable: 'REDIS_URL',
   connectionName: 'scprivacy-annotation',
+  ca: c.redisCa,
 });
 const consumer = new AnnotationConsumer(new AnnotationRunner(db, new MinioObjectStore(c.s3)), {
   connections: c,

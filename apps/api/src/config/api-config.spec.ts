@@ -25,6 +25,19 @@ function problem(env: Record<string, string | undefined>): string {
 }
 
 describe(parseApiConfig.name, () => {
+  it('should take the shared REDIS_CA_FILE and S3_PUBLIC_ENDPOINT as the aggregator does', () => {
+    const ca = problem({ ...valid, REDIS_URL: 'rediss://redis:6380', REDIS_CA_FILE: '/nonexistent/ca.pem' });
+    expect(ca).toMatch(
+      /REDIS_CA_FILE is not a usable CA bundle: cannot read \/nonexistent\/ca.pem \(ENOENT\)/,
+    );
+    expect(parseApiConfig({ ...valid, S3_PUBLIC_ENDPOINT: 'https://s3.example.org' }).s3.publicEndpoint).toBe(
+      'https://s3.example.org',
+    );
+    expect(problem({ ...valid, S3_PUBLIC_ENDPOINT: 'http://s3.example.org' })).toMatch(
+      /S3_PUBLIC_ENDPOINT .*only allowed for a loopback host/,
+    );
+  });
+
   it('should read a complete environment and apply the defaults', () => {
     const config = parseApiConfig(valid);
     expect(config).toMatchObject({

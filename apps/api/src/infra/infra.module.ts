@@ -84,7 +84,11 @@ export class InfraModule {
           provide: REDIS,
           inject: [API_CONFIG],
           useFactory: (config: ApiConfig) =>
-            redisConnection(config.redisUrl, { variable: 'REDIS_URL', connectionName: 'scprivacy-api' }),
+            redisConnection(config.redisUrl, {
+              variable: 'REDIS_URL',
+              connectionName: 'scprivacy-api',
+              ca: config.redisCa,
+            }),
         },
         {
           provide: OBJECT_STORE,
