@@ -20,16 +20,40 @@ export interface WorkerConfig {
 
 export class ConfigError extends Error {}
 
-export function loadWorkerConfig(env: NodeJS.ProcessEnv = process.env): WorkerConfig {
-  const need = (name: string, what: string): string => {
+/** What `--init` needs: who the institution is and where its encrypted key lives. */
+export type IdentityConfig = Pick<WorkerConfig, 'institution' | 'stateDir' | 'keyPassphrase'>;
+
+const needFrom =
+  (env: NodeJS.ProcessEnv) =>
+  (name: string, what: string): string => {
     const v = env[name]?.trim();
     if (!v) throw new ConfigError(`${name} is not set: expected ${what}`);
     return v;
   };
+
+/**
+ * The settings of `--init` alone: a site makes its key and CSR before it has any queue login, so
+ * nothing about Redis, the API or the backend is asked for.
+ */
+export function loadIdentityConfig(env: NodeJS.ProcessEnv = process.env): IdentityConfig {
+  const need = needFrom(env);
   const institution = need('INSTITUTION', "this institution's name (lower-case letters, digits, dashes)");
   if (!INSTITUTION_NAME.test(institution)) {
     throw new ConfigError(`INSTITUTION="${institution}": expected lower-case letters, digits and dashes`);
   }
+  const keyPassphrase = need(
+    'WORKER_KEY_PASSPHRASE',
+    'a passphrase (16+ characters) that encrypts the private key at rest',
+  );
+  if (keyPassphrase.length < 16)
+    throw new ConfigError('WORKER_KEY_PASSPHRASE: expected at least 16 characters');
+  const stateDir = need('WORKER_STATE_DIR', "a private directory for this institution's key and certificate");
+  return { institution, stateDir, keyPassphrase };
+}
+
+export function loadWorkerConfig(env: NodeJS.ProcessEnv = process.env): WorkerConfig {
+  const need = needFrom(env);
+  const { institution, stateDir, keyPassphrase } = loadIdentityConfig(env);
   const redisUrl = need(
     'WORKER_REDIS_URL',
     "rediss://worker-<institution>:<password>@host:port (this institution's queue user)",
@@ -47,17 +71,11 @@ export function loadWorkerConfig(env: NodeJS.ProcessEnv = process.env): WorkerCo
   if (port && !(Number.isInteger(Number(port)) && Number(port) >= 0 && Number(port) < 65536)) {
     throw new ConfigError(`WORKER_HEALTH_PORT="${port}": expected a port number`);
   }
-  const keyPassphrase = need(
-    'WORKER_KEY_PASSPHRASE',
-    'a passphrase (16+ characters) that encrypts the private key at rest',
-  );
-  if (keyPassphrase.length < 16)
-    throw new ConfigError('WORKER_KEY_PASSPHRASE: expected at least 16 characters');
   return {
     institution,
     redisUrl,
     ...(redisCa ? { redisCa } : {}),
-    stateDir: need('WORKER_STATE_DIR', "a private directory for this institution's key and certificate"),
+    stateDir,
     siteDataDir: env.SITE_DATA_DIR?.trim() || undefined,
     backend: backend && backend !== 'auto' ? (backend as BackendPreference) : undefined,
     keyPassphrase,

@@ -10,7 +10,7 @@ import {
   workerRedisConnection,
 } from '@fl/queue';
 import { downloadVerified, uploadTo } from '@fl/storage';
-import { ConfigError, loadWorkerConfig } from './config';
+import { ConfigError, loadIdentityConfig, loadWorkerConfig, type IdentityConfig } from './config';
 import { loadDataset } from './dataset-loader';
 import { IdentityStore } from './identity-store';
 import { fetchCertificate } from './certificate-client';
@@ -41,22 +41,30 @@ Exit codes: 0 stopped by a signal, 1 start-up failure (e.g. the API's certificat
   4 TLS to Redis failed (certificate not trusted, wrong name or expired; not a TLS port).
 `;
 
-async function main(): Promise<void> {
-  if (process.argv.includes('--help') || process.argv.includes('-h')) {
-    process.stdout.write(HELP);
-    return;
-  }
-  const config = loadWorkerConfig();
+/** The institution's key pair in its state directory, made on first use. */
+async function openIdentity(config: IdentityConfig) {
   const identities = new IdentityStore(config.stateDir, config.institution, config.keyPassphrase);
   const identity = await startupStep(
     `cannot open the institution's key in ${config.stateDir} (WORKER_STATE_DIR; is WORKER_KEY_PASSPHRASE the one it was made with?)`,
     () => identities.loadOrCreate(),
   );
+  return { identities, identity };
+}
+
+async function main(): Promise<void> {
+  if (process.argv.includes('--help') || process.argv.includes('-h')) {
+    process.stdout.write(HELP);
+    return;
+  }
   if (process.argv.includes('--init')) {
-    // Key pair and CSR only: the operator sends the CSR to the consortium and installs the certificate.
+    // Key pair and CSR only: the operator sends the CSR to the consortium and installs the
+    // certificate. Only the identity settings are needed (no queue login exists yet).
+    const { identities } = await openIdentity(loadIdentityConfig());
     process.stdout.write(`${identities.csrPath}\n`);
     return;
   }
+  const config = loadWorkerConfig();
+  const { identities, identity } = await openIdentity(config);
   const backend = await initBackend(config.backend);
   let caCertificatePem = await identities.installCertificate(identity);
   if (!caCertificatePem && config.apiUrl && config.apiToken) {
