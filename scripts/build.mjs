@@ -31,6 +31,8 @@ execFileSync('npx', ['prisma', 'generate'], {
   env: { ...process.env, PRISMA_SCHEMA_ENGINE_BINARY: process.execPath, PRISMA_HIDE_UPDATE_MESSAGE: '1' },
 });
 
+// esbuild prints each error with its file and line (logLevel 'warning'); its stack trace would
+// only bury them (an image build shows the end of the output).
 await build({
   entryPoints: present,
   outdir: 'dist',
@@ -45,4 +47,4 @@ await build({
   logLevel: 'warning',
   plugins: [decoratorMetadataPlugin],
   banner: { js: '#!/usr/bin/env node' },
-});
+}).catch(() => process.exit(1));
