@@ -124,8 +124,7 @@ describe('scprivacy consortium add-site (real API)', () => {
       ['--init'],
       {
         INSTITUTION: institution,
-        // --init reads the whole configuration but connects to nothing.
-        WORKER_REDIS_URL: 'rediss://unused:unused@127.0.0.1:6380',
+        // Only the identity settings: a site runs --init before it has any queue login.
         WORKER_STATE_DIR: stateDir,
         WORKER_KEY_PASSPHRASE: passphrase,
       },
