@@ -378,6 +378,8 @@ describe('helm/scprivacy rendered with only the required values, and with the op
         'ServiceAccount/pbmc-scprivacy-api',
       ].sort(),
     );
+    // Without a public address the workers' URLs name the in-cluster endpoint.
+    expect(find(minimal, 'ConfigMap', `${FULLNAME}-config`).data).not.toHaveProperty('S3_PUBLIC_ENDPOINT');
     expect(minimalNotes).toContain('No institutions yet');
     expect(minimalNotes).toContain('kubectl -n scprivacy port-forward svc/pbmc-scprivacy-api 3000:3000');
   });
@@ -458,6 +460,12 @@ describe('helm/scprivacy values validation (consortium mode)', () => {
     await failsWith({ institutions: subPathOnly }, /siteData\.subPath needs siteData\.existingClaim or siteData\.hostPath/);
   });
 
+  it('should refuse an object-store public address that is not https://host[:port]', async () => {
+    for (const bad of ['http://s3.example.org', 'https://s3.example.org/bucket', 's3.example.org']) {
+      await failsWith({ s3: { publicEndpoint: bad } }, /s3\.publicEndpoint ".*": expected https:\/\/host\[:port\]/);
+    }
+  });
+
   it('should refuse a bucket name S3 would refuse', async () => {
     await failsWith({ s3: { bucket: 'Bad_Bucket' } }, /s3\.bucket "Bad_Bucket"/);
   });
@@ -472,5 +480,21 @@ describe('helm/scprivacy values validation (consortium mode)', () => {
   it('should refuse an unknown mode, and site values without mode: site', async () => {
     await failsWith({ mode: 'central' }, /mode "central": expected consortium .* or site/);
     await failsWith({ site: { institution: 'hospital-a' } }, /site\.institution is set \("hospital-a"\) but mode is consortium: set mode: site/);
+  });
+});
+
+describe('helm/scprivacy rendered with ci/ingress-values.yaml', () => {
+  it("should sign the workers' URLs for the object store's public address", async () => {
+    const objects = await renderChart({ ciValues: ['ingress-values.yaml'] });
+    const config = find(objects, 'ConfigMap', `${FULLNAME}-config`);
+    expect(config.data).toMatchObject({
+      S3_ENDPOINT: 'minio.storage.svc',
+      S3_PUBLIC_ENDPOINT: 'https://s3.scprivacy.example.org',
+    });
+    // The api and the aggregator both read it from the ConfigMap.
+    for (const name of ['api', 'aggregator']) {
+      const spec = podTemplate(find(objects, 'Deployment', `${FULLNAME}-${name}`)).spec;
+      expect(JSON.stringify(spec.containers[0].envFrom)).toContain(`${FULLNAME}-config`);
+    }
   });
 });

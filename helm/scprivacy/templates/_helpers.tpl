@@ -261,6 +261,11 @@ Validation: fails the render with a message naming the value to set.
 {{- if not .Values.s3.endpoint }}
 {{- fail "s3.endpoint is required (the S3/MinIO host name, without scheme or port)" }}
 {{- end }}
+{{- with .Values.s3.publicEndpoint }}
+{{- if not (regexMatch "^https://[A-Za-z0-9.-]+(:[0-9]{1,5})?/?$" (toString .)) }}
+{{- fail (printf "s3.publicEndpoint %q: expected https://host[:port] (the store's address as sites reach it; no path)" (toString .)) }}
+{{- end }}
+{{- end }}
 {{- $seen := dict }}
 {{- range $i, $inst := .Values.institutions }}
 {{- $name := required (printf "institutions[%d].name is required" $i) $inst.name }}
