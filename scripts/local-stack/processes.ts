@@ -40,8 +40,11 @@ export function startService(
   env: Record<string, string>,
   logDir: string,
   args: string[] = [],
+  /** A command the node process runs under, e.g. ['ip', 'netns', 'exec', '<namespace>']. */
+  launcher: readonly string[] = [],
 ): Service {
-  const child = spawn(process.execPath, [script, ...args], {
+  const [command, ...prefix] = [...launcher, process.execPath];
+  const child = spawn(command, [...prefix, script, ...args], {
     env: { ...process.env, ...env, NODE_ENV: 'test' },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
@@ -111,7 +114,17 @@ export interface RedisInstance {
  */
 const REDIS_LIMITS_CONF = fileURLToPath(new URL('../../libs/queue/redis/limits.conf', import.meta.url));
 
-export async function startRedis(dir: string): Promise<RedisInstance> {
+export interface RedisOptions {
+  /**
+   * Addresses of this machine to listen on besides 127.0.0.1 (bench:sites: the hub address its
+   * network namespaces reach). Protected mode, which refuses every non-loopback client while
+   * the default user has no password, is then off: only these addresses are bound.
+   */
+  bind?: readonly string[];
+}
+
+export async function startRedis(dir: string, options: RedisOptions = {}): Promise<RedisInstance> {
+  const extra = options.bind ?? [];
   const port = await freePort();
   await mkdir(dir, { recursive: true });
   const aclFile = join(dir, 'users.acl');
@@ -123,6 +136,8 @@ export async function startRedis(dir: string): Promise<RedisInstance> {
       [
         '--bind',
         '127.0.0.1',
+        ...extra,
+        ...(extra.length > 0 ? ['--protected-mode', 'no'] : []),
         '--port',
         String(port),
         '--save',
