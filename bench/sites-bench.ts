@@ -15,7 +15,7 @@
  * exception, SIGINT/SIGTERM/SIGHUP, and (by netns.ts' watchdog and the start-up sweep) a kill.
  */
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { cpus, release, tmpdir, totalmem } from 'node:os';
+import { cpus, loadavg, release, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { Command } from 'commander';
 import { listDataFiles } from '@fl/formats';
@@ -76,6 +76,9 @@ interface SiteRun {
   distributedSeconds: number;
   ratio: number;
   roundMsMedian: number;
+  /** Medians over rounds of the slowest worker's training + masking, and of its transfers. */
+  computeMsMedian: number;
+  transferMsMedian: number;
   /** The median round's up + down bytes per site at the link rate: the transfers' floor. */
   linkMsPerRound: number;
   /** Medians over rounds 2..R of each site's bytes (round 1 also reads the full initial model). */
@@ -192,6 +195,8 @@ async function main(): Promise<void> {
     });
   }
 
+  // Other work on the machine skews every timing: said in the report.
+  const loadAtStart = loadavg()[0];
   const dir = await mkdtemp(join(tmpdir(), 'scp-sites-bench-'));
   cleanups.push(() => rm(dir, { recursive: true, force: true }));
   const runs: SiteRun[] = [];
@@ -237,7 +242,7 @@ async function main(): Promise<void> {
 
   const date = new Date();
   const outBase = opts.out ?? join('bench-output', `sites-${date.toISOString().slice(0, 10)}`);
-  const machine = `${cpus().length} × ${cpus()[0]?.model ?? 'unknown CPU'}, ${(totalmem() / 2 ** 30).toFixed(0)} GB, Linux ${release()}, Node ${process.version}`;
+  const machine = `${cpus().length} × ${cpus()[0]?.model ?? 'unknown CPU'}, ${(totalmem() / 2 ** 30).toFixed(0)} GB, Linux ${release()}, Node ${process.version}; load average ${loadAtStart.toFixed(1)} at the start, ${loadavg()[0].toFixed(1)} at the end`;
   const command = `npm run bench:sites -- ${process.argv.slice(2).join(' ')}`.trim();
   const settings = {
     scenario: opts.scenario,
@@ -310,6 +315,8 @@ async function oneRun(
     distributedSeconds: distributed.seconds,
     ratio: distributed.seconds / embedded.seconds,
     roundMsMedian: median(rounds.map((r) => r.timings.totalMs)),
+    computeMsMedian: median(rounds.map((r) => slowest(r, (i) => i.trainMs + i.maskMs))),
+    transferMsMedian: median(rounds.map((r) => slowest(r, (i) => i.transferMs))),
     linkMsPerRound: (((perSiteRound.upLink + perSiteRound.downLink) * 8) / parseRate(rate)) * 1000,
     perSiteRound,
     total: {
@@ -328,6 +335,13 @@ async function oneRun(
       `same model: ${result.sameModel ? 'yes' : 'NO'}`,
   );
   return result;
+}
+
+function slowest(
+  record: RoundRecord,
+  f: (timing: RoundRecord['timings']['institutions'][string]) => number,
+): number {
+  return Math.max(...Object.values(record.timings.institutions).map(f));
 }
 
 /** One round's bytes per site: its link's counters over the round, and the platform's figures. */
@@ -361,14 +375,14 @@ function report(
   const mb = (x: number) => f(x / 1e6, 2);
   const row = (r: SiteRun, label: string) =>
     `| ${label} | ${f(r.embeddedSeconds)} | ${f(r.distributedSeconds)} | ${f(r.ratio, 2)} | ` +
-    `${f(r.roundMsMedian, 0)} | ${f(r.linkMsPerRound, 0)} | ` +
+    `${f(r.roundMsMedian, 0)} | ${f(r.computeMsMedian, 0)} | ${f(r.transferMsMedian, 0)} | ${f(r.linkMsPerRound, 0)} | ` +
     `${mb(r.perSiteRound.upLink)} / ${mb(r.perSiteRound.upPlatform)} | ` +
     `${mb(r.perSiteRound.downLink)} / ${mb(r.perSiteRound.downPlatform)} | ` +
     `${f((r.total.upLink + r.total.downLink) / (r.total.upPlatform + r.total.downPlatform), 3)} | ` +
     `${mb(r.setupPerSite.downLink)} | ${r.sameModel ? 'yes' : 'no'} |`;
   const header = [
-    '| configuration | embedded s | distributed s | ratio | round ms, median | link time ms per round (bytes ÷ rate) | MB up per site per round: link / platform | MB down per site per round: link / platform | link ÷ platform bytes, all rounds | MB down per site before round 1 | same model |',
-    '|---|---|---|---|---|---|---|---|---|---|---|',
+    '| configuration | embedded s | distributed s | ratio | round ms, median | slowest worker compute ms, median | slowest worker transfers ms, median | link time ms per round (bytes ÷ rate) | MB up per site per round: link / platform | MB down per site per round: link / platform | link ÷ platform bytes, all rounds | MB down per site before round 1 | same model |',
+    '|---|---|---|---|---|---|---|---|---|---|---|---|---|',
   ];
   const lines = [
     `# bench:sites, ${meta.date.toISOString()}`,
@@ -394,6 +408,8 @@ function report(
         distributedSeconds: pick(xs, (r) => r.distributedSeconds),
         ratio: pick(xs, (r) => r.ratio),
         roundMsMedian: pick(xs, (r) => r.roundMsMedian),
+        computeMsMedian: pick(xs, (r) => r.computeMsMedian),
+        transferMsMedian: pick(xs, (r) => r.transferMsMedian),
         linkMsPerRound: pick(xs, (r) => r.linkMsPerRound),
         perSiteRound: {
           upLink: pick(xs, (r) => r.perSiteRound.upLink),
