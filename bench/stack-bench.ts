@@ -16,20 +16,22 @@ import { basename, join } from 'node:path';
 import { promisify } from 'node:util';
 import { createGzip } from 'node:zlib';
 import { Command } from 'commander';
-import { datasetName, readExpression } from '@fl/formats';
-import { saveBundle, trainFederatedModel } from '@fl/federation';
+import { readExpression } from '@fl/formats';
+import { saveBundle } from '@fl/federation';
 import { Stack } from '../scripts/local-stack/stack';
 import { checkDatasets, DATASETS_OPTION_HELP, defaultDatasetsDir, runBenchMain } from './datasets';
+import {
+  completedRounds,
+  finalWeights,
+  institutionsOf,
+  median,
+  runDistributed,
+  runEmbedded,
+  sameModel,
+  type FederationSettings,
+} from './federation-runs';
 
 const run = promisify(execFile);
-const median = (xs: number[]) => {
-  const s = [...xs].sort((a, b) => a - b);
-  return s.length === 0
-    ? NaN
-    : s.length % 2
-      ? s[(s.length - 1) / 2]
-      : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
-};
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 interface Figures {
@@ -82,11 +84,7 @@ async function main(): Promise<void> {
   const queryFile = 'pbmc/query/pbmc_10x_3p_v3.csv';
   // Checked before any service starts: a missing file would otherwise surface minutes in.
   const data = checkDatasets(opts.data, [...refFiles, queryFile]);
-  const refs = refFiles.map((f) => join(data, f));
-  const institutions = refs.map((path) => ({
-    name: datasetName(path).replace(/_/g, '-').toLowerCase(),
-    datasets: [path],
-  }));
+  const institutions = institutionsOf(refFiles.map((f) => join(data, f)));
   const runs: Figures[] = [];
   for (let r = 0; r < Number(opts.repeats); r++) {
     console.log(`\n== repeat ${r + 1} of ${opts.repeats}`);
@@ -133,64 +131,34 @@ async function oneRun(
   queryPath: string,
 ): Promise<Figures> {
   const dir = await mkdtemp(join(tmpdir(), 'scp-stack-bench-'));
-  const training = { rounds, seed: 1, secureAggregation: true };
+  // Published defaults, secure aggregation on (16-bit lanes), seed 1.
+  const settings: FederationSettings = {
+    rounds,
+    localSteps: 1,
+    seed: 1,
+    secaggBits: 16,
+    allowSingletonTypes: false,
+  };
   try {
-    // Embedded, published defaults, secure aggregation on (as `scprivacy run`), wasm, 2 threads.
     console.log('embedded federation…');
-    const t0 = performance.now();
-    const matrices = [];
-    for (const inst of institutions) {
-      matrices.push({
-        name: inst.name,
-        matrix: await readExpression(inst.datasets[0], { role: 'reference' }),
-      });
-    }
-    const embedded = await trainFederatedModel(matrices, {
-      rounds,
-      seed: 1,
-      backend: 'wasm',
-      threads: 2,
-      secureAggregation: {},
-    });
-    const embeddedSeconds = (performance.now() - t0) / 1000;
+    const { seconds: embeddedSeconds, trained: embedded } = await runEmbedded(institutions, settings);
     console.log(`  ${embeddedSeconds.toFixed(1)} s (training ${embedded.trainingSeconds.toFixed(1)} s)`);
 
     console.log('starting the platform…');
     const stack = await new Stack({ dir, consortium: 'bench', institutions }).start();
     try {
       console.log('distributed federation…');
-      const started = performance.now();
-      const { startFederation } = await stack.gql<{ startFederation: { id: string } }>(
-        'mutation($input: StartFederationInput!) { startFederation(input: $input) { id } }',
-        {
-          input: {
-            consortiumId: stack.consortiumId,
-            name: 'bench',
-            institutions: institutions.map((i) => i.name),
-            ...training,
-            roundDeadlineSeconds: 600,
-          },
+      const { federationId: id, seconds: distributedSeconds } = await runDistributed(
+        stack,
+        institutions,
+        settings,
+        (round) => {
+          if (round % 25 === 0) process.stdout.write(`\r  round ${round}/${rounds}   `);
         },
-        stack.adminToken,
       );
-      const id = startFederation.id;
-      let last = -1;
-      for (;;) {
-        const f = await stack.db.prisma.federation.findUniqueOrThrow({ where: { id } });
-        if (f.currentRound !== last && f.currentRound % 25 === 0) {
-          last = f.currentRound;
-          process.stdout.write(`\r  round ${last}/${rounds}   `);
-        }
-        if (f.status === 'completed') break;
-        if (f.status === 'failed') throw new Error(`federation failed: ${f.error}`);
-        await sleep(50);
-      }
-      const distributedSeconds = (performance.now() - started) / 1000;
       console.log(`\n  ${distributedSeconds.toFixed(1)} s`);
 
-      const roundRows = await stack.db.prisma.round.findMany({
-        where: { federationId: id, status: 'completed' },
-      });
+      const roundRows = await completedRounds(stack, id);
       const overhead: number[] = [];
       const outsideMs: number[] = [];
       const transferMs: number[] = [];
@@ -198,15 +166,7 @@ async function oneRun(
       const compute: number[] = [];
       let bytes = 0;
       for (const row of roundRows) {
-        const t = row.timings as {
-          totalMs: number;
-          fetchMs?: number;
-          storeMs: number;
-          institutions: Record<
-            string,
-            { trainMs: number; maskMs: number; transferMs: number; modelBytesIn?: number }
-          >;
-        };
+        const t = row.timings;
         const insts = Object.values(t.institutions);
         const slowest = Math.max(...insts.map((i) => i.trainMs + i.maskMs));
         // Object store: the slowest worker's reads and upload, the aggregator's reads and writes.
@@ -222,21 +182,14 @@ async function oneRun(
         // Up: the masked updates; down: what each worker really read (aggregates, or a full model).
         const down = insts.every((i) => i.modelBytesIn !== undefined)
           ? insts.reduce((n, i) => n + i.modelBytesIn!, 0)
-          : Number(row.bytesOut);
-        bytes += Number(row.bytesIn) + down;
+          : row.bytesOut;
+        bytes += row.bytesIn + down;
       }
       overhead.sort((a, b) => a - b);
       const final = await stack.db.prisma.modelVersion.findFirstOrThrow({
         where: { federationId: id, round: rounds },
       });
-      const weights = await (
-        await import('@fl/storage')
-      ).MinioObjectStore.prototype.getBuffer.call(
-        new (await import('@fl/storage')).MinioObjectStore({ ...stack.s3, bucket: stack.bucket }),
-        final.objectKey,
-        final.sha256,
-      );
-      const sameModel = Buffer.from(embedded.model.params.buffer).equals(weights);
+      const weights = await finalWeights(stack, id, rounds);
 
       const figures: Figures = {
         rounds,
@@ -252,7 +205,7 @@ async function oneRun(
         bytesPerFederation: bytes,
         workerComputeMsMedian: median(compute),
         bytesMovedPerRound: bytes / Math.max(1, roundRows.length),
-        sameModel,
+        sameModel: sameModel(embedded, weights),
       };
 
       // Annotation of a 10,000-cell query: REST (upload to downloadable result) vs the CLI.

@@ -12,6 +12,7 @@ const entryPoints = {
   'bench/benchmark': 'bench/benchmark.ts',
   'bench/secagg-bench': 'libs/secure-agg/bench/secagg-bench.ts',
   'bench/stack-bench': 'bench/stack-bench.ts',
+  'bench/sites-bench': 'bench/sites-bench.ts',
   'api/main': 'apps/api/src/main.ts',
   'api/annotation-job': 'apps/api/src/annotations/annotation-job.ts',
   'api/annotation-worker': 'apps/api/src/annotations/annotation-worker-main.ts',

@@ -46,9 +46,13 @@ export function startService(
   env: Record<string, string>,
   logDir: string,
   args: string[] = [],
+  /** A command the node process runs under, e.g. ['ip', 'netns', 'exec', '<namespace>']. */
+  launcher: readonly string[] = [],
 ): Service {
   const preload = existsSync(EXIT_WITH_PARENT) ? ['--import', pathToFileURL(EXIT_WITH_PARENT).href] : [];
-  const child = spawn(process.execPath, [...preload, script, ...args], {
+  // A launcher (ip netns exec ...) execs node in place of itself, so node inherits the channel.
+  const [command, ...prefix] = [...launcher, process.execPath];
+  const child = spawn(command, [...prefix, ...preload, script, ...args], {
     env: { ...process.env, ...env, NODE_ENV: 'test' },
     // The IPC channel is the service's lifeline: it stops when this process dies (see
     // exit-with-parent.ts). Its own process group keeps a terminal's Ctrl-C (sent to the whole
@@ -122,7 +126,17 @@ export interface RedisInstance {
  */
 const REDIS_LIMITS_CONF = resolve('libs/queue/redis/limits.conf');
 
-export async function startRedis(dir: string): Promise<RedisInstance> {
+export interface RedisOptions {
+  /**
+   * Addresses of this machine to listen on besides 127.0.0.1 (bench:sites: the hub address its
+   * network namespaces reach). Protected mode, which refuses every non-loopback client while
+   * the default user has no password, is then off: only these addresses are bound.
+   */
+  bind?: readonly string[];
+}
+
+export async function startRedis(dir: string, options: RedisOptions = {}): Promise<RedisInstance> {
+  const extra = options.bind ?? [];
   const port = await freePort();
   await mkdir(dir, { recursive: true });
   const aclFile = join(dir, 'users.acl');
@@ -134,6 +148,8 @@ export async function startRedis(dir: string): Promise<RedisInstance> {
       [
         '--bind',
         '127.0.0.1',
+        ...extra,
+        ...(extra.length > 0 ? ['--protected-mode', 'no'] : []),
         '--port',
         String(port),
         '--save',

@@ -45,10 +45,12 @@ type S3rverConstructor = new (options: Record<string, unknown>) => S3rverInstanc
 export interface S3ServerOptions {
   /** Refuse anonymous requests and check every Signature V4, as MinIO does (see the header). */
   verifySignatures?: boolean;
+  /** Address to listen on (default 127.0.0.1); presigned URLs name it. */
+  host?: string;
 }
 
 export interface S3Server {
-  endPoint: '127.0.0.1';
+  endPoint: string;
   port: number;
   useSSL: false;
   accessKey: string;
@@ -69,6 +71,7 @@ const requireCjs = createRequire(import.meta.url);
 
 export async function startS3Server(options: S3ServerOptions = {}): Promise<S3Server> {
   const S3rver = requireCjs('s3rver') as S3rverConstructor;
+  const host = options.host ?? '127.0.0.1';
   const directory = mkdtempSync(join(tmpdir(), 's3rver-'));
   // Only the request handler is taken from s3rver (what its own run() mounts), so the listening
   // socket is ours: port 0 on loopback, and the bound port read back from the server.
@@ -97,7 +100,7 @@ export async function startS3Server(options: S3ServerOptions = {}): Promise<S3Se
   server.keepAliveTimeout = 60_000;
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
+    server.listen(0, host, () => {
       server.off('error', reject);
       resolve();
     });
@@ -121,7 +124,7 @@ export async function startS3Server(options: S3ServerOptions = {}): Promise<S3Se
     }));
 
   return {
-    endPoint: '127.0.0.1',
+    endPoint: host,
     port,
     useSSL: false,
     accessKey: ACCESS_KEY,

@@ -53,6 +53,14 @@ export interface StackOptions {
    * (`npm run stack`); tests that kill services on purpose leave it off.
    */
   supervise?: boolean;
+  /**
+   * An address of this machine where the api, Redis (besides loopback) and the S3 server listen,
+   * for workers that do not share the host's loopback (bench:sites runs each in its own network
+   * namespace); the workers' API_URL, Redis URL and the presigned URLs name it.
+   */
+  bindHost?: string;
+  /** A command each institution's worker runs under, e.g. ['ip', 'netns', 'exec', '<namespace>']. */
+  workerLauncher?: (institution: string) => string[];
 }
 
 export interface InstitutionHandle {
@@ -109,7 +117,9 @@ export class Stack {
     this.db = await createTestDatabase('stack');
     this.redis = this.opts.redisUrl
       ? externalRedis(this.opts.redisUrl)
-      : await startRedis(join(this.opts.dir, 'redis'));
+      : await startRedis(join(this.opts.dir, 'redis'), {
+          bind: this.opts.bindHost ? [this.opts.bindHost] : [],
+        });
     if (this.opts.redisUrl) {
       // What a stack killed without a chance to clean up (SIGKILL) left in a Redis it was given.
       const left = await removeStackQueueState(
@@ -122,7 +132,7 @@ export class Stack {
         );
       }
     }
-    this.s3 = await startS3Server({ verifySignatures: true });
+    this.s3 = await startS3Server({ verifySignatures: true, host: this.opts.bindHost });
     await this.startApi();
     await this.createConsortium();
     for (const inst of this.opts.institutions) await this.registerInstitution(inst);
@@ -164,7 +174,7 @@ export class Stack {
           SCPRIVACY_MASTER_KEY: this.masterKey,
           PLATFORM_ADMIN_TOKEN: this.operatorToken,
           API_PORT: String(port),
-          API_HOST: '127.0.0.1',
+          API_HOST: this.opts.bindHost ?? '127.0.0.1',
           UPLOAD_MAX_BYTES: String(64 * 1024 * 1024),
           ANNOTATION_WORKER: 'on',
         },
@@ -197,7 +207,7 @@ export class Stack {
     const inst = this.institutions.get(name)!;
     return {
       INSTITUTION: name,
-      WORKER_REDIS_URL: `redis://${inst.queueUsername}:${inst.queuePassword}@127.0.0.1:${this.redis.port}`,
+      WORKER_REDIS_URL: `redis://${inst.queueUsername}:${inst.queuePassword}@${this.opts.bindHost ?? '127.0.0.1'}:${this.redis.port}`,
       WORKER_STATE_DIR: inst.stateDir,
       WORKER_KEY_PASSPHRASE: `passphrase-of-${name}-0123456789`,
       API_URL: this.apiUrl,
@@ -211,7 +221,15 @@ export class Stack {
     const inst = this.institutions.get(name)!;
     return this.launch(
       `worker-${name}`,
-      () => startService(`worker-${name}`, 'dist/trainer-worker/main.js', this.workerEnv(name), this.logDir),
+      () =>
+        startService(
+          `worker-${name}`,
+          'dist/trainer-worker/main.js',
+          this.workerEnv(name),
+          this.logDir,
+          [],
+          this.opts.workerLauncher?.(name),
+        ),
       (s) => s.waitFor(/waiting for jobs/, 60_000),
       (s) => (inst.worker = s),
     );
