@@ -126,6 +126,15 @@ export interface RedisInstance {
  */
 const REDIS_LIMITS_CONF = resolve('libs/queue/redis/limits.conf');
 
+/**
+ * redis-server cannot watch its parent as the node services do (exit-with-parent.ts); util-linux's
+ * setpriv asks the kernel to send it SIGTERM when this process dies, even by SIGKILL
+ * (PR_SET_PDEATHSIG), so a killed test or benchmark leaves no Redis behind.
+ */
+const REDIS_LAUNCHER = existsSync('/usr/bin/setpriv')
+  ? ['/usr/bin/setpriv', '--pdeathsig', 'SIGTERM', 'redis-server']
+  : ['redis-server'];
+
 export interface RedisOptions {
   /**
    * Addresses of this machine to listen on besides 127.0.0.1 (bench:sites: the hub address its
@@ -144,8 +153,9 @@ export async function startRedis(dir: string, options: RedisOptions = {}): Promi
   let child: ChildProcess;
   const launch = async () => {
     child = spawn(
-      'redis-server',
+      REDIS_LAUNCHER[0],
       [
+        ...REDIS_LAUNCHER.slice(1),
         '--bind',
         '127.0.0.1',
         ...extra,
