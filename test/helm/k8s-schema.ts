@@ -1,16 +1,17 @@
 /**
  * Validation of rendered manifests against the Kubernetes API schemas shipped by the
- * `kubernetes-models` package. Version 4.5.x carries the OpenAPI schemas of Kubernetes v1.33.0
- * (its changelog, 4.5.0: "Update schema version to v1.33.0"; merged with older releases' specs
- * for APIs removed since). The chart claims kubeVersion >=1.25.0-0; Helm itself checks that claim
- * (`helm template --kube-version`), and every apiVersion the chart uses is GA since 1.21 or earlier.
+ * `kubernetes-models` package, at two Kubernetes releases:
+ *   - 1.33.0: kubernetes-models 4.5.x (its changelog, 4.5.0: "Update schema version to v1.33.0");
+ *   - 1.25.2: kubernetes-models 4.1.0, installed under the alias `kubernetes-models-1.25` (its
+ *     4.0.0 changelog: "Update schema to Kubernetes v1.25.2"; 4.1.0 restored the enums), the
+ *     floor of the chart's kubeVersion (>=1.25.0-0).
  *
  * Two checks per object:
  *   - schemaErrors: the model's own validate() (types, required fields, enums, formats);
  *   - unknownFields: fields the schema does not define (a typo such as `imagePullPolcy` passes
  *     validate(), because the schemas allow additional properties, but the API server would drop
- *     or refuse it). The precompiled validator reads every property the schema defines; fields it
- *     never reads are unknown to the schema.
+ *     or refuse it; so would a 1.25 API server a field added after 1.25). The validator reads
+ *     every property the schema defines; fields it never reads are unknown to the schema.
  * A kind without a model in KIND_MODELS fails: a new kind must be added here deliberately.
  */
 import { ConfigMap } from 'kubernetes-models/v1/ConfigMap';
@@ -23,6 +24,16 @@ import { Job } from 'kubernetes-models/batch/v1/Job';
 import { Ingress } from 'kubernetes-models/networking.k8s.io/v1/Ingress';
 import { NetworkPolicy } from 'kubernetes-models/networking.k8s.io/v1/NetworkPolicy';
 import { PodDisruptionBudget } from 'kubernetes-models/policy/v1/PodDisruptionBudget';
+import { ConfigMap as ConfigMap125 } from 'kubernetes-models-1.25/v1/ConfigMap';
+import { PersistentVolumeClaim as PersistentVolumeClaim125 } from 'kubernetes-models-1.25/v1/PersistentVolumeClaim';
+import { Secret as Secret125 } from 'kubernetes-models-1.25/v1/Secret';
+import { Service as Service125 } from 'kubernetes-models-1.25/v1/Service';
+import { ServiceAccount as ServiceAccount125 } from 'kubernetes-models-1.25/v1/ServiceAccount';
+import { Deployment as Deployment125 } from 'kubernetes-models-1.25/apps/v1/Deployment';
+import { Job as Job125 } from 'kubernetes-models-1.25/batch/v1/Job';
+import { Ingress as Ingress125 } from 'kubernetes-models-1.25/networking.k8s.io/v1/Ingress';
+import { NetworkPolicy as NetworkPolicy125 } from 'kubernetes-models-1.25/networking.k8s.io/v1/NetworkPolicy';
+import { PodDisruptionBudget as PodDisruptionBudget125 } from 'kubernetes-models-1.25/policy/v1/PodDisruptionBudget';
 
 /** The Kubernetes release whose schemas kubernetes-models 4.5.x carries. */
 export const SCHEMA_KUBERNETES_VERSION = '1.33.0';
@@ -46,7 +57,29 @@ const KIND_MODELS: ModelClass[] = [
   NetworkPolicy,
   PodDisruptionBudget,
 ];
-const MODELS = new Map(KIND_MODELS.map((m) => [`${m.apiVersion}/${m.kind}`, m]));
+/** The same kinds at the floor of the chart's kubeVersion. */
+const KIND_MODELS_1_25 = [
+  ConfigMap125,
+  PersistentVolumeClaim125,
+  Secret125,
+  Service125,
+  ServiceAccount125,
+  Deployment125,
+  Job125,
+  Ingress125,
+  NetworkPolicy125,
+  PodDisruptionBudget125,
+] as unknown as ModelClass[];
+
+/** The Kubernetes releases whose schemas the tests validate against. */
+export const FLOOR_SCHEMA_KUBERNETES_VERSION = '1.25.2';
+export type SchemaVersion = typeof SCHEMA_KUBERNETES_VERSION | typeof FLOOR_SCHEMA_KUBERNETES_VERSION;
+
+const byKind = (models: ModelClass[]) => new Map(models.map((m) => [`${m.apiVersion}/${m.kind}`, m]));
+const MODELS_BY_VERSION: Record<SchemaVersion, Map<string, ModelClass>> = {
+  [SCHEMA_KUBERNETES_VERSION]: byKind(KIND_MODELS),
+  [FLOOR_SCHEMA_KUBERNETES_VERSION]: byKind(KIND_MODELS_1_25),
+};
 
 export interface ManifestObject {
   apiVersion?: unknown;
@@ -58,20 +91,21 @@ function describe(obj: ManifestObject): string {
   return `${String(obj.apiVersion)} ${String(obj.kind)} ${String(obj.metadata?.name)}`;
 }
 
-function modelOf(obj: ManifestObject): ModelClass {
-  const model = MODELS.get(`${String(obj.apiVersion)}/${String(obj.kind)}`);
+function modelOf(obj: ManifestObject, version: SchemaVersion): ModelClass {
+  const models = MODELS_BY_VERSION[version];
+  const model = models.get(`${String(obj.apiVersion)}/${String(obj.kind)}`);
   if (!model) {
     throw new Error(
-      `${describe(obj)}: no Kubernetes schema for this apiVersion/kind in test/helm/k8s-schema.ts ` +
-        `(known: ${[...MODELS.keys()].join(', ')})`,
+      `${describe(obj)}: no Kubernetes ${version} schema for this apiVersion/kind in test/helm/k8s-schema.ts ` +
+        `(known: ${[...models.keys()].join(', ')})`,
     );
   }
   return model;
 }
 
 /** The schema violations of `obj` ([] when valid); throws for a kind without a schema. */
-export function schemaErrors(obj: ManifestObject): string[] {
-  const Model = modelOf(obj);
+export function schemaErrors(obj: ManifestObject, version: SchemaVersion = SCHEMA_KUBERNETES_VERSION): string[] {
+  const Model = modelOf(obj, version);
   try {
     new Model(obj as never).validate();
     return [];
@@ -100,19 +134,26 @@ function track(value: unknown, path: string, reads: Map<Tracked, { path: string;
 }
 
 /** Paths of the fields of `obj` its schema does not define; throws for a kind without a schema. */
-export function unknownFields(obj: ManifestObject): string[] {
-  const Model = modelOf(obj);
+export function unknownFields(obj: ManifestObject, version: SchemaVersion = SCHEMA_KUBERNETES_VERSION): string[] {
+  const Model = modelOf(obj, version);
   const reads = new Map<Tracked, { path: string; read: Set<string> }>();
   const tracked = track(obj, '', reads);
+  // The model's schema id lives on its prototype (kubernetes-models 4.1 looks it up on `this`).
+  const root = [...reads].find(([, r]) => r.path === '')?.[0];
+  if (root) Object.setPrototypeOf(root, Model.prototype);
   try {
     // The model's validate() runs the schema's precompiled validator on `this`.
     Model.prototype.validate.call(tracked);
   } catch {
     // Violations are schemaErrors' business; the fields read so far still count.
   }
-  const unknown: string[] = [];
+  const unknownPaths: string[] = [];
   for (const [target, { path, read }] of reads) {
-    for (const key of Object.keys(target)) if (!read.has(key)) unknown.push(`${describe(obj)}: ${path}.${key}`.replace(': .', ': '));
+    for (const key of Object.keys(target)) if (!read.has(key)) unknownPaths.push(`${path}.${key}`.replace(/^\./, ''));
   }
-  return unknown;
+  // Inside an unknown field nothing is read: report the field, not everything below it.
+  const outermost = unknownPaths.filter(
+    (p) => !unknownPaths.some((q) => q !== p && (p.startsWith(`${q}.`) || p.startsWith(`${q}[`))),
+  );
+  return outermost.map((p) => `${describe(obj)}: ${p}`);
 }

@@ -7,11 +7,22 @@
  */
 import { beforeAll, describe, expect, it } from 'vitest';
 import { type K8sObject, ciValuesFiles, helmLint, helmTemplate, renderChart } from './render';
-import { SCHEMA_KUBERNETES_VERSION, schemaErrors, unknownFields } from './k8s-schema';
+import {
+  FLOOR_SCHEMA_KUBERNETES_VERSION,
+  SCHEMA_KUBERNETES_VERSION,
+  type SchemaVersion,
+  schemaErrors,
+  unknownFields,
+} from './k8s-schema';
 import { podHardeningProblems, workloads } from './pods';
 
-/** The chart's kubeVersion is ">=1.25.0-0": its floor, and the schemas' release. */
+/** The chart's kubeVersion is ">=1.25.0-0": its floor, and the newest schemas' release. */
 const KUBE_VERSIONS = ['1.25.0', SCHEMA_KUBERNETES_VERSION];
+/** The schemas each render is validated against: 1.25's for the floor. */
+const SCHEMAS: Record<string, SchemaVersion> = {
+  '1.25.0': FLOOR_SCHEMA_KUBERNETES_VERSION,
+  [SCHEMA_KUBERNETES_VERSION]: SCHEMA_KUBERNETES_VERSION,
+};
 const VALUES_FILES = ciValuesFiles();
 
 describe('helm/scprivacy values matrix', () => {
@@ -58,8 +69,9 @@ describe('helm/scprivacy values matrix', () => {
     it.each(KUBE_VERSIONS)('should render objects valid against the Kubernetes API schemas (%s)', (kubeVersion) => {
       const objects = rendered.get(`${file}@${kubeVersion}`)!;
       expect(objects.length).toBeGreaterThan(0);
-      expect(objects.flatMap(schemaErrors)).toEqual([]);
-      expect(objects.flatMap(unknownFields)).toEqual([]);
+      const schemas = SCHEMAS[kubeVersion];
+      expect(objects.flatMap((o) => schemaErrors(o, schemas))).toEqual([]);
+      expect(objects.flatMap((o) => unknownFields(o, schemas))).toEqual([]);
     });
 
     it('should render the same objects for every Kubernetes version it supports', () => {
@@ -131,9 +143,22 @@ describe('the schema check itself', () => {
     ]);
   });
 
+  it('should know what 1.25 lacks: a field added after 1.25 is unknown to its schemas only', () => {
+    // Pod-level resources (PodSpec.resources) arrived in Kubernetes 1.32.
+    const newer = deployment();
+    Object.assign(newer.spec.template.spec, { resources: { limits: { cpu: '1' } } });
+    expect(unknownFields(newer, SCHEMA_KUBERNETES_VERSION)).toEqual([]);
+    expect(unknownFields(newer, FLOOR_SCHEMA_KUBERNETES_VERSION)).toEqual([
+      'apps/v1 Deployment x: spec.template.spec.resources',
+    ]);
+    expect(schemaErrors(deployment(), FLOOR_SCHEMA_KUBERNETES_VERSION)).toEqual([]);
+    const wrongType = { ...deployment(), spec: { ...deployment().spec, replicas: '1' } };
+    expect(schemaErrors(wrongType, FLOOR_SCHEMA_KUBERNETES_VERSION).join()).toContain('replicas must be integer');
+  });
+
   it('should refuse a kind it has no schema for', () => {
     const crd = { apiVersion: 'monitoring.coreos.com/v1', kind: 'ServiceMonitor', metadata: { name: 'm' } };
-    expect(() => schemaErrors(crd)).toThrow(/monitoring\.coreos\.com\/v1 ServiceMonitor m: no Kubernetes schema/);
-    expect(() => unknownFields(crd)).toThrow(/no Kubernetes schema/);
+    expect(() => schemaErrors(crd)).toThrow(/monitoring\.coreos\.com\/v1 ServiceMonitor m: no Kubernetes [\d.]+ schema/);
+    expect(() => unknownFields(crd)).toThrow(/no Kubernetes [\d.]+ schema/);
   });
 });
