@@ -389,6 +389,35 @@ describe('scprivacy consortium add-site (real API)', () => {
     }
   });
 
+  it('revokes a site with revoke-site --yes: its queue login and token stop working', async () => {
+    const inst = name('hospital-r');
+    const out = join(dir, 'r');
+    expect((await addSite(inst, ['--out', out])).status).toBe(0);
+    const secret = parse(await readFile(join(out, `secret-site-${inst}.yaml`), 'utf8')) as SecretManifest;
+    const login = new URL(secret.stringData.WORKER_REDIS_URL);
+    const revoke = (extra: string[]) =>
+      cli(['revoke-site', '--api', api.url, '--token-file', tokenFile, '--institution', inst, ...extra]);
+
+    const unconfirmed = await revoke([]);
+    expect(unconfirmed.status).toBe(2);
+    expect(unconfirmed.stderr).toMatch(/cannot be undone .*add --yes to confirm/);
+    expect((await institutionNamed(inst))?.status).toBe('registered');
+
+    const done = await revoke(['--yes']);
+    expect(done.status, done.stderr).toBe(0);
+    expect(done.stdout).toMatch(new RegExp(`Revoked ${inst}: its tokens no longer work`));
+    expect((await institutionNamed(inst))?.status).toBe('revoked');
+    await expect(
+      authAs(decodeURIComponent(login.username), decodeURIComponent(login.password)),
+    ).rejects.toThrow(/WRONGPASS|invalid username-password/);
+    const me = await api.gql('{ me { kind } }', {}, secret.stringData.API_TOKEN);
+    expect(me.errors?.[0]?.message).toBeTruthy();
+
+    const again = await revoke(['--yes']);
+    expect(again.status).toBe(3);
+    expect(again.stderr).toContain(`institution "${inst}" is revoked already`);
+  });
+
   it('says a name is already registered and writes nothing', async () => {
     const inst = name('hospital-a');
     const out = join(dir, 'again');

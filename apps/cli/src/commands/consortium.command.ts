@@ -2,6 +2,7 @@ import { Command, Option } from 'commander';
 import { JSON_FLAGS, jsonHelp } from '../json-output';
 import { addSiteAction } from './consortium-add-site';
 import { certifySiteAction } from './consortium-certify-site';
+import { revokeSiteAction } from './consortium-revoke-site';
 import { ADMIN_TOKEN_ENV, API_URL_ENV, namespaceName, portNumber, redisHost } from './consortium-inputs';
 
 /** Options every consortium command shares: where the API is and the administrator's token. */
@@ -120,9 +121,22 @@ function certifySiteCommand(): Command {
     .action(certifySiteAction);
 }
 
+function revokeSiteCommand(): Command {
+  return withApiOptions(
+    new Command('revoke-site').description(
+      'Revoke a site: its tokens, its queue login (its worker is disconnected) and its certificate. Permanent.',
+    ),
+  )
+    .requiredOption('--institution <name>', 'the registered institution name')
+    .option('--yes', 'confirm: revoking cannot be undone', false)
+    .option(JSON_FLAGS, jsonHelp('the institution id and status'))
+    .action(revokeSiteAction);
+}
+
 export function consortiumCommand(): Command {
   return new Command('consortium')
-    .description("Consortium administration over the API: onboard institutions' sites.")
+    .description("Consortium administration over the API: onboard, certify and revoke institutions' sites.")
     .addCommand(addSiteCommand())
-    .addCommand(certifySiteCommand());
+    .addCommand(certifySiteCommand())
+    .addCommand(revokeSiteCommand());
 }
