@@ -5,7 +5,6 @@
  * its peak memory is its own. Writes bench-output/benchmark.json and the table in
  * docs/benchmarks.md.
  */
-import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { availableParallelism } from 'node:os';
@@ -14,7 +13,7 @@ import { fileURLToPath } from 'node:url';
 import { Command } from 'commander';
 import { evaluate, readLabelTable } from '@fl/evaluation';
 import { initParameters } from '@fl/engine';
-import { annotateMatrix, trainFederatedModel, type FederatedModel } from '@fl/federation';
+import { annotateMatrix, type FederatedModel } from '@fl/federation';
 import {
   datasetName,
   listDataFiles,
@@ -22,6 +21,8 @@ import {
   sharedFloat32,
   type ExpressionMatrix,
 } from '@fl/formats';
+import { runChild } from './child-runner';
+import { runPublished } from './published-run';
 import { checkDatasets, DATASETS_OPTION_HELP, defaultDatasetsDir, runBenchMain } from './datasets';
 import {
   compareSecure,
@@ -92,17 +93,14 @@ async function runScenario(
   const queryFile = (await listDataFiles(join(dir, 'query'))).find((f) => f.endsWith('.csv'))!;
   const query = await readExpression(queryFile, { role: 'query' });
   const readSeconds = (performance.now() - readStarted) / 1000;
-  const trained = await trainFederatedModel(references, {
-    rounds,
-    localSteps,
+  const { trained, annotation, annotationSeconds } = await runPublished(references, query, {
     seed,
+    rounds,
     threads,
-    allowSingletonTypes: true,
-    secureAggregation: secure && { bits },
+    secure,
+    localSteps,
+    bits,
   });
-  const annotateStarted = performance.now();
-  const annotation = await annotateMatrix(trained.model, query, { threads });
-  const annotationSeconds = (performance.now() - annotateStarted) / 1000;
   const truth = await readLabelTable(queryFile.replace(/\.csv$/, '.labels.tsv'), 'truth');
   const report = evaluate(new Map(annotation.cellIds.map((id, i) => [id, annotation.labels[i]])), truth);
   return {
@@ -168,11 +166,7 @@ async function runThroughput(dataRoot: string, cells: number, threads: number): 
 }
 
 function child(args: string[]): unknown {
-  const self = fileURLToPath(import.meta.url);
-  const r = spawnSync(process.execPath, [self, ...args], { encoding: 'utf8', maxBuffer: 1 << 26 });
-  if (r.status !== 0) throw new Error(`benchmark child ${args.join(' ')} failed:\n${r.stderr}`);
-  const line = r.stdout.trim().split('\n').pop()!;
-  return JSON.parse(line);
+  return runChild(fileURLToPath(import.meta.url), args);
 }
 
 function markdownTable(results: ScenarioResult[], throughput: ThroughputResult[]): string {

@@ -4,6 +4,7 @@
 import { build } from 'esbuild';
 import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { decoratorMetadataPlugin } from './decorator-metadata.mjs';
 
 const entryPoints = {
@@ -13,6 +14,7 @@ const entryPoints = {
   'bench/secagg-bench': 'libs/secure-agg/bench/secagg-bench.ts',
   'bench/stack-bench': 'bench/stack-bench.ts',
   'bench/sites-bench': 'bench/sites-bench.ts',
+  'bench/hard-bench': 'bench/hard-bench.ts',
   'api/main': 'apps/api/src/main.ts',
   'api/annotation-job': 'apps/api/src/annotations/annotation-job.ts',
   'api/annotation-worker': 'apps/api/src/annotations/annotation-worker-main.ts',
@@ -23,6 +25,20 @@ const entryPoints = {
   'stack/exit-with-parent': 'scripts/local-stack/exit-with-parent.ts',
   'db/migrate': 'libs/persistence/src/migrate-main.ts',
 };
+/**
+ * tfjs-core's gradient definitions exist only as its ES-module files, which Node cannot load as
+ * they are (bench/tfjs-gradients.ts says why); that one import is bundled, not left external.
+ */
+const bundleTfjsGradients = {
+  name: 'bundle-tfjs-gradients',
+  setup(b) {
+    const require = createRequire(import.meta.url);
+    b.onResolve({ filter: /^@tensorflow\/tfjs-core\/dist\/register_all_gradients\.js$/ }, (args) => ({
+      path: require.resolve(args.path),
+    }));
+  },
+};
+
 const present = Object.fromEntries(Object.entries(entryPoints).filter(([, file]) => existsSync(file)));
 
 // Prisma's client is generated offline: generation never runs the schema engine, but the
@@ -46,6 +62,6 @@ await build({
   // Nest and GraphQL name things after classes; esbuild's renaming (X -> X2) would leak into logs.
   keepNames: true,
   logLevel: 'warning',
-  plugins: [decoratorMetadataPlugin],
+  plugins: [decoratorMetadataPlugin, bundleTfjsGradients],
   banner: { js: '#!/usr/bin/env node' },
 }).catch(() => process.exit(1));

@@ -1,0 +1,230 @@
+/**
+ * `npm run bench:hard`: the hard evaluation cases of issue 11 (bench/hard-cases.ts) with the
+ * published defaults over several seeds, against pooled baselines (logistic regression and
+ * nearest centroid, no privacy) trained on the same cells. Every federated (case, seed) and each
+ * case's baselines run in a child process, as `npm run bench` runs its scenarios. Writes
+ * bench-output/hard-cases-<date>.json (every run, after each one) and .md (the tables).
+ */
+import { mkdir, writeFile } from 'node:fs/promises';
+import { availableParallelism } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Command } from 'commander';
+import {
+  poolReferences,
+  predictLinear,
+  predictNearestCentroid,
+  trainLogisticRegression,
+  trainNearestCentroid,
+} from './baselines';
+import { caseFiles, loadCase } from './case-data';
+import { runChild } from './child-runner';
+import {
+  BenchUsageError,
+  checkDatasets,
+  DATASETS_OPTION_HELP,
+  defaultDatasetsDir,
+  runBenchMain,
+} from './datasets';
+import { HARD_CASES, parseSeeds, selectCases, type HardCase } from './hard-cases';
+import {
+  accuracyTable,
+  heldOutTable,
+  summarise,
+  type BaselineScore,
+  type CaseRecord,
+  type FederatedRecord,
+} from './hard-report';
+import { scoreCase } from './hard-scoring';
+import { runPublished } from './published-run';
+
+const BASELINES = ['lr', 'centroid'] as const;
+type Baseline = (typeof BASELINES)[number];
+
+interface FederatedSpec {
+  kind: 'federated';
+  dataRoot: string;
+  case: string;
+  seed: number;
+  rounds: number;
+  threads: number;
+}
+
+interface BaselineSpec {
+  kind: 'baselines';
+  dataRoot: string;
+  case: string;
+  baselines: Baseline[];
+}
+
+const caseNamed = (name: string): HardCase => HARD_CASES.find((c) => c.name === name)!;
+
+async function runFederated(spec: FederatedSpec): Promise<FederatedRecord> {
+  const c = caseNamed(spec.case);
+  const data = await loadCase(spec.dataRoot, c);
+  const { trained, annotation } = await runPublished(data.references, data.query, spec);
+  const score = scoreCase(
+    annotation.cellIds,
+    annotation.labels,
+    data.truth,
+    data.referenceTypes,
+    c.heldOutType,
+  );
+  return {
+    case: c.name,
+    seed: spec.seed,
+    trainingSeconds: trained.trainingSeconds,
+    ...score,
+    ...(c.heldOutType !== undefined
+      ? {
+          cells: {
+            ids: annotation.cellIds,
+            labels: annotation.labels,
+            confidence: Array.from(annotation.confidence, (x) => Number(x.toFixed(5))),
+          },
+        }
+      : {}),
+  };
+}
+
+async function runBaselines(spec: BaselineSpec): Promise<CaseRecord> {
+  const c = caseNamed(spec.case);
+  const data = await loadCase(spec.dataRoot, c);
+  const pooled = poolReferences(
+    data.references.map((r) => r.matrix),
+    data.query,
+  );
+  const score = (labels: string[]) =>
+    scoreCase(data.query.cellIds, labels, data.truth, data.referenceTypes, c.heldOutType);
+  const record: CaseRecord = {
+    case: c.name,
+    kind: c.kind,
+    institutions: data.references.length,
+    referenceCells: pooled.train.nCells,
+    types: data.referenceTypes,
+    genes: pooled.genes.length,
+    queryCells: pooled.query.nCells,
+  };
+  if (spec.baselines.includes('lr')) {
+    const started = performance.now();
+    const model = await trainLogisticRegression(pooled.train);
+    const labels = await predictLinear(model, pooled.query);
+    record.lr = {
+      ...score(labels),
+      seconds: (performance.now() - started) / 1000,
+      steps: model.steps,
+      finalLoss: model.finalLoss,
+    } satisfies BaselineScore;
+  }
+  if (spec.baselines.includes('centroid')) {
+    const started = performance.now();
+    const labels = predictNearestCentroid(
+      trainNearestCentroid(pooled.train, pooled.sharedGenes),
+      pooled.query,
+    );
+    record.centroid = { ...score(labels), seconds: (performance.now() - started) / 1000 };
+  }
+  return record;
+}
+
+function parseBaselines(text: string): Baseline[] {
+  if (text === 'none') return [];
+  const names = text.split(',').map((s) => s.trim());
+  const unknown = names.find((n) => !(BASELINES as readonly string[]).includes(n));
+  if (unknown !== undefined) {
+    throw new BenchUsageError(`--baselines: unknown baseline "${unknown}" (expected lr, centroid, or none)`);
+  }
+  return names as Baseline[];
+}
+
+const pct = (x: number) => x.toFixed(3);
+
+async function main(): Promise<void> {
+  const program = new Command('bench:hard')
+    .description('Hard cases (issue 11): published defaults over seeds vs pooled baselines on the same cells')
+    .option('--data <dir>', DATASETS_OPTION_HELP, defaultDatasetsDir())
+    .option(
+      '--cases <list>',
+      'all, kinds (single-study, subsampled, leave-one-type-out), scenarios or case names, comma-separated',
+      'single-study',
+    )
+    .option('--seeds <list>', 'training seeds, e.g. 1-10 or 1,2,3', '1-10')
+    .option('--baselines <list>', 'lr, centroid (comma-separated) or none', 'lr,centroid')
+    .option('--rounds <n>', 'rounds', '300')
+    .option('--threads <n>', 'worker threads', String(availableParallelism()))
+    .option('--out-dir <dir>', 'where hard-cases-<date>.{json,md} go', 'bench-output')
+    .option('--list', 'print the case names and exit')
+    .option('--child <json>', 'internal: run one case and print its JSON')
+    .parse();
+  const o = program.opts();
+  if (o.child) {
+    const spec = JSON.parse(o.child) as FederatedSpec | BaselineSpec;
+    const result = spec.kind === 'federated' ? await runFederated(spec) : await runBaselines(spec);
+    process.stdout.write(JSON.stringify(result) + '\n');
+    process.exit(0);
+  }
+  if (o.list) {
+    process.stdout.write(HARD_CASES.map((c) => `${c.name}\t${c.kind}`).join('\n') + '\n');
+    return;
+  }
+  const cases = selectCases(String(o.cases));
+  const seeds = parseSeeds(String(o.seeds));
+  const baselines = parseBaselines(String(o.baselines));
+  const rounds = Number(o.rounds);
+  const threads = Number(o.threads);
+  const dataRoot = checkDatasets(o.data, [...new Set(cases.flatMap(caseFiles))]);
+  const self = fileURLToPath(import.meta.url);
+  const started = new Date();
+  const stem = join(o.outDir, `hard-cases-${started.toISOString().slice(0, 10)}`);
+  const command = `npm run bench:hard -- ${process.argv.slice(2).join(' ')}`.trim();
+  const records: CaseRecord[] = [];
+  const runs: FederatedRecord[] = [];
+  await mkdir(o.outDir, { recursive: true });
+  const save = () =>
+    writeFile(
+      `${stem}.json`,
+      JSON.stringify(
+        { date: started.toISOString(), command, rounds, threads, cases: records, runs },
+        null,
+        2,
+      ) + '\n',
+    );
+  const log = (line: string) => process.stderr.write(`${line}\n`);
+  for (const c of cases) {
+    // The baselines also describe the case (cells, types), so they run even when none is asked for.
+    const record = runChild(self, [
+      '--child',
+      JSON.stringify({ kind: 'baselines', dataRoot, case: c.name, baselines } satisfies BaselineSpec),
+    ]) as CaseRecord;
+    records.push(record);
+    log(
+      `${c.name}: ${record.referenceCells} reference cells, ${record.types.length} types, ${record.genes} genes` +
+        (record.lr
+          ? `; LR ${pct(record.lr.accuracy)} (${record.lr.steps} steps, ${record.lr.seconds.toFixed(1)} s)`
+          : '') +
+        (record.centroid ? `; centroid ${pct(record.centroid.accuracy)}` : ''),
+    );
+    await save();
+    for (const seed of seeds) {
+      const spec: FederatedSpec = { kind: 'federated', dataRoot, case: c.name, seed, rounds, threads };
+      const run = runChild(self, ['--child', JSON.stringify(spec)]) as FederatedRecord;
+      runs.push(run);
+      log(
+        `${c.name}, seed ${seed}: accuracy ${pct(run.accuracy)} on ${run.scoredCells} cells ` +
+          `(${run.excludedCells} excluded), training ${run.trainingSeconds.toFixed(1)} s`,
+      );
+      await save(); // a later failure keeps what was measured
+    }
+  }
+  const summary = summarise(records, runs);
+  const heldOut = runs.some((r) => r.heldOut) ? `\n\n${heldOutTable(runs)}` : '';
+  const markdown =
+    `Hard cases, ${started.toISOString()}: \`${command}\` (${rounds} rounds, ${threads} threads)\n\n` +
+    accuracyTable(summary) +
+    heldOut +
+    '\n';
+  await writeFile(`${stem}.md`, markdown);
+  process.stdout.write(markdown);
+}
+
+runBenchMain('bench:hard', main);

@@ -1,0 +1,144 @@
+/**
+ * The hard-case bench's records and its tables: federated accuracy over seeds against the
+ * pooled baselines on the same cells, and (leave-one-type-out) where the held-out cells went.
+ */
+import type { CaseScore } from './hard-scoring';
+import type { HardCaseKind } from './hard-cases';
+
+/** One federated run (published defaults) of one case and seed. */
+export interface FederatedRecord extends CaseScore {
+  case: string;
+  seed: number;
+  trainingSeconds: number;
+  /** Leave-one-type-out runs only: every query cell's label and Pearson confidence, for AUROC later. */
+  cells?: { ids: string[]; labels: string[]; confidence: number[] };
+}
+
+export interface BaselineScore extends CaseScore {
+  seconds: number;
+  /** Logistic regression: the optimiser's steps and final objective. */
+  steps?: number;
+  finalLoss?: number;
+}
+
+/** What is known of a case once its cells are cut, and the baselines' scores (deterministic: once per case). */
+export interface CaseRecord {
+  case: string;
+  kind: HardCaseKind;
+  institutions: number;
+  referenceCells: number;
+  types: string[];
+  genes: number;
+  queryCells: number;
+  lr?: BaselineScore;
+  centroid?: BaselineScore;
+}
+
+export const median = (xs: readonly number[]): number => {
+  const s = [...xs].sort((a, b) => a - b);
+  if (s.length === 0) return NaN;
+  const m = s.length >> 1;
+  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
+};
+
+/** Per case: federated accuracy over its seeds, the spread, and the baselines on the same cells. */
+export interface CaseSummary {
+  case: string;
+  referenceCells: number;
+  types: number;
+  scoredCells: number;
+  excludedCells: number;
+  seeds: number[];
+  median: number;
+  min: number;
+  max: number;
+  /** max - min over the seeds, in accuracy units. */
+  spread: number;
+  lr?: number;
+  centroid?: number;
+  /** Federated median - LR, in accuracy units. */
+  gap?: number;
+}
+
+export function summarise(cases: readonly CaseRecord[], runs: readonly FederatedRecord[]): CaseSummary[] {
+  return cases.map((c) => {
+    const rs = runs.filter((r) => r.case === c.case);
+    const acc = rs.map((r) => r.accuracy);
+    const med = median(acc);
+    const [min, max] = acc.length ? [Math.min(...acc), Math.max(...acc)] : [NaN, NaN];
+    const scored = rs[0] ?? c.lr ?? c.centroid;
+    return {
+      case: c.case,
+      referenceCells: c.referenceCells,
+      types: c.types.length,
+      scoredCells: scored?.scoredCells ?? NaN,
+      excludedCells: scored?.excludedCells ?? NaN,
+      seeds: rs.map((r) => r.seed),
+      median: med,
+      min,
+      max,
+      spread: max - min,
+      lr: c.lr?.accuracy,
+      centroid: c.centroid?.accuracy,
+      gap: c.lr ? med - c.lr.accuracy : undefined,
+    };
+  });
+}
+
+const f3 = (x: number | undefined) => (x === undefined || Number.isNaN(x) ? '—' : x.toFixed(3));
+const pts = (x: number | undefined) =>
+  x === undefined || Number.isNaN(x) ? '—' : `${x >= 0 ? '+' : ''}${(100 * x).toFixed(1)}`;
+
+/** A seed list as ranges (1-10, 12). */
+export function seedText(seeds: readonly number[]): string {
+  const s = [...seeds].sort((a, b) => a - b);
+  const parts: string[] = [];
+  for (let i = 0; i < s.length;) {
+    let j = i;
+    while (j + 1 < s.length && s[j + 1] === s[j] + 1) j++;
+    parts.push(j > i ? `${s[i]}-${s[j]}` : `${s[i]}`);
+    i = j + 1;
+  }
+  return parts.join(', ') || '—';
+}
+
+export function accuracyTable(rows: readonly CaseSummary[]): string {
+  return [
+    '| case | reference cells | types | query cells scored (excluded) | seeds | federated accuracy, median | min-max | spread, points | pooled LR | nearest centroid | gap (median - LR), points |',
+    '|---|---|---|---|---|---|---|---|---|---|---|',
+    ...rows.map(
+      (r) =>
+        `| ${r.case} | ${r.referenceCells} | ${r.types} | ${r.scoredCells} (${r.excludedCells}) | ${seedText(r.seeds)} | ` +
+        `${f3(r.median)} | ${f3(r.min)}-${f3(r.max)} | ${pts(r.spread).replace('+', '')} | ${f3(r.lr)} | ${f3(r.centroid)} | ${pts(r.gap)} |`,
+    ),
+  ].join('\n');
+}
+
+/**
+ * Leave-one-type-out cases: accuracy on the other (known) cells, and the held-out type's query
+ * cells by the label they were given (median fraction over seeds; no rejection exists yet, so
+ * every one is a mistake).
+ */
+export function heldOutTable(runs: readonly FederatedRecord[]): string {
+  const byCase = new Map<string, FederatedRecord[]>();
+  for (const r of runs) if (r.heldOut) byCase.set(r.case, [...(byCase.get(r.case) ?? []), r]);
+  const rows = [...byCase].map(([name, rs]) => {
+    const h = rs[0].heldOut!;
+    const labels = [...new Set(rs.flatMap((r) => Object.keys(r.heldOut!.predicted)))];
+    const fractions = labels
+      .map((l) => [l, median(rs.map((r) => r.heldOut!.predicted[l] ?? 0))] as const)
+      .sort((a, b) => b[1] - a[1])
+      .map(([l, m]) => `${l} ${m.toFixed(2)}`)
+      .join(', ');
+    const acc = rs.map((r) => r.accuracy);
+    return (
+      `| ${name} | ${h.type} | ${h.cells} | ${seedText(rs.map((r) => r.seed))} | ${f3(median(acc))} ` +
+      `(${f3(Math.min(...acc))}-${f3(Math.max(...acc))}) | ${fractions} |`
+    );
+  });
+  return [
+    '| case | held-out type | its query cells | seeds | accuracy on the other cells, median (min-max) | held-out cells labelled as (median fraction over seeds) |',
+    '|---|---|---|---|---|---|',
+    ...rows,
+  ].join('\n');
+}

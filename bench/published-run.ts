@@ -1,0 +1,46 @@
+import type { ExpressionMatrix } from '@fl/formats';
+import {
+  annotateMatrix,
+  trainFederatedModel,
+  type Annotation,
+  type ReferenceDataset,
+  type TrainedFederation,
+} from '@fl/federation';
+
+export interface PublishedRunOptions {
+  seed: number;
+  rounds: number;
+  threads: number;
+  secure?: boolean;
+  localSteps?: number;
+  bits?: 8 | 16 | 32;
+}
+
+export interface PublishedRun {
+  trained: TrainedFederation;
+  annotation: Annotation;
+  annotationSeconds: number;
+}
+
+/**
+ * The published defaults as `npm run bench` runs them (embedded federation, one institution per
+ * reference, singleton types kept for landmarks only), then the query annotated without rejection.
+ */
+export async function runPublished(
+  references: readonly ReferenceDataset[],
+  query: ExpressionMatrix,
+  options: PublishedRunOptions,
+): Promise<PublishedRun> {
+  const { seed, rounds, threads, secure = false, localSteps = 1, bits = 16 } = options;
+  const trained = await trainFederatedModel(references, {
+    rounds,
+    localSteps,
+    seed,
+    threads,
+    allowSingletonTypes: true,
+    secureAggregation: secure && { bits },
+  });
+  const started = performance.now();
+  const annotation = await annotateMatrix(trained.model, query, { threads });
+  return { trained, annotation, annotationSeconds: (performance.now() - started) / 1000 };
+}

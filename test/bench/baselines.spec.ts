@@ -1,0 +1,140 @@
+import { describe, expect, it } from 'vitest';
+import type { ExpressionMatrix } from '@fl/formats';
+import {
+  poolReferences,
+  predictLinear,
+  predictNearestCentroid,
+  trainLogisticRegression,
+  trainNearestCentroid,
+  type LabelledRows,
+} from '../../bench/baselines';
+
+/** Box-Muller normals from a fixed linear congruential stream: the same blobs every run. */
+function normals(count: number, seed: number): number[] {
+  let state = seed;
+  const uniform = () => {
+    state = (Math.imul(state, 1664525) + 1013904223) >>> 0;
+    return (state + 0.5) / 4294967296;
+  };
+  return Array.from(
+    { length: count },
+    () => Math.sqrt(-2 * Math.log(uniform())) * Math.cos(2 * Math.PI * uniform()),
+  );
+}
+
+/** `perClass` cells around each centre (sd 0.3), labelled by the centre's name. */
+function blobs(centres: Record<string, number[]>, perClass: number, seed: number): LabelledRows {
+  const nGenes = Object.values(centres)[0].length;
+  const noise = normals(Object.keys(centres).length * perClass * nGenes, seed);
+  const values: number[] = [];
+  const labels: string[] = [];
+  let k = 0;
+  for (const [label, centre] of Object.entries(centres)) {
+    for (let c = 0; c < perClass; c++) {
+      for (let g = 0; g < nGenes; g++) values.push(centre[g] + 0.3 * noise[k++]);
+      labels.push(label);
+    }
+  }
+  return { values: Float32Array.from(values), nCells: labels.length, nGenes, labels };
+}
+
+const TWO = { a: [0, 0, 0], b: [3, 3, 0] };
+const THREE = { x: [4, 0, 0, 1], y: [0, 4, 0, 1], z: [0, 0, 4, 1] };
+
+describe('pooled logistic regression (tfjs)', () => {
+  it('separates two well-separated blobs and puts the boundary between them', async () => {
+    const model = await trainLogisticRegression(blobs(TWO, 30, 1));
+    expect(model.types).toEqual(['a', 'b']);
+    const test = blobs(TWO, 20, 2);
+    expect(await predictLinear(model, test)).toEqual(test.labels);
+    // Points nearer a centre go to it; the midpoint's neighbours fall on either side.
+    const probes = { values: Float32Array.from([0.5, 0.5, 0, 2.5, 2.5, 0]), nCells: 2, nGenes: 3 };
+    expect(await predictLinear(model, probes)).toEqual(['a', 'b']);
+  });
+
+  it('labels every cell of a 3-class case and is deterministic', async () => {
+    const train = blobs(THREE, 25, 3);
+    const first = await trainLogisticRegression(train);
+    const second = await trainLogisticRegression(train);
+    expect(first.weights).toEqual(second.weights);
+    const test = blobs(THREE, 15, 4);
+    expect(await predictLinear(first, test)).toEqual(test.labels);
+  });
+
+  it('shrinks the weights more when C is small (the L2 penalty acts)', async () => {
+    const train = blobs(TWO, 30, 1);
+    const norm = (w: Float32Array) => Math.hypot(...w);
+    const loose = await trainLogisticRegression(train, { C: 100 });
+    const tight = await trainLogisticRegression(train, { C: 0.001 });
+    expect(norm(tight.weights)).toBeLessThan(norm(loose.weights) / 2);
+  });
+});
+
+describe('nearest centroid on standardised genes', () => {
+  it('computes the per-type means of the standardised genes and labels blobs by cosine', () => {
+    // Gene 1 has mean 2 and sd 2 (values 0, 0, 4, 4); gene 2 is constant and left out.
+    const train = {
+      values: Float32Array.from([0, 7, 0, 7, 4, 7, 4, 7]),
+      nCells: 4,
+      nGenes: 2,
+      labels: ['p', 'p', 'q', 'q'],
+    };
+    const model = trainNearestCentroid(train);
+    expect(Array.from(model.mean)).toEqual([2, 7]);
+    expect(Array.from(model.inverseSd)).toEqual([0.5, 0]);
+    expect(Array.from(model.centroids)).toEqual([-1, 0, 1, 0]);
+    const query = { values: Float32Array.from([1, 100, 3, -5]), nCells: 2, nGenes: 2 };
+    expect(predictNearestCentroid(model, query)).toEqual(['p', 'q']);
+  });
+
+  it('leaves out the genes it is told not to use', () => {
+    // Gene 1 separates p from q; gene 2 says the opposite but is not to be used.
+    const train = {
+      values: Float32Array.from([0, 4, 0, 4, 4, 0, 4, 0]),
+      nCells: 4,
+      nGenes: 2,
+      labels: ['p', 'p', 'q', 'q'],
+    };
+    const query = { values: Float32Array.from([0.5, 0.5]), nCells: 1, nGenes: 2 };
+    expect(predictNearestCentroid(trainNearestCentroid(train, [true, false]), query)).toEqual(['p']);
+    expect(predictNearestCentroid(trainNearestCentroid(train, [false, true]), query)).toEqual(['q']);
+  });
+
+  it('labels a 3-class case', () => {
+    const model = trainNearestCentroid(blobs(THREE, 25, 5));
+    const test = blobs(THREE, 15, 6);
+    expect(predictNearestCentroid(model, test)).toEqual(test.labels);
+  });
+});
+
+describe('poolReferences', () => {
+  it('pools over the union of genes (case-insensitive) and aligns the query to it', () => {
+    const r1: ExpressionMatrix = {
+      source: 'r1',
+      cellIds: ['c1'],
+      genes: ['A', 'B'],
+      values: Float32Array.from([1, 2]),
+      labels: ['t'],
+    };
+    const r2: ExpressionMatrix = {
+      source: 'r2',
+      cellIds: ['c2'],
+      genes: ['b', 'C'],
+      values: Float32Array.from([3, 4]),
+      labels: ['u'],
+    };
+    const q: ExpressionMatrix = {
+      source: 'q',
+      cellIds: ['q1'],
+      genes: ['C', 'D', 'B'],
+      values: Float32Array.from([5, 6, 7]),
+    };
+    const pooled = poolReferences([r1, r2], q);
+    expect(pooled.genes).toEqual(['a', 'b', 'c']);
+    expect(Array.from(pooled.train.values)).toEqual([1, 2, 0, 0, 3, 4]);
+    expect(pooled.train.labels).toEqual(['t', 'u']);
+    expect(Array.from(pooled.query.values)).toEqual([0, 7, 5]);
+    // Only b is measured by both references and the query.
+    expect(pooled.sharedGenes).toEqual([false, true, false]);
+  });
+});

@@ -1,0 +1,80 @@
+import { describe, expect, it } from 'vitest';
+import type { LabelTable } from '@fl/evaluation';
+import {
+  accuracyTable,
+  heldOutTable,
+  seedText,
+  summarise,
+  type CaseRecord,
+  type FederatedRecord,
+} from '../../bench/hard-report';
+import { scoreCase } from '../../bench/hard-scoring';
+
+const truth: LabelTable = {
+  source: 'q.labels.tsv',
+  ids: ['q1', 'q2', 'q3', 'q4'],
+  labels: ['a', 'a', 'b', 'n'],
+};
+
+describe('scoring a hard case', () => {
+  it('leaves query cells of types no reference holds out of accuracy and counts them', () => {
+    const s = scoreCase(['q1', 'q2', 'q3', 'q4'], ['a', 'b', 'b', 'a'], truth, ['a', 'b']);
+    expect(s.accuracy).toBeCloseTo(2 / 3);
+    expect(s.scoredCells).toBe(3);
+    expect(s.excludedCells).toBe(1);
+    expect(s.heldOut).toBeUndefined();
+  });
+
+  it('says where a held-out type went', () => {
+    const s = scoreCase(['q1', 'q2', 'q3', 'q4'], ['a', 'b', 'b', 'a'], truth, ['b', 'n'], 'a');
+    expect(s.accuracy).toBe(0.5); // b right, n wrong
+    expect(s.heldOut).toEqual({ type: 'a', cells: 2, predicted: { a: 0.5, b: 0.5 } });
+  });
+});
+
+const record = (name: string, lr: number): CaseRecord => ({
+  case: name,
+  kind: 'single-study',
+  institutions: 1,
+  referenceCells: 150,
+  types: ['a', 'b', 'c'],
+  genes: 100,
+  queryCells: 4,
+  lr: { accuracy: lr, macroF1: lr, scoredCells: 3, excludedCells: 1, seconds: 1 },
+});
+const run = (name: string, seed: number, accuracy: number): FederatedRecord => ({
+  case: name,
+  seed,
+  accuracy,
+  macroF1: accuracy,
+  scoredCells: 3,
+  excludedCells: 1,
+  trainingSeconds: 1,
+});
+
+describe('the hard-case tables', () => {
+  it('gives the median, range, spread and gap to logistic regression per case', () => {
+    const runs = [run('x', 1, 0.66), run('x', 2, 0.8), run('x', 3, 0.96), run('y', 1, 0.9)];
+    const [x, y] = summarise([record('x', 0.95), record('y', 0.9)], runs);
+    expect(x).toMatchObject({ seeds: [1, 2, 3], median: 0.8, min: 0.66, max: 0.96, lr: 0.95 });
+    expect(x.spread).toBeCloseTo(0.3);
+    expect(x.gap).toBeCloseTo(-0.15);
+    expect(y.gap).toBe(0);
+    const table = accuracyTable([x, y]);
+    expect(table).toContain('| x | 150 | 3 | 3 (1) | 1-3 | 0.800 | 0.660-0.960 | 30.0 | 0.950 | — | -15.0 |');
+    expect(table).toContain('| y | 150 | 3 | 3 (1) | 1 | 0.900 | 0.900-0.900 | 0.0 | 0.900 | — | +0.0 |');
+  });
+
+  it('summarises the held-out cells by median fraction over seeds', () => {
+    const held = (seed: number, predicted: Record<string, number>): FederatedRecord => ({
+      ...run('p:without-a', seed, 0.9),
+      heldOut: { type: 'a', cells: 10, predicted },
+    });
+    const table = heldOutTable([held(1, { b: 0.8, c: 0.2 }), held(2, { b: 0.6, c: 0.4 }), held(3, { c: 1 })]);
+    expect(table).toContain('| p:without-a | a | 10 | 1-3 | 0.900 (0.900-0.900) | b 0.60, c 0.40 |');
+  });
+
+  it('writes seed lists as ranges', () => {
+    expect(seedText([3, 1, 2, 5, 7, 8])).toBe('1-3, 5, 7-8');
+  });
+});
