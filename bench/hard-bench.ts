@@ -16,6 +16,7 @@ import {
   predictNearestCentroid,
   trainLogisticRegression,
   trainNearestCentroid,
+  type LogisticRegressionOptions,
 } from './baselines';
 import { caseFiles, loadCase } from './case-data';
 import { runChild } from './child-runner';
@@ -55,6 +56,7 @@ interface BaselineSpec {
   dataRoot: string;
   case: string;
   baselines: Baseline[];
+  lr: LogisticRegressionOptions;
 }
 
 const caseNamed = (name: string): HardCase => HARD_CASES.find((c) => c.name === name)!;
@@ -107,7 +109,7 @@ async function runBaselines(spec: BaselineSpec): Promise<CaseRecord> {
   };
   if (spec.baselines.includes('lr')) {
     const started = performance.now();
-    const model = await trainLogisticRegression(pooled.train);
+    const model = await trainLogisticRegression(pooled.train, spec.lr);
     const labels = await predictLinear(model, pooled.query);
     record.lr = {
       ...score(labels),
@@ -139,6 +141,16 @@ function parseBaselines(text: string): Baseline[] {
 
 const pct = (x: number) => x.toFixed(3);
 
+function positive(option: string, text: string, integer: boolean): number {
+  const x = Number(text);
+  if (!(x > 0) || (integer && !Number.isInteger(x))) {
+    throw new BenchUsageError(
+      `${option}: expected a positive ${integer ? 'integer' : 'number'}, got "${text}"`,
+    );
+  }
+  return x;
+}
+
 async function main(): Promise<void> {
   const program = new Command('bench:hard')
     .description('Hard cases (issue 11): published defaults over seeds vs pooled baselines on the same cells')
@@ -150,6 +162,8 @@ async function main(): Promise<void> {
     )
     .option('--seeds <list>', 'training seeds, e.g. 1-10 or 1,2,3', '1-10')
     .option('--baselines <list>', 'lr, centroid (comma-separated) or none', 'lr,centroid')
+    .option('--lr-steps <n>', 'logistic regression: at most this many Adam steps', '500')
+    .option('--lr-rate <x>', 'logistic regression: Adam learning rate', '0.01')
     .option('--rounds <n>', 'rounds', '300')
     .option('--threads <n>', 'worker threads', String(availableParallelism()))
     .option('--out-dir <dir>', 'where hard-cases-<date>.{json,md} go', 'bench-output')
@@ -170,8 +184,12 @@ async function main(): Promise<void> {
   const cases = selectCases(String(o.cases));
   const seeds = parseSeeds(String(o.seeds));
   const baselines = parseBaselines(String(o.baselines));
-  const rounds = Number(o.rounds);
-  const threads = Number(o.threads);
+  const rounds = positive('--rounds', o.rounds, true);
+  const threads = positive('--threads', o.threads, true);
+  const lr: LogisticRegressionOptions = {
+    maxSteps: positive('--lr-steps', o.lrSteps, true),
+    learningRate: positive('--lr-rate', o.lrRate, false),
+  };
   const dataRoot = checkDatasets(o.data, [...new Set(cases.flatMap(caseFiles))]);
   const self = fileURLToPath(import.meta.url);
   const started = new Date();
@@ -194,7 +212,7 @@ async function main(): Promise<void> {
     // The baselines also describe the case (cells, types), so they run even when none is asked for.
     const record = runChild(self, [
       '--child',
-      JSON.stringify({ kind: 'baselines', dataRoot, case: c.name, baselines } satisfies BaselineSpec),
+      JSON.stringify({ kind: 'baselines', dataRoot, case: c.name, baselines, lr } satisfies BaselineSpec),
     ]) as CaseRecord;
     records.push(record);
     log(
