@@ -160,7 +160,7 @@ async function main(): Promise<void> {
       'all, kinds (single-study, subsampled, leave-one-type-out), scenarios or case names, comma-separated',
       'single-study',
     )
-    .option('--seeds <list>', 'training seeds, e.g. 1-10 or 1,2,3', '1-10')
+    .option('--seeds <list>', 'training seeds, e.g. 1-10 or 1,2,3 (none: the baselines only)', '1-10')
     .option('--baselines <list>', 'lr, centroid (comma-separated) or none', 'lr,centroid')
     .option('--lr-steps <n>', 'logistic regression: at most this many Adam steps', '500')
     .option('--lr-rate <x>', 'logistic regression: Adam learning rate', '0.01')

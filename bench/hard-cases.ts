@@ -125,8 +125,9 @@ export function selectCases(list: string): HardCase[] {
   return chosen;
 }
 
-/** `--seeds`: `1-10`, `1,2,5` or a mix (`1-3,7`). */
+/** `--seeds`: `1-10`, `1,2,5` or a mix (`1-3,7`); `none` runs the baselines only. */
 export function parseSeeds(text: string): number[] {
+  if (text.trim() === 'none') return [];
   const seeds: number[] = [];
   for (const part of text.split(',').map((s) => s.trim())) {
     const range = /^(\d+)-(\d+)$/.exec(part);

@@ -46,6 +46,7 @@ describe('the hard cases', () => {
   it('parses seed lists and ranges', () => {
     expect(parseSeeds('1-10')).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9, 10]);
     expect(parseSeeds('1-3,7,2')).toEqual([1, 2, 3, 7]);
+    expect(parseSeeds('none')).toEqual([]);
     expect(() => parseSeeds('3-1')).toThrow(/backwards/);
     expect(() => parseSeeds('one')).toThrow(/--seeds/);
   });
