@@ -157,7 +157,7 @@ async function main(): Promise<void> {
     .option('--data <dir>', DATASETS_OPTION_HELP, defaultDatasetsDir())
     .option(
       '--cases <list>',
-      'all, kinds (single-study, subsampled, leave-one-type-out), scenarios or case names, comma-separated',
+      'all, kinds (scenario, single-study, subsampled, leave-one-type-out), scenarios or case names, comma-separated',
       'single-study',
     )
     .option('--seeds <list>', 'training seeds, e.g. 1-10 or 1,2,3 (none: the baselines only)', '1-10')

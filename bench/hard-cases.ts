@@ -34,7 +34,7 @@ export const SCENARIOS: Readonly<Record<string, ScenarioFiles>> = {
   },
 };
 
-export type HardCaseKind = 'single-study' | 'subsampled' | 'leave-one-type-out';
+export type HardCaseKind = 'scenario' | 'single-study' | 'subsampled' | 'leave-one-type-out';
 
 export interface HardCase {
   /** Stable name, `<scenario>:<cut>`, e.g. `pancreas:wang-only`. */
@@ -63,7 +63,13 @@ export function slug(type: string): string {
 }
 
 function buildCases(): HardCase[] {
-  const cases: HardCase[] = [];
+  // The shared scenarios as they are: the yardstick for the baselines (REFERENCE.md has their pooled figures).
+  const cases: HardCase[] = Object.entries(SCENARIOS).map(([scenario, files]) => ({
+    name: `${scenario}:all-references`,
+    kind: 'scenario',
+    scenario,
+    references: files.references,
+  }));
   for (const [scenario, files] of Object.entries(SCENARIOS)) {
     for (const reference of files.references) {
       cases.push({
@@ -102,7 +108,7 @@ function buildCases(): HardCase[] {
 export const HARD_CASES: readonly HardCase[] = buildCases();
 
 /**
- * `--cases`: `all`, kinds (`single-study`, `subsampled`, `leave-one-type-out`), scenarios
+ * `--cases`: `all`, kinds (`scenario`, `single-study`, `subsampled`, `leave-one-type-out`), scenarios
  * (`pancreas`) or case names, comma-separated; the cases in list order, each once.
  */
 export function selectCases(list: string): HardCase[] {
@@ -116,7 +122,7 @@ export function selectCases(list: string): HardCase[] {
     );
     if (matches.length === 0) {
       throw new BenchUsageError(
-        `--cases: unknown case "${item}" (expected all, a kind (single-study, subsampled, leave-one-type-out), ` +
+        `--cases: unknown case "${item}" (expected all, a kind (scenario, single-study, subsampled, leave-one-type-out), ` +
           `a scenario (${Object.keys(SCENARIOS).join(', ')}) or a case name such as ${HARD_CASES[0].name})`,
       );
     }

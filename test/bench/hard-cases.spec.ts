@@ -8,6 +8,7 @@ describe('the hard cases', () => {
     expect(new Set(names).size).toBe(names.length);
     expect(names).toEqual(
       expect.arrayContaining([
+        'pancreas:all-references',
         'pancreas:wang-only',
         'pancreas:baron_human-only',
         'pbmc:pbmc3k_10x_v1-only',
