@@ -61,11 +61,12 @@ export interface LogisticRegressionOptions {
    * objective is the mean cross-entropy + ||W||^2 / (2 C n), i.e. scikit-learn's divided by n.
    */
   C?: number;
-  /** Adam steps on the full batch (default 500); stops earlier once the loss stops improving. */
+  /** Adam steps on the full batch (default 2000); stops earlier once the loss stops improving. */
   maxSteps?: number;
   learningRate?: number;
-  /** Stop when the loss improved by less than this (relative) over the last 10 steps. */
+  /** Stop when the best loss has not improved by this much (relative) for `patience` steps. */
   tolerance?: number;
+  patience?: number;
 }
 
 export interface LinearClassifier {
@@ -93,7 +94,7 @@ export async function trainLogisticRegression(
   train: LabelledRows,
   options: LogisticRegressionOptions = {},
 ): Promise<LinearClassifier> {
-  const { C = 1, maxSteps = 500, learningRate = 0.01, tolerance = 1e-5 } = options;
+  const { C = 1, maxSteps = 2000, learningRate = 0.05, tolerance = 1e-3, patience = 50 } = options;
   await initBackend();
   const { types, codes } = encode(train.labels);
   const l2 = 1 / (2 * C * train.nCells);
@@ -108,23 +109,31 @@ export async function trainLogisticRegression(
       const crossEntropy = tf.losses.softmaxCrossEntropy(y, logits);
       return tf.add(crossEntropy, tf.mul(tf.sum(tf.square(w)), l2)) as tf.Scalar;
     });
-  const losses: number[] = [];
   let steps = 0;
+  let best = Infinity;
+  let bestStep = 0;
+  let last = NaN;
   try {
     while (steps < maxSteps) {
       const loss = optimizer.minimize(objective, true, [w, b])!;
-      losses.push((await loss.data())[0]);
+      last = (await loss.data())[0];
       loss.dispose();
       steps++;
-      const before = losses[losses.length - 11];
-      if (before !== undefined && before - losses[losses.length - 1] < tolerance * Math.abs(before)) break;
+      // Adam's steps do not lower the loss every time: stop once the best loss has not improved
+      // by `tolerance` (relative) for `patience` steps.
+      if (last < best * (1 - tolerance)) {
+        best = last;
+        bestStep = steps;
+      } else if (steps - bestStep >= patience) {
+        break;
+      }
     }
     return {
       types,
       weights: (await w.data()) as Float32Array,
       bias: (await b.data()) as Float32Array,
       steps,
-      finalLoss: losses[losses.length - 1],
+      finalLoss: last,
     };
   } finally {
     tf.dispose([x, y, w, b]);

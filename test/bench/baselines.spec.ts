@@ -61,6 +61,25 @@ describe('pooled logistic regression (tfjs)', () => {
     expect(await predictLinear(first, test)).toEqual(test.labels);
   });
 
+  it('reaches the optimum of the penalised objective, known by hand on two points', async () => {
+    // x = -1 (a) and x = +1 (b), C = 1, n = 2: by symmetry W = [-u, u] and bias 0, and the objective
+    // log(1 + e^(-2u)) + u^2 / 2 is smallest where u = 2 / (1 + e^(2u)) (u = 0.5213...).
+    let [lo, hi] = [0, 1];
+    for (let i = 0; i < 60; i++) {
+      const u = (lo + hi) / 2;
+      if (u < 2 / (1 + Math.exp(2 * u))) lo = u;
+      else hi = u;
+    }
+    const model = await trainLogisticRegression(
+      { values: Float32Array.from([-1, 1]), nCells: 2, nGenes: 1, labels: ['a', 'b'] },
+      { tolerance: 1e-7, patience: 100, maxSteps: 5000 },
+    );
+    expect(model.steps).toBeLessThan(5000); // stopped because the loss stopped improving
+    expect(model.weights[0]).toBeCloseTo(-lo, 2);
+    expect(model.weights[1]).toBeCloseTo(lo, 2);
+    expect(Math.abs(model.bias[0] - model.bias[1])).toBeLessThan(0.01);
+  });
+
   it('shrinks the weights more when C is small (the L2 penalty acts)', async () => {
     const train = blobs(TWO, 30, 1);
     const norm = (w: Float32Array) => Math.hypot(...w);
