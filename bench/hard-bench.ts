@@ -197,23 +197,36 @@ async function main(): Promise<void> {
   const command = `npm run bench:hard -- ${process.argv.slice(2).join(' ')}`.trim();
   const records: CaseRecord[] = [];
   const runs: FederatedRecord[] = [];
+  const failures: { case: string; seed?: number; error: string }[] = [];
   await mkdir(o.outDir, { recursive: true });
   const save = () =>
     writeFile(
       `${stem}.json`,
       JSON.stringify(
-        { date: started.toISOString(), command, rounds, threads, cases: records, runs },
+        { date: started.toISOString(), command, rounds, threads, lr, cases: records, runs, failures },
         null,
         2,
       ) + '\n',
     );
   const log = (line: string) => process.stderr.write(`${line}\n`);
+  // A run that fails is recorded and reported, and the others go on: one case must not cost the night.
+  const attempt = <T>(what: { case: string; seed?: number }, spec: object): T | undefined => {
+    try {
+      return runChild(self, ['--child', JSON.stringify(spec)]) as T;
+    } catch (error) {
+      const message = (error as Error).message;
+      failures.push({ ...what, error: message });
+      log(
+        `${what.case}${what.seed === undefined ? '' : `, seed ${what.seed}`}: FAILED ${message.split('\n').slice(0, 3).join(' ')}`,
+      );
+      return undefined;
+    }
+  };
   for (const c of cases) {
     // The baselines also describe the case (cells, types), so they run even when none is asked for.
-    const record = runChild(self, [
-      '--child',
-      JSON.stringify({ kind: 'baselines', dataRoot, case: c.name, baselines, lr } satisfies BaselineSpec),
-    ]) as CaseRecord;
+    const baselineSpec: BaselineSpec = { kind: 'baselines', dataRoot, case: c.name, baselines, lr };
+    const record = attempt<CaseRecord>({ case: c.name }, baselineSpec);
+    if (record === undefined) continue;
     records.push(record);
     log(
       `${c.name}: ${record.referenceCells} reference cells, ${record.types.length} types, ${record.genes} genes` +
@@ -225,7 +238,8 @@ async function main(): Promise<void> {
     await save();
     for (const seed of seeds) {
       const spec: FederatedSpec = { kind: 'federated', dataRoot, case: c.name, seed, rounds, threads };
-      const run = runChild(self, ['--child', JSON.stringify(spec)]) as FederatedRecord;
+      const run = attempt<FederatedRecord>({ case: c.name, seed }, spec);
+      if (run === undefined) continue;
       runs.push(run);
       log(
         `${c.name}, seed ${seed}: accuracy ${pct(run.accuracy)} on ${run.scoredCells} cells ` +
@@ -240,9 +254,13 @@ async function main(): Promise<void> {
     `Hard cases, ${started.toISOString()}: \`${command}\` (${rounds} rounds, ${threads} threads)\n\n` +
     accuracyTable(summary) +
     heldOut +
+    (failures.length
+      ? `\n\nFailed: ${failures.map((f) => `${f.case}${f.seed === undefined ? '' : ` seed ${f.seed}`}`).join(', ')}`
+      : '') +
     '\n';
   await writeFile(`${stem}.md`, markdown);
   process.stdout.write(markdown);
+  if (failures.length > 0) process.exitCode = 1;
 }
 
 runBenchMain('bench:hard', main);
