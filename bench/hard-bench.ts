@@ -5,7 +5,7 @@
  * case's baselines run in a child process, as `npm run bench` runs its scenarios. Writes
  * bench-output/hard-cases-<date>.json (every run, after each one) and .md (the tables).
  */
-import { mkdir, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -29,12 +29,12 @@ import {
 } from './datasets';
 import { HARD_CASES, parseSeeds, selectCases, type HardCase } from './hard-cases';
 import {
-  accuracyTable,
-  heldOutTable,
-  summarise,
+  mergeSaved,
+  resultTables,
   type BaselineScore,
   type CaseRecord,
   type FederatedRecord,
+  type SavedRun,
 } from './hard-report';
 import { scoreCase } from './hard-scoring';
 import { runPublished } from './published-run';
@@ -168,6 +168,10 @@ async function main(): Promise<void> {
     .option('--threads <n>', 'worker threads', String(availableParallelism()))
     .option('--out-dir <dir>', 'where hard-cases-<date>.{json,md} go', 'bench-output')
     .option('--list', 'print the case names and exit')
+    .option(
+      '--report <files>',
+      'instead: the tables of saved hard-cases-<date>.json files (comma-separated), merged',
+    )
     .option('--child <json>', 'internal: run one case and print its JSON')
     .parse();
   const o = program.opts();
@@ -176,6 +180,20 @@ async function main(): Promise<void> {
     const result = spec.kind === 'federated' ? await runFederated(spec) : await runBaselines(spec);
     process.stdout.write(JSON.stringify(result) + '\n');
     process.exit(0);
+  }
+  if (o.report) {
+    const saved: SavedRun[] = [];
+    for (const file of String(o.report).split(',')) {
+      try {
+        saved.push(JSON.parse(await readFile(file, 'utf8')) as SavedRun);
+      } catch (error) {
+        throw new BenchUsageError(`--report: cannot read ${file}: ${(error as Error).message}`);
+      }
+    }
+    const { cases, runs } = mergeSaved(saved);
+    const sources = saved.map((s) => `${s.date.slice(0, 16)}Z \`${s.command}\``).join('; ');
+    process.stdout.write(`From ${sources}\n\n${resultTables(cases, runs)}\n`);
+    return;
   }
   if (o.list) {
     process.stdout.write(HARD_CASES.map((c) => `${c.name}\t${c.kind}`).join('\n') + '\n');
@@ -248,12 +266,9 @@ async function main(): Promise<void> {
       await save(); // a later failure keeps what was measured
     }
   }
-  const summary = summarise(records, runs);
-  const heldOut = runs.some((r) => r.heldOut) ? `\n\n${heldOutTable(runs)}` : '';
   const markdown =
     `Hard cases, ${started.toISOString()}: \`${command}\` (${rounds} rounds, ${threads} threads)\n\n` +
-    accuracyTable(summary) +
-    heldOut +
+    resultTables(records, runs) +
     (failures.length
       ? `\n\nFailed: ${failures.map((f) => `${f.case}${f.seed === undefined ? '' : ` seed ${f.seed}`}`).join(', ')}`
       : '') +

@@ -142,3 +142,24 @@ export function heldOutTable(runs: readonly FederatedRecord[]): string {
     ...rows,
   ].join('\n');
 }
+
+/** The accuracy table, and the held-out table when there are leave-one-type-out runs. */
+export function resultTables(cases: readonly CaseRecord[], runs: readonly FederatedRecord[]): string {
+  const heldOut = runs.some((r) => r.heldOut) ? `\n\n${heldOutTable(runs)}` : '';
+  return accuracyTable(summarise(cases, runs)) + heldOut;
+}
+
+/** What `--report` reads: bench-output/hard-cases-<date>.json files. */
+export interface SavedRun {
+  date: string;
+  command: string;
+  cases: CaseRecord[];
+  runs: FederatedRecord[];
+}
+
+/** Several saved runs as one table (a case measured twice keeps its last record and every run). */
+export function mergeSaved(saved: readonly SavedRun[]): { cases: CaseRecord[]; runs: FederatedRecord[] } {
+  const cases = new Map<string, CaseRecord>();
+  for (const s of saved) for (const c of s.cases) cases.set(c.case, c);
+  return { cases: [...cases.values()], runs: saved.flatMap((s) => s.runs) };
+}

@@ -2,6 +2,8 @@ import { describe, expect, it } from 'vitest';
 import type { LabelTable } from '@fl/evaluation';
 import {
   accuracyTable,
+  mergeSaved,
+  resultTables,
   heldOutTable,
   seedText,
   summarise,
@@ -72,6 +74,23 @@ describe('the hard-case tables', () => {
     });
     const table = heldOutTable([held(1, { b: 0.8, c: 0.2 }), held(2, { b: 0.6, c: 0.4 }), held(3, { c: 1 })]);
     expect(table).toContain('| p:without-a | a | 10 | 1-3 | 0.900 (0.900-0.900) | b 0.60, c 0.40 |');
+  });
+
+  it('merges saved runs: each case once (its last record), every run kept', () => {
+    const first = { date: 'd1', command: 'c1', cases: [record('x', 0.9)], runs: [run('x', 1, 0.8)] };
+    const second = {
+      date: 'd2',
+      command: 'c2',
+      cases: [record('x', 0.95), record('y', 0.9)],
+      runs: [run('y', 1, 0.9)],
+    };
+    const merged = mergeSaved([first, second]);
+    expect(merged.cases.map((c) => [c.case, c.lr!.accuracy])).toEqual([
+      ['x', 0.95],
+      ['y', 0.9],
+    ]);
+    expect(merged.runs).toHaveLength(2);
+    expect(resultTables(merged.cases, merged.runs)).not.toContain('held-out type');
   });
 
   it('writes seed lists as ranges', () => {
