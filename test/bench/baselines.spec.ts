@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { ExpressionMatrix } from '@fl/formats';
 import {
+  improving,
   poolReferences,
   predictLinear,
   predictNearestCentroid,
@@ -78,6 +79,13 @@ describe('pooled logistic regression (tfjs)', () => {
     expect(model.weights[0]).toBeCloseTo(-lo, 2);
     expect(model.weights[1]).toBeCloseTo(lo, 2);
     expect(Math.abs(model.bias[0] - model.bias[1])).toBeLessThan(0.01);
+  });
+
+  it('keeps going through an early overshoot and stops on a plateau', () => {
+    // Best early (1.0), overshoot to 5, recovering: still improving window on window.
+    expect(improving([1, 5, 4, 3, 2.5, 2], 2, 1e-3)).toBe(true);
+    // Oscillating around 0.5: the last window is no better than the one before.
+    expect(improving([0.6, 0.5, 0.51, 0.5, 0.501, 0.5], 2, 1e-3)).toBe(false);
   });
 
   it('shrinks the weights more when C is small (the L2 penalty acts)', async () => {
