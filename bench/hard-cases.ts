@@ -91,6 +91,20 @@ function buildCases(): HardCase[] {
       });
     }
   }
+  // Both at once: one small institution (the issue's example: one CEL-seq2 plate, 150 cells, 3 types).
+  for (const [scenario, files] of Object.entries(SCENARIOS)) {
+    for (const reference of files.references) {
+      for (const cellsPerType of SUBSAMPLE_SIZES) {
+        cases.push({
+          name: `${scenario}:${reference}-only-${cellsPerType}-per-type`,
+          kind: 'subsampled',
+          scenario,
+          references: [reference],
+          cellsPerType,
+        });
+      }
+    }
+  }
   for (const [scenario, files] of Object.entries(SCENARIOS)) {
     for (const heldOutType of files.queryTypes) {
       cases.push({
