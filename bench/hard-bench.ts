@@ -36,7 +36,7 @@ import {
   type FederatedRecord,
   type SavedRun,
 } from './hard-report';
-import { scoreCase } from './hard-scoring';
+import { novelDetection, scoreCase } from './hard-scoring';
 import { runPublished } from './published-run';
 
 const BASELINES = ['lr', 'centroid'] as const;
@@ -72,21 +72,21 @@ async function runFederated(spec: FederatedSpec): Promise<FederatedRecord> {
     data.referenceTypes,
     c.heldOutType,
   );
-  return {
+  const record: FederatedRecord = {
     case: c.name,
     seed: spec.seed,
     trainingSeconds: trained.trainingSeconds,
     ...score,
-    ...(c.heldOutType !== undefined
-      ? {
-          cells: {
-            ids: annotation.cellIds,
-            labels: annotation.labels,
-            confidence: Array.from(annotation.confidence, (x) => Number(x.toFixed(5))),
-          },
-        }
-      : {}),
   };
+  if (c.heldOutType !== undefined) {
+    record.cells = {
+      ids: annotation.cellIds,
+      labels: annotation.labels,
+      confidence: Array.from(annotation.confidence, (x) => Number(x.toFixed(5))),
+    };
+    record.novel = novelDetection(record.cells, data.truth, data.referenceTypes);
+  }
+  return record;
 }
 
 async function runBaselines(spec: BaselineSpec): Promise<CaseRecord> {
@@ -261,7 +261,10 @@ async function main(): Promise<void> {
       runs.push(run);
       log(
         `${c.name}, seed ${seed}: accuracy ${pct(run.accuracy)} on ${run.scoredCells} cells ` +
-          `(${run.excludedCells} excluded), training ${run.trainingSeconds.toFixed(1)} s`,
+          `(${run.excludedCells} excluded), training ${run.trainingSeconds.toFixed(1)} s` +
+          (run.novel
+            ? `; novel vs known AUROC ${pct(run.novel.auroc)}, auto rejects ${pct(run.novel.auto.novelRejected)} of novel, ${pct(run.novel.auto.knownRejected)} of known`
+            : ''),
       );
       await save(); // a later failure keeps what was measured
     }

@@ -2,7 +2,7 @@
  * The hard-case bench's records and its tables: federated accuracy over seeds against the
  * pooled baselines on the same cells, and (leave-one-type-out) where the held-out cells went.
  */
-import type { CaseScore } from './hard-scoring';
+import type { CaseScore, NovelDetection } from './hard-scoring';
 import type { HardCaseKind } from './hard-cases';
 
 /** One federated run (published defaults) of one case and seed. */
@@ -12,6 +12,8 @@ export interface FederatedRecord extends CaseScore {
   trainingSeconds: number;
   /** Leave-one-type-out runs only: every query cell's label and Pearson confidence, for AUROC later. */
   cells?: { ids: string[]; labels: string[]; confidence: number[] };
+  /** Leave-one-type-out runs: how well the confidence tells the held-out type from the known ones. */
+  novel?: NovelDetection;
 }
 
 export interface BaselineScore extends CaseScore {
@@ -86,6 +88,7 @@ export function summarise(cases: readonly CaseRecord[], runs: readonly Federated
 }
 
 const f3 = (x: number | undefined) => (x === undefined || Number.isNaN(x) ? '—' : x.toFixed(3));
+const pct0 = (x: number) => (Number.isNaN(x) ? '—' : `${(100 * x).toFixed(0)}%`);
 const pts = (x: number | undefined) =>
   x === undefined || Number.isNaN(x) ? '—' : `${x >= 0 ? '+' : ''}${(100 * x).toFixed(1)}`;
 
@@ -115,9 +118,9 @@ export function accuracyTable(rows: readonly CaseSummary[]): string {
 }
 
 /**
- * Leave-one-type-out cases: accuracy on the other (known) cells, and the held-out type's query
- * cells by the label they were given (median fraction over seeds; no rejection exists yet, so
- * every one is a mistake).
+ * Leave-one-type-out cases: accuracy on the other (known) cells; how well the confidence tells
+ * the held-out type's cells from the known ones (AUROC, `--reject-threshold auto`, and the best
+ * single threshold as a bound); and the labels the held-out cells got before any rejection.
  */
 export function heldOutTable(runs: readonly FederatedRecord[]): string {
   const byCase = new Map<string, FederatedRecord[]>();
@@ -131,14 +134,19 @@ export function heldOutTable(runs: readonly FederatedRecord[]): string {
       .map(([l, m]) => `${l} ${m.toFixed(2)}`)
       .join(', ');
     const acc = rs.map((r) => r.accuracy);
+    const scored = rs.filter((r) => r.novel).map((r) => r.novel!);
+    const med = (pick: (n: NovelDetection) => number) => (scored.length ? median(scored.map(pick)) : NaN);
+    const minAuroc = scored.length ? Math.min(...scored.map((n) => n.auroc)) : NaN;
     return (
       `| ${name} | ${h.type} | ${h.cells} | ${seedText(rs.map((r) => r.seed))} | ${f3(median(acc))} ` +
-      `(${f3(Math.min(...acc))}-${f3(Math.max(...acc))}) | ${fractions} |`
+      `(${f3(Math.min(...acc))}-${f3(Math.max(...acc))}) | ${f3(med((n) => n.auroc))} (${f3(minAuroc)}) | ` +
+      `${pct0(med((n) => n.auto.novelRejected))} / ${pct0(med((n) => n.auto.knownRejected))} | ` +
+      `${pct0(med((n) => n.oracleAt5.novelRejected))} | ${fractions} |`
     );
   });
   return [
-    '| case | held-out type | its query cells | seeds | accuracy on the other cells, median (min-max) | held-out cells labelled as (median fraction over seeds) |',
-    '|---|---|---|---|---|---|',
+    '| case | held-out type | its query cells | seeds | accuracy on the other cells, median (min-max) | novel vs known AUROC, median (min) | `auto`: novel / known unassigned, median | best threshold with <= 5% known unassigned: novel unassigned, median | held-out cells labelled as, before rejection (median fraction over seeds) |',
+    '|---|---|---|---|---|---|---|---|---|',
     ...rows,
   ].join('\n');
 }

@@ -1,4 +1,5 @@
-import { evaluate, type LabelTable } from '@fl/evaluation';
+import { evaluate, separationAuc, type LabelTable } from '@fl/evaluation';
+import { autoRejection } from '@fl/federation';
 
 /** How one set of predictions for a case's query scores. */
 export interface CaseScore {
@@ -53,4 +54,63 @@ export function scoreCase(
       .map(([l, n]) => [l, n / cells]),
   );
   return { ...score, heldOut: { type: heldOutType, cells, predicted } };
+}
+
+/** How well a leave-one-type-out run tells the held-out (novel) type's cells from the known ones. */
+export interface NovelDetection {
+  novelCells: number;
+  knownCells: number;
+  /** AUROC of the confidence, known (higher) against novel (lower): the issue's target is >= 0.90. */
+  auroc: number;
+  /** `--reject-threshold auto` applied to the run's labels and confidences: fractions unassigned. */
+  auto: { novelRejected: number; knownRejected: number };
+  /**
+   * The best any single threshold on the confidence could do with the truth known: the novel
+   * fraction unassigned at the highest threshold that leaves at most 5% of known cells unassigned.
+   */
+  oracleAt5: { threshold: number; novelRejected: number; knownRejected: number };
+}
+
+/**
+ * Scores novel-type detection from a run's per-cell labels and confidences (in `cells.ids`
+ * order). Novel cells are the query cells whose true type no reference holds.
+ */
+export function novelDetection(
+  cells: { ids: readonly string[]; labels: readonly string[]; confidence: readonly number[] },
+  truth: LabelTable,
+  referenceTypes: readonly string[],
+): NovelDetection {
+  const truthOf = new Map(truth.ids.map((id, i) => [id, truth.labels[i]]));
+  const known = new Set(referenceTypes);
+  const isNovel = cells.ids.map((id) => {
+    const t = truthOf.get(id);
+    if (t === undefined) throw new Error(`novelDetection: cell ${id} has no true label`);
+    return !known.has(t);
+  });
+  const novelConf = cells.confidence.filter((_, i) => isNovel[i]);
+  const knownConf = cells.confidence.filter((_, i) => !isNovel[i]);
+  const auto = autoRejection(cells.labels, cells.confidence);
+  const rejectedIn = (novel: boolean) => {
+    let cellsOfKind = 0;
+    let rejected = 0;
+    isNovel.forEach((v, i) => {
+      if (v !== novel) return;
+      cellsOfKind++;
+      rejected += auto.rejected[i];
+    });
+    return cellsOfKind ? rejected / cellsOfKind : NaN;
+  };
+  // Highest threshold with <= 5% of known cells strictly below it: the (floor(5% n) + 1)-th
+  // smallest known confidence rejects exactly the floor(5% n) cells below it (ties kept).
+  const sortedKnown = [...knownConf].sort((a, b) => a - b);
+  const allowed = Math.floor(0.05 * sortedKnown.length);
+  const threshold = sortedKnown.length > 0 ? sortedKnown[allowed] : NaN;
+  const below = (xs: number[]) => (xs.length ? xs.filter((x) => x < threshold).length / xs.length : NaN);
+  return {
+    novelCells: novelConf.length,
+    knownCells: knownConf.length,
+    auroc: separationAuc(knownConf, novelConf),
+    auto: { novelRejected: rejectedIn(true), knownRejected: rejectedIn(false) },
+    oracleAt5: { threshold, novelRejected: below(novelConf), knownRejected: below(knownConf) },
+  };
 }

@@ -138,6 +138,58 @@ describe('scprivacy run / annotate / evaluate', () => {
     expect(labels.filter((l) => l === 'unassigned').length).toBeGreaterThan(100);
   });
 
+  it('should choose a threshold per predicted type with --reject-threshold auto', async () => {
+    const r = runCli([
+      'annotate',
+      '--model',
+      join(dir, 'model'),
+      '--test',
+      join(EXAMPLES, 'test'),
+      '--out',
+      join(dir, 'auto', 'result.txt'),
+      '--reject-threshold',
+      'auto',
+      '--json',
+    ]);
+    expect(r.stderr).toBe('');
+    expect(r.status).toBe(0);
+    const { annotation } = JSON.parse(r.stdout) as {
+      annotation: {
+        cells: number;
+        unassigned: number;
+        queries: { autoThresholds: Record<string, number> }[];
+      };
+    };
+    const thresholds = annotation.queries[0].autoThresholds;
+    expect(Object.keys(thresholds).length).toBeGreaterThan(0);
+    for (const threshold of Object.values(thresholds)) {
+      expect(threshold).toBeGreaterThan(-1);
+      expect(threshold).toBeLessThan(1);
+    }
+    // Outliers of their type only: some cells, far fewer than a fixed high threshold takes.
+    expect(annotation.unassigned).toBeGreaterThan(0);
+    expect(annotation.unassigned).toBeLessThan(0.15 * annotation.cells);
+    const labels = (await readFile(join(dir, 'auto', 'result.txt'), 'utf8')).trimEnd().split('\n');
+    expect(labels.filter((l) => l.endsWith('\tunassigned')).length).toBe(annotation.unassigned);
+  });
+
+  it('should refuse a --reject-threshold that is neither a correlation nor auto', () => {
+    const r = runCli([
+      'annotate',
+      '--model',
+      join(dir, 'model'),
+      '--test',
+      join(EXAMPLES, 'test'),
+      '--reject-threshold',
+      'high',
+    ]);
+    expect(r.status).not.toBe(0);
+    expect(r.stderr).toMatch(
+      /--reject-threshold is a Pearson correlation between -1 and 1, or "auto", got "high"/,
+    );
+    expect(r.stderr).not.toMatch(/\n\s+at /);
+  });
+
   it('should score the predictions and draw the confusion matrix', async () => {
     const r = runCli([
       'evaluate',

@@ -7,6 +7,7 @@ import {
   writeFileAtomic,
   type Annotation,
   type FederatedModel,
+  type RejectThreshold,
 } from '@fl/federation';
 import type { LoadedDataset } from './load-datasets';
 import type { Reporter } from './reporter';
@@ -17,6 +18,8 @@ export interface QuerySummary {
   coveredGenes: number;
   modelGenes: number;
   labelCounts: Record<string, number>;
+  /** `--reject-threshold auto`: the correlation chosen per predicted type. */
+  autoThresholds?: Record<string, number>;
 }
 
 export interface AnnotationSummary {
@@ -35,7 +38,7 @@ export interface AnnotationSummary {
 export async function annotateQueries(
   model: FederatedModel,
   queries: readonly LoadedDataset[],
-  opts: { out: string; rejectThreshold?: number; threads: number; backend?: string },
+  opts: { out: string; rejectThreshold?: RejectThreshold; threads: number; backend?: string },
   reporter: Reporter,
 ): Promise<AnnotationSummary> {
   const started = performance.now();
@@ -52,6 +55,14 @@ export async function annotateQueries(
         `${q.path} covers only ${(coverage * 100).toFixed(1)}% of the model's genes; predictions may be unreliable`,
       );
     }
+    if (a.autoThresholds) {
+      const chosen = Object.entries(a.autoThresholds);
+      reporter.info(
+        chosen.length > 0
+          ? `  automatic rejection thresholds: ${chosen.map(([t, r]) => `${t} ${r.toFixed(3)}`).join(', ')}`
+          : '  automatic rejection: no predicted type had enough cells (10) to judge outliers; none rejected',
+      );
+    }
     const labelCounts: Record<string, number> = {};
     for (const label of a.labels) labelCounts[label] = (labelCounts[label] ?? 0) + 1;
     queriesSummary.push({
@@ -60,6 +71,7 @@ export async function annotateQueries(
       coveredGenes: a.coveredGenes,
       modelGenes: a.modelGenes,
       labelCounts,
+      ...(a.autoThresholds && { autoThresholds: a.autoThresholds }),
     });
     annotations.push(a);
   }

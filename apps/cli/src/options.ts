@@ -29,15 +29,20 @@ export function positiveNumber(name: string) {
   };
 }
 
-export function correlationThreshold(value: string): number {
+/** `--reject-threshold`: a Pearson correlation, or `auto` (per predicted type, from the query's own confidences). */
+export function correlationThreshold(value: string): number | 'auto' {
+  if (value.trim().toLowerCase() === 'auto') return 'auto';
   const n = Number(value);
-  if (!Number.isFinite(n) || n < -1 || n > 1) {
+  if (value.trim() === '' || !Number.isFinite(n) || n < -1 || n > 1) {
     throw new InvalidArgumentError(
-      `--reject-threshold is a Pearson correlation between -1 and 1, got "${value}"`,
+      `--reject-threshold is a Pearson correlation between -1 and 1, or "auto", got "${value}"`,
     );
   }
   return n;
 }
+
+export const REJECT_THRESHOLD_HELP =
+  'label cells whose best correlation is below r as "unassigned"; "auto" chooses r per predicted type from the query itself (docs/algorithm.md)';
 
 export const BACKENDS = ['tensorflow-gpu', 'tensorflow', 'wasm', 'cpu'] as const;
 

@@ -1,5 +1,6 @@
 export { readLabelTable, parseLabelTable, type LabelTable, type LabelTableKind } from './label-table';
 export { evaluate, type EvaluateOptions } from './evaluate';
+export { separationAuc } from './separation-auc';
 export type { LabelSource } from './match-cells';
 export type { ConfusionMatrix, EvaluationReport, NovelTypeSummary, TypeMetrics } from './evaluation-report';
 export { formatReportTable } from './format-report-table';

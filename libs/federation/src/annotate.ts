@@ -2,14 +2,18 @@ import { assignCells } from '@fl/engine';
 import type { ExpressionMatrix } from '@fl/formats';
 import { assertSharesGenes, geneMapping } from './gene-space';
 import type { FederatedModel } from './model';
+import { autoRejection } from './outlier-rejection';
 import { embedCells } from './threads/parallel-embed';
 import { findWorkerScript } from './threads/worker-handle';
 
 export const UNASSIGNED = 'unassigned';
 
+/** A correlation, or 'auto': per predicted type, from the query's own confidences (outlier-rejection.ts). */
+export type RejectThreshold = number | 'auto';
+
 export interface AnnotationOptions {
   /** Cells whose best Pearson correlation is below it are labelled `unassigned`. */
-  rejectThreshold?: number;
+  rejectThreshold?: RejectThreshold;
   threads?: number;
   backend?: string;
 }
@@ -25,6 +29,8 @@ export interface Annotation {
   institutions: string[];
   coveredGenes: number;
   modelGenes: number;
+  /** With `rejectThreshold: 'auto'`: the correlation chosen per predicted type (absent: none rejected). */
+  autoThresholds?: Record<string, number>;
 }
 
 /**
@@ -52,10 +58,19 @@ export async function annotateMatrix(
   for (let c = 0; c < nCells; c++) {
     const set = model.landmarks[bestSet[c]];
     institutions[c] = set.institution;
-    const rejected = threshold !== undefined && !(correlation[c] >= threshold);
+    const rejected = typeof threshold === 'number' && !(correlation[c] >= threshold);
     labels[c] = rejected ? UNASSIGNED : set.types[bestType[c]];
   }
+  let autoThresholds: Record<string, number> | undefined;
+  if (threshold === 'auto') {
+    const auto = autoRejection(labels, correlation);
+    auto.rejected.forEach((r, c) => {
+      if (r) labels[c] = UNASSIGNED;
+    });
+    autoThresholds = Object.fromEntries([...auto.thresholds].sort((a, b) => a[0].localeCompare(b[0])));
+  }
   return {
+    ...(autoThresholds && { autoThresholds }),
     source: matrix.source,
     cellIds: matrix.cellIds,
     labels,

@@ -22,3 +22,4 @@ export * from './mask-update';
 export * from './institution-info';
 export * from './update-encoding';
 export * from './secure-aggregation-choice';
+export * from './outlier-rejection';

@@ -1,19 +1,25 @@
 import { Command } from 'commander';
-import { loadBundle } from '@fl/federation';
+import { loadBundle, type RejectThreshold } from '@fl/federation';
 import { annotateQueries, printAnnotationSummary } from '../annotate-queries';
 import { checkBackendOption } from '../check-backend';
 import { checkOutputFile } from '../check-outputs';
 import { checkPathsExist } from '../check-paths';
 import { emitJson, JSON_FLAGS, jsonHelp, jsonOnStdout, type JsonOption } from '../json-output';
 import { loadDatasets } from '../load-datasets';
-import { backendName, correlationThreshold, defaultThreads, positiveInt } from '../options';
+import {
+  backendName,
+  correlationThreshold,
+  defaultThreads,
+  positiveInt,
+  REJECT_THRESHOLD_HELP,
+} from '../options';
 import { Reporter } from '../reporter';
 
 interface AnnotateOptions {
   model: string;
   test: string[];
   out: string;
-  rejectThreshold?: number;
+  rejectThreshold?: RejectThreshold;
   threads: number;
   backend?: string;
   json?: JsonOption;
@@ -44,11 +50,7 @@ export function annotateCommand(): Command {
     .requiredOption('--model <dir>', 'model bundle directory written by `scprivacy run`')
     .requiredOption('--test <path...>', 'query file(s) or folder(s)')
     .option('--out <file>', 'where to write result.txt (predictions.csv goes beside it)', 'result.txt')
-    .option(
-      '--reject-threshold <r>',
-      'label cells whose best correlation is below r as "unassigned"',
-      correlationThreshold,
-    )
+    .option('--reject-threshold <r>', REJECT_THRESHOLD_HELP, correlationThreshold)
     .option('--threads <n>', 'worker threads for embedding', positiveInt('--threads'), defaultThreads())
     .option('--backend <name>', 'tensor backend: tensorflow-gpu, tensorflow, wasm or cpu', backendName)
     .option(JSON_FLAGS, jsonHelp('a machine-readable summary'))

@@ -7,6 +7,7 @@ import {
   PUBLISHED_DEFAULTS,
   saveBundle,
   trainFederatedModel,
+  type RejectThreshold,
 } from '@fl/federation';
 import { annotateQueries, printAnnotationSummary } from '../annotate-queries';
 import { checkBackendOption } from '../check-backend';
@@ -22,6 +23,7 @@ import {
   nonNegativeInt,
   positiveInt,
   positiveNumber,
+  REJECT_THRESHOLD_HELP,
 } from '../options';
 import { Reporter } from '../reporter';
 import { TOOL_VERSION } from '../version';
@@ -35,7 +37,7 @@ interface RunOptions {
   localSteps: number;
   lr: number;
   seed: number;
-  rejectThreshold?: number;
+  rejectThreshold?: RejectThreshold;
   weighting: 'uniform' | 'numExamples';
   hiddenSize: number;
   embeddingSize: number;
@@ -207,11 +209,7 @@ export function runCommand(): Command {
       nonNegativeInt('--seed'),
       PUBLISHED_DEFAULTS.seed,
     )
-    .option(
-      '--reject-threshold <r>',
-      'label cells whose best correlation is below r as "unassigned"',
-      correlationThreshold,
-    )
+    .option('--reject-threshold <r>', REJECT_THRESHOLD_HELP, correlationThreshold)
     .addOption(
       new Option('--weighting <how>', 'how the server averages institutions')
         .choices(['uniform', 'numExamples'])

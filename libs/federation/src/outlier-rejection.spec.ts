@@ -1,0 +1,46 @@
+import { describe, expect, it } from 'vitest';
+import { autoRejection } from './outlier-rejection';
+
+describe('autoRejection (--reject-threshold auto)', () => {
+  it('sets the threshold at median - 2 x 1.4826 x MAD of Fisher z, worked by hand', () => {
+    // z = 1.0, 1.1, ..., 1.9 and 0.2: median 1.4; |z - 1.4| sorted 0, .1, .1, .2, .2, .3, ... -> MAD 0.3;
+    // threshold z = 1.4 - 2 * 1.4826 * 0.3 = 0.51044.
+    const z = [1.0, 1.1, 1.2, 1.3, 1.4, 1.5, 1.6, 1.7, 1.8, 1.9, 0.2];
+    const r = z.map(Math.tanh);
+    const { thresholds, rejected } = autoRejection(Array(11).fill('alpha'), r);
+    expect(thresholds.get('alpha')).toBeCloseTo(Math.tanh(1.4 - 2 * 1.4826 * 0.3), 10);
+    expect([...rejected]).toEqual([0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1]);
+  });
+
+  it('judges each predicted type against its own cells', () => {
+    // Type a is tight around r = 0.95 with one cell at 0.80; type b is loose around 0.80.
+    const aR = [0.95, 0.951, 0.949, 0.952, 0.948, 0.95, 0.953, 0.947, 0.95, 0.951, 0.8];
+    const bR = [0.8, 0.7, 0.9, 0.75, 0.85, 0.78, 0.82, 0.72, 0.88, 0.8, 0.8];
+    const labels = [...Array(11).fill('a'), ...Array(11).fill('b')];
+    const { rejected, thresholds } = autoRejection(labels, [...aR, ...bR]);
+    expect(rejected[10]).toBe(1); // 0.80 is an outlier among a's cells...
+    expect([...rejected.subarray(11)].every((x) => x === 0)).toBe(true); // ...but ordinary among b's
+    expect(thresholds.get('a')!).toBeGreaterThan(thresholds.get('b')!);
+  });
+
+  it('rejects a cluster of novel cells that joined a known type, keeping the known ones', () => {
+    const known = Array.from({ length: 60 }, (_, i) => Math.tanh(1.6 + 0.1 * Math.sin(i)));
+    const novel = Array.from({ length: 12 }, (_, i) => Math.tanh(0.6 + 0.05 * Math.cos(i)));
+    const { rejected } = autoRejection(Array(72).fill('t'), [...known, ...novel]);
+    expect(rejected.subarray(0, 60).reduce((a, b) => a + b, 0)).toBe(0);
+    expect(rejected.subarray(60).reduce((a, b) => a + b, 0)).toBe(12);
+  });
+
+  it('keeps every cell of a type given to fewer than 10 cells, or with no spread', () => {
+    const few = autoRejection(Array(9).fill('x'), [0.9, 0.9, 0.9, 0.9, 0.9, 0.9, 0.9, 0.9, 0.1]);
+    expect(few.thresholds.size).toBe(0);
+    expect([...few.rejected].every((x) => x === 0)).toBe(true);
+    const flat = autoRejection(Array(12).fill('y'), [...Array(11).fill(0.9), 0.1]);
+    expect(flat.thresholds.size).toBe(0);
+    expect(flat.rejected[11]).toBe(0);
+  });
+
+  it('refuses labels and confidences of different lengths', () => {
+    expect(() => autoRejection(['a'], [0.1, 0.2])).toThrow(/1 labels but 2/);
+  });
+});
