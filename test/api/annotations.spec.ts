@@ -28,7 +28,14 @@ interface JobJson {
   id: string;
   status: string;
   error: string | null;
-  summary: { cells: number; labelCounts: Record<string, number>; unassigned: number };
+  summary: {
+    cells: number;
+    labelCounts: Record<string, number>;
+    unassigned: number;
+    autoThresholds?: Record<string, number>;
+  };
+  rejectThreshold: number | null;
+  autoReject: boolean;
 }
 
 describe('api: model bundles and annotation jobs', () => {
@@ -189,6 +196,23 @@ describe('api: model bundles and annotation jobs', () => {
       expect(done.summary.unassigned).toBeGreaterThan(0);
     });
 
+    it('should choose a threshold per predicted type with rejectThreshold "auto"', async () => {
+      const res = await submit(x.adminToken, { modelVersionId: version.id, rejectThreshold: 'auto' });
+      expect(res.status).toBe(202);
+      const done = await waitForJob(((await res.json()) as { id: string }).id, x.adminToken);
+      expect(done.status).toBe('completed');
+      expect(done.autoReject).toBe(true);
+      expect(done.rejectThreshold).toBeNull();
+      // Every type given to 10 or more cells (with some spread) gets its own threshold.
+      const thresholds = done.summary.autoThresholds!;
+      const bigTypes = Object.entries(done.summary.labelCounts).filter(
+        ([l, n]) => l !== 'unassigned' && n >= 10,
+      );
+      expect(Object.keys(thresholds).length).toBeGreaterThan(0);
+      for (const type of Object.keys(thresholds)) expect(bigTypes.map(([l]) => l)).toContain(type);
+      expect(done.summary.unassigned).toBeLessThan(0.2 * done.summary.cells);
+    });
+
     it('should fail a job whose query file is malformed, with the parser message and no results', async () => {
       const bad = 'cell_id,CD3E,MS4A1\nc1,1,0\nc2,x,0\n';
       const res = await submit(a.token, { modelVersionId: version.id }, 'bad-query.csv', bad);
@@ -228,6 +252,7 @@ describe('api: model bundles and annotation jobs', () => {
       expect(await messageOf(noModel)).toMatch(/modelVersionId/);
       const badThreshold = await submit(a.token, { modelVersionId: version.id, rejectThreshold: 'high' });
       expect(badThreshold.status).toBe(400);
+      expect(await messageOf(badThreshold)).toMatch(/rejectThreshold "high": .*or "auto"/);
       const foreignModel = await submit(z.token, { modelVersionId: version.id });
       expect(foreignModel.status).toBe(404);
       expect(await api.db.annotationJob.count({ where: { consortiumId: y.id } })).toBe(0);

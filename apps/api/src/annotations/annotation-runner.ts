@@ -35,6 +35,8 @@ export interface AnnotationSummary {
   coveredGenes: number;
   modelGenes: number;
   seconds: number;
+  /** rejectThreshold "auto": the correlation chosen per predicted type. */
+  autoThresholds?: Record<string, number>;
 }
 
 type ResultFile = 'result.txt' | 'predictions.csv';
@@ -136,7 +138,7 @@ export class AnnotationRunner {
       try {
         const matrix = await readExpression(path, { role: 'query' });
         annotation = await annotateMatrix(model, matrix, {
-          rejectThreshold: job.rejectThreshold ?? undefined,
+          rejectThreshold: job.autoReject ? 'auto' : (job.rejectThreshold ?? undefined),
           threads: this.options.threads ?? Math.max(1, availableParallelism() - 1),
         });
       } catch (e) {
@@ -164,6 +166,7 @@ export class AnnotationRunner {
         coveredGenes: annotation.coveredGenes,
         modelGenes: annotation.modelGenes,
         seconds: (performance.now() - started) / 1000,
+        ...(annotation.autoThresholds && { autoThresholds: annotation.autoThresholds }),
       };
       const published = await this.db.annotationJob.updateMany({
         where: { id: jobId, status: 'running', attempts: attempt },

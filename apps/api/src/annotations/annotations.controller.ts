@@ -57,8 +57,10 @@ export class AnnotationsController {
         file: { type: 'string', format: 'binary', description: '.csv/.tsv/.txt (optionally .gz) or .h5ad' },
         modelVersionId: { type: 'string', format: 'uuid' },
         rejectThreshold: {
-          type: 'number',
-          description: 'cells whose best correlation is below it are labelled "unassigned"',
+          type: 'string',
+          description:
+            'a correlation between -1 and 1: cells whose best correlation is below it are labelled "unassigned"; ' +
+            'or "auto": a threshold per predicted type, chosen from the query itself (docs/algorithm.md)',
         },
       },
     },

@@ -37,6 +37,7 @@ export function toAnnotationJob(row: AnnotationJobRow): AnnotationJob {
     resultKeys: row.resultKeys,
     summary: row.summary,
     rejectThreshold: row.rejectThreshold,
+    autoReject: row.autoReject,
     error: row.error,
     createdAt: row.createdAt,
     finishedAt: row.finishedAt,
@@ -71,7 +72,7 @@ export class AnnotationsService {
     if (!modelVersionId) {
       throw new BadRequestException('Name the model to annotate with in the form field "modelVersionId".');
     }
-    const rejectThreshold = parseThreshold(fields.rejectThreshold);
+    const { rejectThreshold, autoReject } = parseThreshold(fields.rejectThreshold);
     if (!fileKind(file.fileName)) {
       throw new BadRequestException(
         `${file.fileName}: unsupported file type; expected one of ${DATA_EXTENSIONS.join(', ')}.`,
@@ -99,6 +100,7 @@ export class AnnotationsService {
             inputKey,
             inputSha256: stored.sha256,
             rejectThreshold,
+            autoReject,
           },
         });
         await this.audit.record(
@@ -178,13 +180,15 @@ export class AnnotationsService {
   }
 }
 
-function parseThreshold(raw: string | undefined): number | null {
-  if (raw === undefined || raw.trim() === '') return null;
+function parseThreshold(raw: string | undefined): { rejectThreshold: number | null; autoReject: boolean } {
+  if (raw === undefined || raw.trim() === '') return { rejectThreshold: null, autoReject: false };
+  if (raw.trim().toLowerCase() === 'auto') return { rejectThreshold: null, autoReject: true };
   const value = Number(raw);
   if (!Number.isFinite(value) || value < -1 || value > 1) {
     throw new BadRequestException(
-      `rejectThreshold "${raw}": expected a correlation between -1 and 1 (cells below it are labelled unassigned).`,
+      `rejectThreshold "${raw}": expected a correlation between -1 and 1 (cells below it are labelled unassigned), ` +
+        'or "auto" (a threshold per predicted type, chosen from the query itself).',
     );
   }
-  return value;
+  return { rejectThreshold: value, autoReject: false };
 }

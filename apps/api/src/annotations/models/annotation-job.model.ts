@@ -43,16 +43,26 @@ export class AnnotationJob {
   @ApiProperty({
     type: 'object',
     additionalProperties: true,
-    description: 'cells, labelCounts, unassigned, coveredGenes, modelGenes, seconds',
+    description:
+      'cells, labelCounts, unassigned, coveredGenes, modelGenes, seconds, and autoThresholds when autoReject',
   })
   @Field(() => JSONValue, {
-    description: 'cells, labelCounts, unassigned, coveredGenes, modelGenes, seconds',
+    description:
+      'cells, labelCounts, unassigned, coveredGenes, modelGenes, seconds, and autoThresholds when autoReject',
   })
   summary!: unknown;
 
   @ApiProperty({ type: Number, nullable: true })
   @Field(() => Float, { nullable: true })
   rejectThreshold!: number | null;
+
+  @ApiProperty({
+    description: 'rejectThreshold "auto": a threshold per predicted type, chosen from the query itself',
+  })
+  @Field({
+    description: 'rejectThreshold "auto": a threshold per predicted type, chosen from the query itself',
+  })
+  autoReject!: boolean;
 
   @ApiProperty({ type: String, nullable: true })
   @Field(() => String, { nullable: true })
