@@ -163,6 +163,11 @@ describe('api: hostile model bundles (POST /model-versions/import)', () => {
       /manifest\.json: options\.rounds: expected a whole number between 1 and 1000000/,
     ],
     [
+      'an ensemble of models',
+      () => edited((m) => ((m.options as Record<string, unknown>).ensembleSize = 4)),
+      /manifest\.json: options\.ensembleSize: an ensemble of models \(scprivacy run --preset ensemble\) cannot be imported into the platform yet/,
+    ],
+    [
       'an institution name with NUL',
       () => edited((m) => ((m.institutions as Record<string, unknown>[])[0].name = 'a\u0000b')),
       /manifest\.json: holds a NUL character/,

@@ -31,3 +31,5 @@ export { embed } from './embed';
 export { computeLandmarks } from './landmarks';
 export { assignCells } from './assign';
 export type { Assignment, LandmarkSet } from './assign';
+export { assignEnsemble } from './assign-ensemble';
+export type { EnsembleMemberView } from './assign-ensemble';

@@ -1,4 +1,4 @@
-import { assignCells } from '@fl/engine';
+import { assignCells, assignEnsemble } from '@fl/engine';
 import type { ExpressionMatrix } from '@fl/formats';
 import { assertSharesGenes, geneMapping } from './gene-space';
 import type { FederatedModel } from './model';
@@ -35,7 +35,8 @@ export interface Annotation {
 
 /**
  * Labels query cells (ALGORITHM.md §7): embed each cell with the federated model, find the
- * best-correlated landmark of every institution, and keep the best over institutions.
+ * best-correlated landmark of every institution, and keep the best over institutions. An
+ * ensemble embeds the cells with every member and averages each landmark's correlation.
  */
 export async function annotateMatrix(
   model: FederatedModel,
@@ -45,13 +46,26 @@ export async function annotateMatrix(
   const mapping = geneMapping(matrix.genes, model.genes);
   assertSharesGenes(matrix, mapping, model.genes);
   const nCells = matrix.cellIds.length;
-  const embeddings = await embedCells(model.params, model.shape, matrix.values, nCells, mapping, {
-    threads: options.threads ?? 1,
-    workerScript: findWorkerScript(),
-    backend: options.backend,
-  });
-  const sets = model.landmarks.map((l) => ({ landmarks: l.landmarks, nTypes: l.types.length }));
-  const { bestSet, bestType, correlation } = assignCells(embeddings, nCells, model.shape.embeddingSize, sets);
+  const embedWith = (params: Float32Array) =>
+    embedCells(params, model.shape, matrix.values, nCells, mapping, {
+      threads: options.threads ?? 1,
+      workerScript: findWorkerScript(),
+      backend: options.backend,
+    });
+  const setsOf = (landmarks: FederatedModel['landmarks']) =>
+    landmarks.map((l) => ({ landmarks: l.landmarks, nTypes: l.types.length }));
+  const e = model.shape.embeddingSize;
+  let assignment;
+  if (model.ensemble && model.ensemble.length > 0) {
+    const members = [{ params: model.params, landmarks: model.landmarks }, ...model.ensemble];
+    const views = [];
+    for (const m of members)
+      views.push({ embeddings: await embedWith(m.params), landmarkSets: setsOf(m.landmarks) });
+    assignment = assignEnsemble(views, nCells, e);
+  } else {
+    assignment = assignCells(await embedWith(model.params), nCells, e, setsOf(model.landmarks));
+  }
+  const { bestSet, bestType, correlation } = assignment;
   const threshold = options.rejectThreshold;
   const labels = new Array<string>(nCells);
   const institutions = new Array<string>(nCells);

@@ -60,6 +60,34 @@ describe(saveBundle.name, () => {
     expect(Object.keys(manifest.files).sort()).toEqual(['genes.txt', 'landmarks.json', 'weights.bin']);
   });
 
+  it("should round-trip an ensemble's further members, each file checksummed", async () => {
+    const m = model();
+    const member = {
+      params: initParameters(shape, 99),
+      landmarks: [{ ...m.landmarks[0], landmarks: Float32Array.of(0.5, 0.25, -1, 2) }],
+    };
+    m.ensemble = [member];
+    await saveBundle(join(dir, 'model'), m, { ...meta, options: { ...options, ensembleSize: 2 } });
+    const { model: loaded, manifest } = await loadBundle(join(dir, 'model'));
+    expect(Object.keys(manifest.files).sort()).toEqual([
+      'genes.txt',
+      'landmarks-1.json',
+      'landmarks.json',
+      'weights-1.bin',
+      'weights.bin',
+    ]);
+    expect(loaded.ensemble).toHaveLength(1);
+    expect(Array.from(loaded.ensemble![0].params)).toEqual(Array.from(member.params));
+    expect(Array.from(loaded.ensemble![0].landmarks[0].landmarks)).toEqual([0.5, 0.25, -1, 2]);
+    expect(Array.from(loaded.params)).toEqual(Array.from(m.params));
+    // A member's file altered: refused like the first member's.
+    const path = join(dir, 'model', 'weights-1.bin');
+    const bytes = await readFile(path);
+    bytes[3] ^= 1;
+    await writeFile(path, bytes);
+    await expect(loadBundle(join(dir, 'model'))).rejects.toThrow(/weights-1\.bin: checksum mismatch/);
+  });
+
   it('should replace an existing bundle and leave no staging folders behind', async () => {
     await saveBundle(join(dir, 'model'), model(), meta);
     const second = { ...model(), params: initParameters(shape, 12) };

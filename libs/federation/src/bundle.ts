@@ -32,7 +32,7 @@ interface LandmarksFile {
 
 const sha256 = (data: Uint8Array | string) => createHash('sha256').update(data).digest('hex');
 
-function encodeLandmarks(model: FederatedModel): string {
+function encodeLandmarks(model: Pick<FederatedModel, 'shape' | 'landmarks'>): string {
   const e = model.shape.embeddingSize;
   const file: LandmarksFile = {
     embeddingSize: e,
@@ -68,6 +68,13 @@ export async function saveBundle(
     'weights.bin': weights,
     'landmarks.json': encodeLandmarks(model),
   };
+  // An ensemble's further members: weights-<k>.bin and landmarks-<k>.json, k = 1, 2, ...
+  (model.ensemble ?? []).forEach((member, index) => {
+    const k = index + 1;
+    const p = member.params;
+    contents[`weights-${k}.bin`] = new Uint8Array(p.buffer, p.byteOffset, p.byteLength);
+    contents[`landmarks-${k}.json`] = encodeLandmarks({ shape: model.shape, landmarks: member.landmarks });
+  });
   const files: Record<string, string> = {};
   for (const [name, data] of Object.entries(contents)) {
     await writeFile(join(staging, name), data);
@@ -139,24 +146,48 @@ export async function loadBundle(dir: string): Promise<{ model: FederatedModel; 
   }
   const genesText = (await readBundleFile(dir, 'genes.txt', manifest.files['genes.txt'])).toString('utf8');
   const genes = genesText.split('\n').filter((g) => g.length > 0);
-  const weightBytes = await readBundleFile(dir, 'weights.bin', manifest.files['weights.bin']);
-  const params = new Float32Array(weightBytes.byteLength / 4);
-  new Uint8Array(params.buffer).set(weightBytes);
-  const landmarksFile = JSON.parse(
-    (await readBundleFile(dir, 'landmarks.json', manifest.files['landmarks.json'])).toString('utf8'),
-  ) as LandmarksFile;
+  const params = await readWeights(dir, 'weights.bin', manifest);
   const shape = manifest.shape;
+  const landmarks = await readLandmarks(dir, 'landmarks.json', manifest);
   if (genes.length !== shape.inputSize || params.length !== parameterLayout(shape).total) {
     throw new InputError(
       `${dir}: genes.txt, weights.bin and manifest.json disagree on the model's size`,
       dir,
     );
   }
-  const landmarks = landmarksFile.institutions.map((set) => ({
+  const size = manifest.options.ensembleSize ?? 1;
+  if (!Number.isInteger(size) || size < 1) {
+    throw new InputError(
+      `${manifestPath}: options.ensembleSize must be a whole number >= 1, got ${size}`,
+      manifestPath,
+    );
+  }
+  const ensemble = [];
+  for (let k = 1; k < size; k++) {
+    const member = await readWeights(dir, `weights-${k}.bin`, manifest);
+    if (member.length !== params.length) {
+      throw new InputError(`${dir}: weights-${k}.bin and weights.bin differ in size`, dir);
+    }
+    ensemble.push({ params: member, landmarks: await readLandmarks(dir, `landmarks-${k}.json`, manifest) });
+  }
+  return { model: { genes, shape, params, landmarks, ...(ensemble.length > 0 && { ensemble }) }, manifest };
+}
+
+async function readWeights(dir: string, name: string, manifest: BundleManifest): Promise<Float32Array> {
+  const bytes = await readBundleFile(dir, name, manifest.files[name]);
+  const params = new Float32Array(bytes.byteLength / 4);
+  new Uint8Array(params.buffer).set(bytes);
+  return params;
+}
+
+async function readLandmarks(dir: string, name: string, manifest: BundleManifest) {
+  const file = JSON.parse(
+    (await readBundleFile(dir, name, manifest.files[name])).toString('utf8'),
+  ) as LandmarksFile;
+  return file.institutions.map((set) => ({
     institution: set.institution,
     types: set.types,
     cellCounts: set.cellCounts,
     landmarks: Float32Array.from(set.landmarks.flat()),
   }));
-  return { model: { genes, shape, params, landmarks }, manifest };
 }

@@ -23,3 +23,4 @@ export * from './institution-info';
 export * from './update-encoding';
 export * from './secure-aggregation-choice';
 export * from './outlier-rejection';
+export * from './presets';

@@ -10,6 +10,18 @@ export interface FederatedModel {
   params: Float32Array;
   /** One set per institution, in the federation's fixed order (ties go to the first). */
   landmarks: LandmarkSet[];
+  /**
+   * An ensemble's further members (member 0 is `params` and `landmarks`): the same federation
+   * trained again with other seeds. Annotation averages each landmark's correlation over the
+   * members (`assignEnsemble`). Absent for a single model (the published method).
+   */
+  ensemble?: EnsembleMember[];
+}
+
+/** One further member of an ensemble: its parameters and its landmarks (same institutions and types). */
+export interface EnsembleMember {
+  params: Float32Array;
+  landmarks: LandmarkSet[];
 }
 
 /** How a model was made; recorded in the bundle's manifest. */
@@ -23,6 +35,10 @@ export interface TrainingOptions {
   weighting: 'uniform' | 'numExamples';
   /** The aggregation actually used, e.g. 'secagg-fedavg-uniform' or 'fedavg-uniform'. */
   aggregation: string;
+  /** Models trained (seeds `ensembleSeed(seed, k)`); absent or 1: a single model. */
+  ensembleSize?: number;
+  /** The preset the options came from (`--preset`), when one was named. */
+  preset?: string;
   /** Present when secure aggregation was asked for but not used (one institution). */
   secureAggregationSkipped?: SecureAggregationSkipped;
 }

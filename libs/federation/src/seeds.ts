@@ -9,3 +9,11 @@ export function deriveSeed(seed: number, stream: number): number {
   z = Math.imul(z ^ (z >>> 15), 0x735a2d97);
   return (z ^ (z >>> 15)) >>> 0;
 }
+
+/**
+ * The seed of ensemble member k: member 0 keeps the run's seed (an ensemble of one is the
+ * single model), the others take streams far above any institution index.
+ */
+export function ensembleSeed(seed: number, member: number): number {
+  return member === 0 ? seed : deriveSeed(seed, 1_000_000 + member);
+}

@@ -114,6 +114,50 @@ describe(trainFederatedModel.name, () => {
     expect(Array.from(two.confidence)).toEqual(Array.from(one.confidence));
   });
 
+  it('should train an ensemble: member 0 is the single model, the others new seeds, the same in threads', async (ctx) => {
+    const single = await trainFederatedModel(references(), { ...small, seed: 3, threads: 1 });
+    const inline = await trainFederatedModel(references(), {
+      ...small,
+      seed: 3,
+      threads: 1,
+      ensembleSize: 3,
+    });
+    const bytes = (v: Float32Array) => Buffer.from(v.buffer, v.byteOffset, v.byteLength);
+    expect(bytes(inline.model.params).equals(bytes(single.model.params))).toBe(true);
+    expect(inline.model.ensemble).toHaveLength(2);
+    const [m1, m2] = inline.model.ensemble!;
+    expect(bytes(m1.params).equals(bytes(single.model.params))).toBe(false);
+    expect(bytes(m1.params).equals(bytes(m2.params))).toBe(false);
+    expect(m1.landmarks.map((l) => l.types)).toEqual(single.model.landmarks.map((l) => l.types));
+    expect(inline.options.ensembleSize).toBe(3);
+    expect(inline.history).toHaveLength(3 * small.rounds);
+    // The ensemble labels the toy cells as well as one model, with the mean correlation as confidence.
+    const q = toyInstitution('q', genes, ['alpha', 'beta', 'gamma'], 10, 9).matrix;
+    const labels = (await annotateMatrix(inline.model, q)).labels;
+    expect(labels.filter((l, i) => l === q.labels![i]).length / labels.length).toBeGreaterThanOrEqual(0.9);
+    if (!findWorkerScript()) {
+      ctx.skip(); // the worker script exists after `npm run build`; .ci/run builds first
+      return;
+    }
+    // Threaded pools take the cells' buffers: every member must still see all of them.
+    const threaded = await trainFederatedModel(references(), {
+      ...small,
+      seed: 3,
+      threads: 2,
+      ensembleSize: 3,
+    });
+    expect(bytes(threaded.model.params).equals(bytes(inline.model.params))).toBe(true);
+    threaded.model.ensemble!.forEach((m, k) =>
+      expect(bytes(m.params).equals(bytes(inline.model.ensemble![k].params))).toBe(true),
+    );
+  });
+
+  it('should refuse an ensemble size outside 1-16', async () => {
+    await expect(trainFederatedModel(references(), { ...small, ensembleSize: 0 })).rejects.toThrow(
+      /ensembleSize must be a whole number from 1 to 16, got 0/,
+    );
+  });
+
   it('should give the same secure model with masking and unmasking in worker threads as in one thread', async (ctx) => {
     if (!findWorkerScript()) {
       ctx.skip(); // the worker script exists after `npm run build`; .ci/run builds first

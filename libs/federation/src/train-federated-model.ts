@@ -12,7 +12,7 @@ import type { InstitutionData } from './local-institution';
 import type { InstitutionInfo } from './messages';
 import type { FederatedModel, TrainingOptions } from './model';
 import { runRounds, type RoundSummary } from './run-rounds';
-import { deriveSeed } from './seeds';
+import { deriveSeed, ensembleSeed } from './seeds';
 import { createThreadedPool } from './threads/threaded-pool';
 import { findWorkerScript } from './threads/worker-handle';
 
@@ -31,7 +31,8 @@ export interface TrainFederatedOptions extends Partial<TrainingOptions> {
   strategy?: AggregationStrategy;
   /** Secure aggregation (the server sees only masked parameters); off when false or absent. */
   secureAggregation?: SecureAggregationOptions | false;
-  onRound?: (summary: RoundSummary) => void;
+  /** Called after every round; `member` counts ensemble members from 0. */
+  onRound?: (summary: RoundSummary, member: number) => void;
 }
 
 export interface TrainedFederation {
@@ -120,6 +121,10 @@ export async function trainFederatedModel(
   requested: TrainFederatedOptions = {},
 ): Promise<TrainedFederation> {
   if (references.length === 0) throw new InputError('no reference datasets were given: nothing to train on');
+  const ensembleSize = requested.ensembleSize ?? 1;
+  if (!Number.isInteger(ensembleSize) || ensembleSize < 1 || ensembleSize > 16) {
+    throw new InputError(`ensembleSize must be a whole number from 1 to 16, got ${requested.ensembleSize}`);
+  }
   // One institution: plain FedAvg, the same run as with secure aggregation off (and recorded).
   const choice = chooseSecureAggregation(Boolean(requested.secureAggregation), references.length);
   const opts = choice.skipped ? { ...requested, secureAggregation: false as const } : requested;
@@ -134,6 +139,8 @@ export async function trainFederatedModel(
     weighting,
     aggregation:
       opts.strategy?.name ?? (opts.secureAggregation ? `secagg-fedavg-${weighting}` : `fedavg-${weighting}`),
+    ...(ensembleSize > 1 && { ensembleSize }),
+    ...(opts.preset !== undefined && { preset: opts.preset }),
     ...(choice.skipped && { secureAggregationSkipped: choice.skipped }),
   };
   const genes = buildGeneUnion(references.map((r) => r.matrix.genes));
@@ -150,40 +157,76 @@ export async function trainFederatedModel(
     types: d.labels.types,
     typeCounts: d.labels.counts,
   }));
+  const started = performance.now();
+  const members: Awaited<ReturnType<typeof trainMember>>[] = [];
+  for (let member = 0; member < ensembleSize; member++) {
+    const memberOptions = { ...options, seed: ensembleSeed(options.seed, member) };
+    // A threaded pool takes the cells' buffers (transferred to its threads): every member but
+    // the last trains on a copy.
+    const last = member === ensembleSize - 1;
+    const memberData =
+      last || (opts.threads ?? 1) <= 1 ? data : data.map((d) => ({ ...d, values: d.values.slice() }));
+    members.push(
+      await trainMember(memberData, institutions, shape, memberOptions, opts, (summary) =>
+        opts.onRound?.(summary, member),
+      ),
+    );
+  }
+  const [first, ...rest] = members;
+  const secure = first.secure;
+  return {
+    model: {
+      genes,
+      shape,
+      params: first.outcome.params,
+      landmarks: first.outcome.landmarks,
+      ...(rest.length > 0 && {
+        ensemble: rest.map((m) => ({ params: m.outcome.params, landmarks: m.outcome.landmarks })),
+      }),
+    },
+    options,
+    institutions,
+    history: members.flatMap((m) => m.outcome.history),
+    backend: first.backend,
+    trainingSeconds: (performance.now() - started) / 1000,
+    secureAggregation: secure && {
+      threshold: secure.threshold,
+      bits: secure.bits,
+      clip: secure.clip,
+      reports: members.flatMap((m) => m.secure?.reports ?? []),
+    },
+  };
+}
+
+/** One federation from fresh parameters (one ensemble member): rounds, then landmarks. */
+async function trainMember(
+  data: InstitutionData[],
+  institutions: InstitutionInfo[],
+  shape: ModelShape,
+  options: TrainingOptions,
+  opts: TrainFederatedOptions,
+  onRound: (summary: RoundSummary) => void,
+) {
   const pool = await createPool(data, shape, options, opts.threads ?? 1, opts.backend);
   try {
-    const started = performance.now();
     const secure = opts.secureAggregation
-      ? await SecureFedAvg.create(institutions, weighting, {
+      ? await SecureFedAvg.create(institutions, options.weighting, {
           ...opts.secureAggregation,
           learningRate: options.learningRate,
           localSteps: options.localSteps,
           kernels: pool.secureKernels,
         })
       : undefined;
-    const strategy = opts.strategy ?? secure ?? new FedAvg(weighting, pool.weightedMean);
+    const strategy = opts.strategy ?? secure ?? new FedAvg(options.weighting, pool.weightedMean);
     const outcome = await runRounds(pool, {
       shape,
       rounds: options.rounds,
       localSteps: options.localSteps,
       seed: options.seed,
       strategy,
-      onRound: opts.onRound,
+      onRound,
     });
-    return {
-      model: { genes, shape, params: outcome.params, landmarks: outcome.landmarks },
-      options,
-      institutions,
-      history: outcome.history,
-      backend: pool.backend,
-      trainingSeconds: (performance.now() - started) / 1000,
-      secureAggregation: secure && {
-        threshold: secure.threshold,
-        bits: secure.bits,
-        clip: secure.clip,
-        reports: secure.reports,
-      },
-    };
+    return { outcome, secure, backend: pool.backend };
   } finally {
     await pool.close();
   }

@@ -89,6 +89,17 @@ function manifestSchema(limits: BundleCheckLimits) {
           embeddingSize: wholeNumber(1, MAX_EMBEDDING),
           weighting: z.enum(['uniform', 'numExamples']),
           aggregation: text(64),
+          // The platform stores and serves one model per version: an ensemble's further members
+          // (weights-<k>.bin) would be dropped and its annotations silently differ from the CLI's.
+          ensembleSize: z
+            .literal(1, {
+              errorMap: () => ({
+                message:
+                  'an ensemble of models (scprivacy run --preset ensemble) cannot be imported into the platform yet; import a single model',
+              }),
+            })
+            .optional(),
+          preset: text(64).optional(),
           // A one-institution run's record that secure aggregation was skipped (kept on import).
           secureAggregationSkipped: z
             .object(

@@ -8,6 +8,9 @@ import {
   saveBundle,
   trainFederatedModel,
   type RejectThreshold,
+  PRESET_NAMES,
+  TRAINING_PRESETS,
+  type PresetName,
 } from '@fl/federation';
 import { annotateQueries, printAnnotationSummary } from '../annotate-queries';
 import { checkBackendOption } from '../check-backend';
@@ -33,9 +36,12 @@ interface RunOptions {
   test: string[];
   out: string;
   modelDir: string;
-  rounds: number;
-  localSteps: number;
-  lr: number;
+  preset: PresetName;
+  /** Absent: the preset's. */
+  rounds?: number;
+  localSteps?: number;
+  lr?: number;
+  ensembleSize?: number;
   seed: number;
   rejectThreshold?: RejectThreshold;
   weighting: 'uniform' | 'numExamples';
@@ -91,11 +97,18 @@ async function run(opts: RunOptions): Promise<void> {
   const queries = await loadDatasets(opts.test, 'query', reporter);
   checkQueriesShareGenes(buildGeneUnion(references.map((r) => r.matrix.genes)), queries);
 
-  const bar = reporter.progress('federated training', opts.rounds, 'rounds');
+  const preset = TRAINING_PRESETS[opts.preset];
+  const rounds = opts.rounds ?? preset.rounds;
+  const ensembleSize = opts.ensembleSize ?? preset.ensembleSize;
+  if (ensembleSize > 1)
+    reporter.info(`Training an ensemble of ${ensembleSize} models (preset ${opts.preset})`);
+  const bar = reporter.progress('federated training', rounds * ensembleSize, 'rounds');
   const trained = await trainFederatedModel(references, {
-    rounds: opts.rounds,
-    localSteps: opts.localSteps,
-    learningRate: opts.lr,
+    preset: opts.preset,
+    rounds,
+    localSteps: opts.localSteps ?? preset.localSteps,
+    learningRate: opts.lr ?? preset.learningRate,
+    ensembleSize,
     seed: opts.seed,
     weighting: opts.weighting,
     hiddenSize: opts.hiddenSize,
@@ -107,7 +120,13 @@ async function run(opts: RunOptions): Promise<void> {
     },
     threads: opts.threads,
     backend: opts.backend,
-    onRound: (r) => bar.update(r.round, `loss ${r.meanLoss.toFixed(4)}`),
+    onRound: (r, member) =>
+      bar.update(
+        member * rounds + r.round,
+        ensembleSize > 1
+          ? `model ${member + 1}/${ensembleSize}, loss ${r.meanLoss.toFixed(4)}`
+          : `loss ${r.meanLoss.toFixed(4)}`,
+      ),
   }).finally(() => bar.stop());
   if (trained.secureAggregation) {
     const outOfRange = trained.secureAggregation.reports.reduce((n, r) => n + r.outOfRange, 0);
@@ -125,7 +144,7 @@ async function run(opts: RunOptions): Promise<void> {
   }
   reporter.info(
     `Trained ${plural(trained.institutions.length, 'institution')} x ${trained.model.genes.length} genes for ` +
-      `${opts.rounds} rounds in ${trained.trainingSeconds.toFixed(1)} s (tensor backend: ${trained.backend})`,
+      `${rounds} rounds${ensembleSize > 1 ? ` (x ${ensembleSize} models)` : ''} in ${trained.trainingSeconds.toFixed(1)} s (tensor backend: ${trained.backend})`,
   );
 
   const manifest = await saveBundle(opts.modelDir, trained.model, {
@@ -195,14 +214,30 @@ export function runCommand(): Command {
     .option('--test <path...>', 'query file(s) or folder(s) to annotate', ['test_set'])
     .option('--out <file>', 'where to write result.txt (predictions.csv goes beside it)', 'result.txt')
     .option('--model-dir <dir>', 'where to save the model bundle', 'pre_trained/new_model')
-    .option('--rounds <n>', 'federated rounds', positiveInt('--rounds'), PUBLISHED_DEFAULTS.rounds)
+    .addOption(
+      new Option(
+        '--preset <name>',
+        `training recipe: ${PRESET_NAMES.map((n) => `"${n}", ${TRAINING_PRESETS[n].summary}`).join('; ')}`,
+      )
+        .choices(PRESET_NAMES)
+        .default('published'),
+    )
+    .option(
+      '--rounds <n>',
+      "federated rounds (per model; default: the preset's, 300 published)",
+      positiveInt('--rounds'),
+    )
     .option(
       '--local-steps <n>',
-      'local training steps per round',
+      "local training steps per round (default: the preset's, 1)",
       positiveInt('--local-steps'),
-      PUBLISHED_DEFAULTS.localSteps,
     )
-    .option('--lr <rate>', 'Adam learning rate', positiveNumber('--lr'), PUBLISHED_DEFAULTS.learningRate)
+    .option('--lr <rate>', "Adam learning rate (default: the preset's, 0.0005)", positiveNumber('--lr'))
+    .option(
+      '--ensemble-size <n>',
+      "models trained with different seeds and averaged (default: the preset's; 1 published)",
+      positiveInt('--ensemble-size'),
+    )
     .option(
       '--seed <n>',
       'random seed (same seed and data give the same model)',

@@ -1,0 +1,46 @@
+import { InputError } from '@fl/formats';
+
+/** What a preset fixes; every field can still be overridden on its own (`--rounds`, ...). */
+export interface TrainingPreset {
+  rounds: number;
+  localSteps: number;
+  learningRate: number;
+  /** Models trained with different seeds and averaged at annotation (1: a single model). */
+  ensembleSize: number;
+  /** One line for `--help` and docs. */
+  summary: string;
+}
+
+/**
+ * Named training recipes (`scprivacy run --preset`). `published` is the published method
+ * exactly, and the default. The others are measured against it on the hard cases
+ * (docs/benchmarks-hard-cases.md) and stay opt-in until they meet issue 11's targets everywhere.
+ */
+export const TRAINING_PRESETS = {
+  published: {
+    rounds: 300,
+    localSteps: 1,
+    learningRate: 0.0005,
+    ensembleSize: 1,
+    summary: 'the published method: one model, 300 rounds of 1 local step (the default)',
+  },
+  ensemble: {
+    rounds: 200,
+    localSteps: 1,
+    learningRate: 0.0005,
+    ensembleSize: 3,
+    summary:
+      'three models with different seeds, 200 rounds each (2x the training), their landmark correlations averaged: steadier across seeds',
+  },
+} as const satisfies Record<string, TrainingPreset>;
+
+export type PresetName = keyof typeof TRAINING_PRESETS;
+
+export const PRESET_NAMES = Object.keys(TRAINING_PRESETS) as PresetName[];
+
+export function trainingPreset(name: string): TrainingPreset {
+  if (!(PRESET_NAMES as string[]).includes(name)) {
+    throw new InputError(`unknown preset "${name}" (expected one of ${PRESET_NAMES.join(', ')})`);
+  }
+  return TRAINING_PRESETS[name as PresetName];
+}

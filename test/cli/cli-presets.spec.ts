@@ -1,0 +1,112 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { EXAMPLES, runCli } from './run-cli';
+
+/** `scprivacy run --preset`: published stays the published method; ensemble adds models. */
+describe('scprivacy run --preset', () => {
+  let dir: string;
+  const train = (name: string, extra: string[]) =>
+    runCli([
+      'run',
+      '--train',
+      join(EXAMPLES, 'train'),
+      '--test',
+      join(EXAMPLES, 'test'),
+      '--out',
+      join(dir, name, 'result.txt'),
+      '--model-dir',
+      join(dir, name, 'model'),
+      '--rounds',
+      '30',
+      '--seed',
+      '5',
+      '--secure-aggregation',
+      'off',
+      '-q',
+      ...extra,
+    ]);
+  const file = (name: string, path: string) => readFile(join(dir, name, path));
+
+  beforeAll(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'cli-presets-'));
+    for (const [name, extra] of [
+      ['default', []],
+      ['published', ['--preset', 'published']],
+      ['ensemble', ['--preset', 'ensemble', '--ensemble-size', '2']],
+    ] as const) {
+      const r = train(name, [...extra]);
+      expect(r.stderr, name).toMatch(/^(warning: secure aggregation is off[^\n]*\n)?$/);
+      expect(r.status, name).toBe(0);
+    }
+  });
+  afterAll(async () => {
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  it('gives the same model bit for bit with --preset published as without a preset', async () => {
+    expect(
+      (await file('published', 'model/weights.bin')).equals(await file('default', 'model/weights.bin')),
+    ).toBe(true);
+    expect(
+      (await file('published', 'model/landmarks.json')).equals(await file('default', 'model/landmarks.json')),
+    ).toBe(true);
+    expect((await file('published', 'result.txt')).equals(await file('default', 'result.txt'))).toBe(true);
+  });
+
+  it('trains an ensemble whose first model is the single model of the same seed, and records it', async () => {
+    const manifest = JSON.parse((await file('ensemble', 'model/manifest.json')).toString()) as {
+      options: { ensembleSize: number; preset: string; rounds: number };
+      files: Record<string, string>;
+    };
+    expect(manifest.options).toMatchObject({ ensembleSize: 2, preset: 'ensemble', rounds: 30 });
+    expect(Object.keys(manifest.files).sort()).toEqual([
+      'genes.txt',
+      'landmarks-1.json',
+      'landmarks.json',
+      'weights-1.bin',
+      'weights.bin',
+    ]);
+    expect(
+      (await file('ensemble', 'model/weights.bin')).equals(await file('default', 'model/weights.bin')),
+    ).toBe(true);
+    expect(
+      (await file('ensemble', 'model/weights-1.bin')).equals(await file('default', 'model/weights.bin')),
+    ).toBe(false);
+  });
+
+  it('annotates again from the saved ensemble exactly as the run did', async () => {
+    const r = runCli([
+      'annotate',
+      '--model',
+      join(dir, 'ensemble', 'model'),
+      '--test',
+      join(EXAMPLES, 'test'),
+      '--out',
+      join(dir, 'again', 'result.txt'),
+      '-q',
+    ]);
+    expect(r.status).toBe(0);
+    expect(
+      (await readFile(join(dir, 'again', 'predictions.csv'))).equals(
+        await file('ensemble', 'predictions.csv'),
+      ),
+    ).toBe(true);
+    // Averaging over two models changes some predictions' confidence, not the file's shape.
+    const rows = (await file('ensemble', 'result.txt')).toString().trimEnd().split('\n');
+    const single = (await file('default', 'result.txt')).toString().trimEnd().split('\n');
+    expect(rows.length).toBe(single.length);
+    expect((await file('ensemble', 'predictions.csv')).equals(await file('default', 'predictions.csv'))).toBe(
+      false,
+    );
+  });
+
+  it('refuses an unknown preset, naming the choices', () => {
+    const r = runCli(['run', '--train', join(EXAMPLES, 'train'), '--preset', 'best']);
+    expect(r.status).not.toBe(0);
+    expect(r.stderr).toMatch(
+      /--preset <name>' argument 'best' is invalid. Allowed choices are published, ensemble/,
+    );
+  });
+});
