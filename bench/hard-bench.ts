@@ -9,7 +9,8 @@ import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { Command } from 'commander';
+import { Command, Option } from 'commander';
+import { PRESET_NAMES, TRAINING_PRESETS, type PresetName } from '@fl/federation';
 import {
   poolReferences,
   predictLinear,
@@ -49,6 +50,8 @@ interface FederatedSpec {
   seed: number;
   rounds: number;
   threads: number;
+  preset: PresetName;
+  ensembleSize: number;
 }
 
 interface BaselineSpec {
@@ -75,6 +78,7 @@ async function runFederated(spec: FederatedSpec): Promise<FederatedRecord> {
   const record: FederatedRecord = {
     case: c.name,
     seed: spec.seed,
+    preset: spec.preset,
     trainingSeconds: trained.trainingSeconds,
     ...score,
   };
@@ -164,7 +168,12 @@ async function main(): Promise<void> {
     .option('--baselines <list>', 'lr, centroid (comma-separated) or none', 'lr,centroid')
     .option('--lr-steps <n>', 'logistic regression: at most this many Adam steps', '2000')
     .option('--lr-rate <x>', 'logistic regression: Adam learning rate', '0.05')
-    .option('--rounds <n>', 'rounds', '300')
+    .addOption(
+      new Option('--preset <name>', 'the federated method: a training preset of `scprivacy run`')
+        .choices(PRESET_NAMES)
+        .default('published'),
+    )
+    .option('--rounds <n>', "rounds (per model; default: the preset's)")
     .option('--threads <n>', 'worker threads', String(availableParallelism()))
     .option('--out-dir <dir>', 'where hard-cases-<date>.{json,md} go', 'bench-output')
     .option('--list', 'print the case names and exit')
@@ -202,7 +211,9 @@ async function main(): Promise<void> {
   const cases = selectCases(String(o.cases));
   const seeds = parseSeeds(String(o.seeds));
   const baselines = parseBaselines(String(o.baselines));
-  const rounds = positive('--rounds', o.rounds, true);
+  const preset = TRAINING_PRESETS[o.preset as PresetName];
+  const rounds = o.rounds === undefined ? preset.rounds : positive('--rounds', o.rounds, true);
+  const ensembleSize = preset.ensembleSize;
   const threads = positive('--threads', o.threads, true);
   const lr: LogisticRegressionOptions = {
     maxSteps: positive('--lr-steps', o.lrSteps, true),
@@ -221,7 +232,18 @@ async function main(): Promise<void> {
     writeFile(
       `${stem}.json`,
       JSON.stringify(
-        { date: started.toISOString(), command, rounds, threads, lr, cases: records, runs, failures },
+        {
+          date: started.toISOString(),
+          command,
+          preset: o.preset,
+          rounds,
+          ensembleSize,
+          threads,
+          lr,
+          cases: records,
+          runs,
+          failures,
+        },
         null,
         2,
       ) + '\n',
@@ -255,7 +277,16 @@ async function main(): Promise<void> {
     );
     await save();
     for (const seed of seeds) {
-      const spec: FederatedSpec = { kind: 'federated', dataRoot, case: c.name, seed, rounds, threads };
+      const spec: FederatedSpec = {
+        kind: 'federated',
+        dataRoot,
+        case: c.name,
+        seed,
+        rounds,
+        threads,
+        preset: o.preset as PresetName,
+        ensembleSize,
+      };
       const run = attempt<FederatedRecord>({ case: c.name, seed }, spec);
       if (run === undefined) continue;
       runs.push(run);
@@ -270,7 +301,8 @@ async function main(): Promise<void> {
     }
   }
   const markdown =
-    `Hard cases, ${started.toISOString()}: \`${command}\` (${rounds} rounds, ${threads} threads)\n\n` +
+    `Hard cases, ${started.toISOString()}: \`${command}\` (preset ${o.preset}: ${rounds} rounds` +
+    `${ensembleSize > 1 ? ` x ${ensembleSize} models` : ''}, ${threads} threads)\n\n` +
     resultTables(records, runs) +
     (failures.length
       ? `\n\nFailed: ${failures.map((f) => `${f.case}${f.seed === undefined ? '' : ` seed ${f.seed}`}`).join(', ')}`

@@ -9,6 +9,8 @@ import type { HardCaseKind } from './hard-cases';
 export interface FederatedRecord extends CaseScore {
   case: string;
   seed: number;
+  /** The training preset (absent in runs saved before presets: published). */
+  preset?: string;
   trainingSeconds: number;
   /** Leave-one-type-out runs only: every query cell's label and Pearson confidence, for AUROC later. */
   cells?: { ids: string[]; labels: string[]; confidence: number[] };
@@ -46,6 +48,8 @@ export const median = (xs: readonly number[]): number => {
 /** Per case: federated accuracy over its seeds, the spread, and the baselines on the same cells. */
 export interface CaseSummary {
   case: string;
+  /** The federated runs' preset ('published' for runs saved before presets). */
+  preset: string;
   referenceCells: number;
   types: number;
   scoredCells: number;
@@ -62,15 +66,27 @@ export interface CaseSummary {
   gap?: number;
 }
 
+export const presetOf = (r: FederatedRecord): string => r.preset ?? 'published';
+
+/** One row per case and preset run (a case without federated runs: one row, published). */
 export function summarise(cases: readonly CaseRecord[], runs: readonly FederatedRecord[]): CaseSummary[] {
-  return cases.map((c) => {
-    const rs = runs.filter((r) => r.case === c.case);
+  return cases.flatMap((c) => {
+    const mine = runs.filter((r) => r.case === c.case);
+    const presets = [...new Set(mine.map(presetOf))];
+    return (presets.length ? presets : ['published']).map((preset) => summariseOne(c, preset, mine));
+  });
+}
+
+function summariseOne(c: CaseRecord, preset: string, caseRuns: readonly FederatedRecord[]): CaseSummary {
+  {
+    const rs = caseRuns.filter((r) => presetOf(r) === preset);
     const acc = rs.map((r) => r.accuracy);
     const med = median(acc);
     const [min, max] = acc.length ? [Math.min(...acc), Math.max(...acc)] : [NaN, NaN];
     const scored = rs[0] ?? c.lr ?? c.centroid;
     return {
       case: c.case,
+      preset,
       referenceCells: c.referenceCells,
       types: c.types.length,
       scoredCells: scored?.scoredCells ?? NaN,
@@ -84,7 +100,7 @@ export function summarise(cases: readonly CaseRecord[], runs: readonly Federated
       centroid: c.centroid?.accuracy,
       gap: c.lr ? med - c.lr.accuracy : undefined,
     };
-  });
+  }
 }
 
 const f3 = (x: number | undefined) => (x === undefined || Number.isNaN(x) ? '—' : x.toFixed(3));
@@ -107,11 +123,11 @@ export function seedText(seeds: readonly number[]): string {
 
 export function accuracyTable(rows: readonly CaseSummary[]): string {
   return [
-    '| case | reference cells | types | query cells scored (excluded) | seeds | federated accuracy, median | min-max | spread, points | pooled LR | nearest centroid | gap (median - LR), points |',
-    '|---|---|---|---|---|---|---|---|---|---|---|',
+    '| case | preset | reference cells | types | query cells scored (excluded) | seeds | federated accuracy, median | min-max | spread, points | pooled LR | nearest centroid | gap (median - LR), points |',
+    '|---|---|---|---|---|---|---|---|---|---|---|---|',
     ...rows.map(
       (r) =>
-        `| ${r.case} | ${r.referenceCells} | ${r.types} | ${r.scoredCells} (${r.excludedCells}) | ${seedText(r.seeds)} | ` +
+        `| ${r.case} | ${r.preset} | ${r.referenceCells} | ${r.types} | ${r.scoredCells} (${r.excludedCells}) | ${seedText(r.seeds)} | ` +
         `${f3(r.median)} | ${f3(r.min)}-${f3(r.max)} | ${pts(r.spread).replace('+', '')} | ${f3(r.lr)} | ${f3(r.centroid)} | ${pts(r.gap)} |`,
     ),
   ].join('\n');
@@ -124,7 +140,11 @@ export function accuracyTable(rows: readonly CaseSummary[]): string {
  */
 export function heldOutTable(runs: readonly FederatedRecord[]): string {
   const byCase = new Map<string, FederatedRecord[]>();
-  for (const r of runs) if (r.heldOut) byCase.set(r.case, [...(byCase.get(r.case) ?? []), r]);
+  for (const r of runs) {
+    if (!r.heldOut) continue;
+    const key = `${r.case} | ${presetOf(r)}`;
+    byCase.set(key, [...(byCase.get(key) ?? []), r]);
+  }
   const rows = [...byCase].map(([name, rs]) => {
     const h = rs[0].heldOut!;
     const labels = [...new Set(rs.flatMap((r) => Object.keys(r.heldOut!.predicted)))];
@@ -145,8 +165,8 @@ export function heldOutTable(runs: readonly FederatedRecord[]): string {
     );
   });
   return [
-    '| case | held-out type | its query cells | seeds | accuracy on the other cells, median (min-max) | novel vs known AUROC, median (min) | `auto`: novel / known unassigned, median | best threshold with <= 5% known unassigned: novel unassigned, median | held-out cells labelled as, before rejection (median fraction over seeds) |',
-    '|---|---|---|---|---|---|---|---|---|',
+    '| case | preset | held-out type | its query cells | seeds | accuracy on the other cells, median (min-max) | novel vs known AUROC, median (min) | `auto`: novel / known unassigned, median | best threshold with <= 5% known unassigned: novel unassigned, median | held-out cells labelled as, before rejection (median fraction over seeds) |',
+    '|---|---|---|---|---|---|---|---|---|---|',
     ...rows,
   ].join('\n');
 }

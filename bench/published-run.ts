@@ -14,6 +14,8 @@ export interface PublishedRunOptions {
   secure?: boolean;
   localSteps?: number;
   bits?: 8 | 16 | 32;
+  /** Models in an ensemble (`--preset ensemble`); 1 or absent: the published single model. */
+  ensembleSize?: number;
 }
 
 export interface PublishedRun {
@@ -31,10 +33,11 @@ export async function runPublished(
   query: ExpressionMatrix,
   options: PublishedRunOptions,
 ): Promise<PublishedRun> {
-  const { seed, rounds, threads, secure = false, localSteps = 1, bits = 16 } = options;
+  const { seed, rounds, threads, secure = false, localSteps = 1, bits = 16, ensembleSize = 1 } = options;
   const trained = await trainFederatedModel(references, {
     rounds,
     localSteps,
+    ensembleSize,
     seed,
     threads,
     allowSingletonTypes: true,

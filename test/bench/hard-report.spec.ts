@@ -63,8 +63,22 @@ describe('the hard-case tables', () => {
     expect(x.gap).toBeCloseTo(-0.15);
     expect(y.gap).toBe(0);
     const table = accuracyTable([x, y]);
-    expect(table).toContain('| x | 150 | 3 | 3 (1) | 1-3 | 0.800 | 0.660-0.960 | 30.0 | 0.950 | — | -15.0 |');
-    expect(table).toContain('| y | 150 | 3 | 3 (1) | 1 | 0.900 | 0.900-0.900 | 0.0 | 0.900 | — | +0.0 |');
+    expect(table).toContain(
+      '| x | published | 150 | 3 | 3 (1) | 1-3 | 0.800 | 0.660-0.960 | 30.0 | 0.950 | — | -15.0 |',
+    );
+    expect(table).toContain(
+      '| y | published | 150 | 3 | 3 (1) | 1 | 0.900 | 0.900-0.900 | 0.0 | 0.900 | — | +0.0 |',
+    );
+  });
+
+  it('gives each preset of a case its own row against the same baselines', () => {
+    const runs = [run('x', 1, 0.9), run('x', 2, 0.92), { ...run('x', 1, 0.97), preset: 'ensemble' }];
+    const rows = summarise([record('x', 0.95)], runs);
+    expect(rows.map((r) => [r.preset, r.seeds, r.median])).toEqual([
+      ['published', [1, 2], 0.91],
+      ['ensemble', [1], 0.97],
+    ]);
+    expect(rows[1].gap).toBeCloseTo(0.02);
   });
 
   it('summarises the held-out cells by median fraction over seeds', () => {
@@ -75,7 +89,7 @@ describe('the hard-case tables', () => {
     const table = heldOutTable([held(1, { b: 0.8, c: 0.2 }), held(2, { b: 0.6, c: 0.4 }), held(3, { c: 1 })]);
     // Runs saved before novel-type scoring existed show dashes for it.
     expect(table).toContain(
-      '| p:without-a | a | 10 | 1-3 | 0.900 (0.900-0.900) | — (—) | — / — | — | b 0.60, c 0.40 |',
+      '| p:without-a | published | a | 10 | 1-3 | 0.900 (0.900-0.900) | — (—) | — / — | — | b 0.60, c 0.40 |',
     );
   });
 
