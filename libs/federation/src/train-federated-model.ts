@@ -41,7 +41,10 @@ export interface TrainedFederation {
   institutions: InstitutionInfo[];
   history: RoundSummary[];
   backend: string;
-  /** Seconds from the first round to the last landmark (secure-aggregation key set-up included). */
+  /**
+   * Seconds from the first round to the last landmark (secure-aggregation key set-up included);
+   * an ensemble's members summed (their worker start-ups not included, as for a single model).
+   */
   trainingSeconds: number;
   /** Absent when secure aggregation was off or skipped (options.secureAggregationSkipped says why). */
   secureAggregation?: {
@@ -157,7 +160,6 @@ export async function trainFederatedModel(
     types: d.labels.types,
     typeCounts: d.labels.counts,
   }));
-  const started = performance.now();
   const members: Awaited<ReturnType<typeof trainMember>>[] = [];
   for (let member = 0; member < ensembleSize; member++) {
     const memberOptions = { ...options, seed: ensembleSeed(options.seed, member) };
@@ -188,7 +190,7 @@ export async function trainFederatedModel(
     institutions,
     history: members.flatMap((m) => m.outcome.history),
     backend: first.backend,
-    trainingSeconds: (performance.now() - started) / 1000,
+    trainingSeconds: members.reduce((sum, m) => sum + m.seconds, 0),
     secureAggregation: secure && {
       threshold: secure.threshold,
       bits: secure.bits,
@@ -209,6 +211,7 @@ async function trainMember(
 ) {
   const pool = await createPool(data, shape, options, opts.threads ?? 1, opts.backend);
   try {
+    const started = performance.now();
     const secure = opts.secureAggregation
       ? await SecureFedAvg.create(institutions, options.weighting, {
           ...opts.secureAggregation,
@@ -226,7 +229,7 @@ async function trainMember(
       strategy,
       onRound,
     });
-    return { outcome, secure, backend: pool.backend };
+    return { outcome, secure, backend: pool.backend, seconds: (performance.now() - started) / 1000 };
   } finally {
     await pool.close();
   }
