@@ -102,6 +102,13 @@ describe('scprivacy run --preset', () => {
     );
   });
 
+  it('refuses an ensemble size outside 1-16, naming the option', () => {
+    const r = runCli(['run', '--train', join(EXAMPLES, 'train'), '--ensemble-size', '17']);
+    expect(r.status).not.toBe(0);
+    expect(r.stderr).toMatch(/--ensemble-size must be a whole number from 1 to 16, got "17"/);
+    expect(r.stderr).not.toMatch(/\n\s+at /);
+  });
+
   it('refuses an unknown preset, naming the choices', () => {
     const r = runCli(['run', '--train', join(EXAMPLES, 'train'), '--preset', 'best']);
     expect(r.status).not.toBe(0);

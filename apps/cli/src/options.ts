@@ -11,6 +11,15 @@ export function positiveInt(name: string) {
   };
 }
 
+export function intInRange(name: string, min: number, max: number) {
+  return (value: string): number => {
+    const n = Number(value);
+    if (!Number.isInteger(n) || n < min || n > max)
+      throw new InvalidArgumentError(`${name} must be a whole number from ${min} to ${max}, got "${value}"`);
+    return n;
+  };
+}
+
 export function nonNegativeInt(name: string) {
   return (value: string): number => {
     const n = Number(value);

@@ -1,4 +1,4 @@
-import type { Assignment, LandmarkSet } from './assign';
+import { standardise, type Assignment, type LandmarkSet } from './assign';
 
 /** One ensemble member's view of the query: its embeddings and its landmarks. */
 export interface EnsembleMemberView {
@@ -61,7 +61,7 @@ export function assignEnsemble(
         );
       }
       for (let t = 0; t < s.nTypes; t++, slot++)
-        usable[slot] = standardiseRow(s.landmarks, t * e, e, unit, slot * e) ? 1 : 0;
+        usable[slot] = standardise(s.landmarks, t * e, e, unit, slot * e) ? 1 : 0;
     }
     for (let cell = 0; cell < nCells; cell++) {
       const base = cell * e;
@@ -108,26 +108,4 @@ export function assignEnsemble(
     }
   }
   return { bestSet, bestType, correlation };
-}
-
-/** (v - mean) / ||v - mean|| into out; false if v has no variance or is not finite (as in assign.ts). */
-function standardiseRow(
-  v: Float32Array,
-  offset: number,
-  e: number,
-  out: Float64Array,
-  outOffset: number,
-): boolean {
-  let mean = 0;
-  for (let k = 0; k < e; k++) mean += v[offset + k];
-  mean /= e;
-  let ss = 0;
-  for (let k = 0; k < e; k++) {
-    const d = v[offset + k] - mean;
-    ss += d * d;
-  }
-  if (!(ss > 0) || !Number.isFinite(ss)) return false;
-  const inv = 1 / Math.sqrt(ss);
-  for (let k = 0; k < e; k++) out[outOffset + k] = (v[offset + k] - mean) * inv;
-  return true;
 }

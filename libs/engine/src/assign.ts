@@ -108,7 +108,7 @@ export function assignCells(
 }
 
 /** (v - mean) / ||v - mean|| into out[outOffset..]; false if v has no variance or is not finite. */
-function standardise(
+export function standardise(
   v: Float32Array,
   offset: number,
   e: number,

@@ -27,6 +27,7 @@ import {
   positiveInt,
   positiveNumber,
   REJECT_THRESHOLD_HELP,
+  intInRange,
 } from '../options';
 import { Reporter } from '../reporter';
 import { TOOL_VERSION } from '../version';
@@ -236,7 +237,7 @@ export function runCommand(): Command {
     .option(
       '--ensemble-size <n>',
       "models trained with different seeds and averaged (default: the preset's; 1 published)",
-      positiveInt('--ensemble-size'),
+      intInRange('--ensemble-size', 1, 16),
     )
     .option(
       '--seed <n>',
