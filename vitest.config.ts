@@ -23,6 +23,8 @@ export const TIMING_SPECS = [
   'test/api/annotations-limits.spec.ts',
   'test/api/bundle-import.spec.ts',
   'test/api/bundle-import-latency.spec.ts',
+  // The whole platform and a browser: run alone, so that polling waits are not starved of CPU.
+  'test/browser/**/*.spec.ts',
 ];
 const ALL_SPECS = ['libs/**/*.spec.ts', 'apps/**/*.spec.ts', 'test/**/*.spec.ts'];
 // SCP_TEST_PHASE: unset (a plain `vitest run`) runs everything together.

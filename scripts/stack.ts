@@ -81,7 +81,7 @@ The platform is running.
   API              ${url}
   GraphQL          ${url}/graphql
   REST docs        ${url}/api/docs   (OpenAPI: ${url}/api/docs-json)
-  Dashboard        ${url}/dashboard
+  Console          ${url}/dashboard   (sign in with the consortium admin token below)
   Health           ${url}/health/ready
   Postgres         ${stack.db.url}
   Redis            ${stack.redis.url}

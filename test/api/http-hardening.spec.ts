@@ -216,7 +216,7 @@ describe('api: HTTP hardening (development defaults)', () => {
     expect(page.status).toBe(200);
     expect(cspOf(page)).toContain("script-src 'self' 'unsafe-eval'");
     expect(await page.text()).not.toMatch(/<script>(?!\s*<\/script>)/);
-    for (const file of ['dashboard.js', 'api.js', 'rounds.js', 'dashboard.css', 'vendor/vega.min.js']) {
+    for (const file of ['console.js', 'api.js', 'rounds.js', 'dashboard.css', 'vendor/vega.min.js']) {
       const res = await api.rest(`/dashboard/${file}`);
       expect(res.status, file).toBe(200);
       expect(res.headers.get('x-content-type-options'), file).toBe('nosniff');

@@ -6,14 +6,14 @@ const FEDERATION_FIELDS = `
   id name status options participants currentRound error createdAt startedAt finishedAt`;
 
 const ROUND_FIELDS = `
-  number status participants survivors dropouts losses timings startedAt finishedAt error`;
+  number status participants survivors dropouts losses meanLoss timings startedAt finishedAt error`;
 
 /** Rounds per request: the api's page limit (MAX_PAGE). */
 export const ROUNDS_PAGE = 1000;
 
 export const ME = `query DashboardMe {
-  me { kind consortiumId institutionName }
-  consortia { id name }
+  me { kind consortiumId institutionId institutionName }
+  consortia { id name membersSeeInstitutionRounds }
 }`;
 
 export const FEDERATIONS = `query DashboardFederations {
@@ -45,6 +45,64 @@ export const RESUME = `mutation DashboardResume($id: ID!) {
 /** Pins (or unpins) a model version, so that retention never deletes it (consortium admins). */
 export const PIN = `mutation DashboardPin($id: ID!, $pinned: Boolean!) {
   pinModelVersion(id: $id, pinned: $pinned) { id pinned kind }
+}`;
+
+// ---- the console's other pages ----------------------------------------------------------------
+
+export const INSTITUTIONS = `query ConsoleInstitutions($consortiumId: ID!) {
+  institutions(consortiumId: $consortiumId) {
+    id name displayName status certificateSerial certifiedAt certificateExpiresAt queueUser createdAt
+    lastSeenAt lastBackend workerOnline lastRound { federationId federationName round finishedAt }
+  }
+}`;
+
+export const REGISTER_INSTITUTION = `mutation ConsoleRegister($consortiumId: ID!, $name: String!, $displayName: String!) {
+  registerInstitution(consortiumId: $consortiumId, name: $name, displayName: $displayName) {
+    institution { id name status } token queueUsername queuePassword
+  }
+}`;
+
+export const CERTIFY_INSTITUTION = `mutation ConsoleCertify($id: ID!, $csrPem: String!) {
+  certifyInstitution(institutionId: $id, csrPem: $csrPem) { id name status certificateExpiresAt }
+}`;
+
+export const REVOKE_INSTITUTION = `mutation ConsoleRevoke($id: ID!) {
+  revokeInstitution(institutionId: $id) { id name status }
+}`;
+
+export const CONSORTIUM_SETTINGS = `mutation ConsoleSettings($consortiumId: ID!, $value: Boolean!) {
+  updateConsortiumSettings(consortiumId: $consortiumId, membersSeeInstitutionRounds: $value) {
+    id membersSeeInstitutionRounds
+  }
+}`;
+
+export const DATASETS = `query ConsoleDatasets {
+  datasets { id institutionId name fileName location sha256 sizeBytes cells genes typeCounts createdAt }
+}`;
+
+/** The start form's choices: institutions (with their datasets) and the training presets. */
+export const FEDERATION_FORM = `query ConsoleFederationForm($consortiumId: ID!) {
+  institutions(consortiumId: $consortiumId) { id name status certifiedAt }
+  datasets { id institutionId name cells }
+  trainingPresets { name description rounds localSteps learningRate ensembleSize availableOnPlatform }
+}`;
+
+export const START_FEDERATION = `mutation ConsoleStart($input: StartFederationInput!) {
+  startFederation(input: $input) { id name status }
+}`;
+
+export const MODEL_VERSIONS = `query ConsoleModels {
+  modelVersions(limit: 1000) {
+    id federationId round parentId sha256 backend sizeBytes source kind pinned exportable createdAt
+  }
+  federations { id name status }
+}`;
+
+export const ANNOTATION_JOBS = `query ConsoleAnnotations {
+  annotationJobs(limit: 200) {
+    id institutionId modelVersionId status inputFileName summary rejectThreshold autoReject error
+    createdAt finishedAt
+  }
 }`;
 
 /** GraphQL error codes of the api (apps/api/src/graphql/graphql-options.ts) → ApiError kinds. */
@@ -147,6 +205,27 @@ export async function downloadBundle(id, { token, baseUrl = '', fetchImpl = fetc
     { headers: headers(token) },
     fetchImpl,
   );
+  if (!res.ok) throw await errorOf(res);
+  return { blob: await res.blob(), disposition: res.headers.get('content-disposition') };
+}
+
+/**
+ * POSTs a multipart form (a file upload) to a REST route and returns the JSON answer; throws
+ * ApiError with the api's message (which names the file, line or field at fault).
+ */
+export async function postForm(path, form, { token, baseUrl = '', fetchImpl = fetch } = {}) {
+  const res = await send(
+    `${baseUrl}${path}`,
+    { method: 'POST', headers: headers(token, { accept: 'application/json' }), body: form },
+    fetchImpl,
+  );
+  if (!res.ok) throw await errorOf(res);
+  return res.json();
+}
+
+/** GETs a file from a REST route with the bearer header. Returns { blob, disposition }. */
+export async function downloadFile(path, { token, baseUrl = '', fetchImpl = fetch } = {}) {
+  const res = await send(`${baseUrl}${path}`, { headers: headers(token) }, fetchImpl);
   if (!res.ok) throw await errorOf(res);
   return { blob: await res.blob(), disposition: res.headers.get('content-disposition') };
 }

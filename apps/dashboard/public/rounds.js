@@ -164,15 +164,18 @@ export function mergeRounds(known, fetched, offset) {
 }
 
 /**
- * Long-format chart data: one `{ round, series, loss }` per institution loss, plus the mean of
- * each round under MEAN_SERIES. Rounds without losses are skipped.
+ * Long-format chart data: one `{ round, series, loss }` per institution loss shown, plus the mean
+ * of each round under MEAN_SERIES: the api's `meanLoss` over every institution when it sends one
+ * (a member sees only its own loss, but the consortium's mean), else the mean of `losses`. Rounds
+ * without either are skipped.
  */
 export function lossChartValues(rounds) {
   const values = [];
   for (const round of rounds) {
     const entries = lossEntries(round.losses);
-    if (entries.length === 0) continue;
-    values.push({ round: round.number, series: MEAN_SERIES, loss: meanLoss(round.losses) });
+    const mean = Number.isFinite(round.meanLoss) ? round.meanLoss : meanLoss(round.losses);
+    if (mean === null) continue;
+    values.push({ round: round.number, series: MEAN_SERIES, loss: mean });
     for (const [institution, loss] of entries)
       values.push({ round: round.number, series: institution, loss });
   }

@@ -9,7 +9,7 @@ import { dirname, extname, isAbsolute, join, resolve } from 'node:path';
  * DASHBOARD_DIR.
  */
 export interface DashboardAssetsOptions {
-  /** Folder holding index.html, dashboard.js, dashboard.css and the page's other modules. */
+  /** Folder holding index.html, console.js, dashboard.css and the page's other modules. */
   publicDir: string;
   /** Browser builds served under /dashboard/vendor/<name>; absent when not installed. */
   vendor: Record<string, string>;

@@ -55,7 +55,7 @@ export class DashboardController {
     return file(await this.assets.vendor(name), `vendor/${name}`);
   }
 
-  /** The page's scripts and stylesheet (plain names: `dashboard.js`, `rounds.js`, ...). */
+  /** The page's scripts and stylesheet (plain names: `console.js`, `rounds.js`, ...). */
   @Get(':name')
   @Header('Cache-Control', 'no-cache')
   @Header('X-Content-Type-Options', 'nosniff')

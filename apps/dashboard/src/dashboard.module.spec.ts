@@ -98,7 +98,7 @@ describe('DashboardModule', () => {
       expect(html).not.toMatch(/<form[^>]*(action|method)=/);
       expect(html).toMatch(/<input\s+id="token"/);
       expect(html).not.toMatch(/<input[^>]*\sname=/);
-      const script = await (await get('/dashboard/dashboard.js')).text();
+      const script = await (await get('/dashboard/console.js')).text();
       expect(script).not.toMatch(/[?&]token=/);
       expect(script).toContain('sessionStorage');
     });
@@ -106,7 +106,8 @@ describe('DashboardModule', () => {
 
   describe('GET /dashboard/:name', () => {
     it.each([
-      ['dashboard.js', 'text/javascript; charset=utf-8'],
+      ['console.js', 'text/javascript; charset=utf-8'],
+      ['federations-page.js', 'text/javascript; charset=utf-8'],
       ['api.js', 'text/javascript; charset=utf-8'],
       ['rounds.js', 'text/javascript; charset=utf-8'],
       ['dashboard.css', 'text/css; charset=utf-8'],
@@ -140,7 +141,7 @@ describe('DashboardModule', () => {
           '/dashboard/dashboard.css',
           '/dashboard/vendor/vega.min.js',
           '/dashboard/vendor/vega-lite.min.js',
-          '/dashboard/dashboard.js',
+          '/dashboard/console.js',
         ]),
       );
       const queue = [...linked];
@@ -163,9 +164,17 @@ describe('DashboardModule', () => {
           '/dashboard/dashboard.css',
           '/dashboard/vendor/vega.min.js',
           '/dashboard/vendor/vega-lite.min.js',
-          '/dashboard/dashboard.js',
+          '/dashboard/console.js',
           '/dashboard/api.js',
+          '/dashboard/dom.js',
+          '/dashboard/forms.js',
           '/dashboard/rounds.js',
+          '/dashboard/federations-page.js',
+          '/dashboard/federation-form.js',
+          '/dashboard/institutions-page.js',
+          '/dashboard/datasets-page.js',
+          '/dashboard/models-page.js',
+          '/dashboard/annotations-page.js',
         ]),
       );
     });

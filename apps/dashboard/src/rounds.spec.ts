@@ -175,6 +175,18 @@ describe('rounds.js', () => {
       ]);
     });
 
+    it("should draw the api's consortium mean when a member sees only its own loss", () => {
+      const values = sut.lossChartValues([
+        { ...round(1, { 'site-a': 2 }), meanLoss: 3 },
+        { ...round(2, {}), meanLoss: 2.5 },
+      ]);
+      expect(values).toEqual([
+        { round: 1, series: sut.MEAN_SERIES, loss: 3 },
+        { round: 1, series: 'site-a', loss: 2 },
+        { round: 2, series: sut.MEAN_SERIES, loss: 2.5 },
+      ]);
+    });
+
     it('should name the mean so that no institution can take the name', () => {
       expect(sut.MEAN_SERIES).not.toMatch(/^[a-z0-9-]+$/);
     });

@@ -1,20 +1,9 @@
-/* global document, window, location, history, confirm */
-// The dashboard page: sign in with an API token, list the consortium's federations, and show the
-// selected one's rounds (table and loss chart) and model versions, refreshed every 2 s while it
-// runs. Data goes into the DOM as text only (textContent), never as HTML.
-// Browser globals are declared above; fetch, sessionStorage, URL and the timers are Node globals
-// too, so the root ESLint config already knows them.
-import {
-  ApiError,
-  CANCEL,
-  FEDERATIONS,
-  ME,
-  PIN,
-  RESUME,
-  downloadBundle,
-  graphql,
-  loadFederation,
-} from './api.js';
+/* global document, window, history, confirm */
+// The federations page: the consortium's federations, the start form (admins), and the selected
+// one's rounds (table and loss chart) and model versions, refreshed every 2 s while it runs.
+import { CANCEL, FEDERATIONS, PIN, RESUME, downloadBundle, graphql, loadFederation } from './api.js';
+import { $, announce, h, redraw, saveBlob, showAlert, statusBadge, time } from './dom.js';
+import { federationForm } from './federation-form.js';
 import {
   LOSS_DATA,
   allowedActions,
@@ -36,7 +25,6 @@ import {
   versionRetention,
 } from './rounds.js';
 
-const TOKEN_KEY = 'scprivacy.dashboard.token';
 const POLL_MS = 2000;
 /** After cancel / resume, keep polling this long even if the status has not changed yet. */
 const AFTER_ACTION_MS = 30_000;
@@ -45,12 +33,10 @@ const TABLE_ROUNDS = 200;
 const VERSIONS_FIRST = 20;
 const VERSIONS_ALL = 1000;
 
-const $ = (id) => document.getElementById(id);
+/** The console's context (session, api options, error handling, navigation), set by show(). */
+let ctx = null;
 
 const state = {
-  token: null,
-  /** `me` of the token: { kind, consortiumId, institutionName }. */
-  me: null,
   federations: [],
   selectedId: null,
   rounds: [],
@@ -70,131 +56,56 @@ const state = {
   chart: { view: null, key: '' },
 };
 
-// ---- small DOM helpers -------------------------------------------------------------------------
-
-/** An element with attributes and children (strings become text nodes). */
-function h(tag, attrs = {}, ...children) {
-  const node = document.createElement(tag);
-  for (const [name, value] of Object.entries(attrs)) {
-    if (value === false || value === null || value === undefined) continue;
-    if (name === 'onclick') node.addEventListener('click', value);
-    else node.setAttribute(name, value === true ? '' : String(value));
-  }
-  for (const child of children.flat()) {
-    if (child !== null && child !== undefined) node.append(child);
-  }
-  return node;
+function api() {
+  return ctx.api();
 }
 
-/** What each table body was last drawn from (by element id). */
-const drawn = new Map();
+function handleError(error, doing) {
+  ctx.handleError(error, doing);
+}
 
 /**
- * Redraws a table body from `data`, only when it changed: polling then leaves the page alone
- * between rounds, and keyboard focus goes back to the control with the same data-focus key.
+ * Institutions whose per-round values this viewer may see: all of them for an admin (or when the
+ * consortium lets members see them), else the member's own; the api filters the same way.
  */
-function redraw(container, data, build) {
-  const signature = JSON.stringify(data);
-  if (drawn.get(container.id) === signature) return;
-  drawn.set(container.id, signature);
-  const focused = document.activeElement?.getAttribute?.('data-focus');
-  container.replaceChildren(...build());
-  if (focused) container.querySelector(`[data-focus="${focused}"]`)?.focus();
+function visibleInstitutions(federation) {
+  const all = institutionsOf(federation, state.rounds);
+  const { me, consortium } = ctx.session;
+  if (me?.kind !== 'member' || consortium?.membersSeeInstitutionRounds) return all;
+  return all.filter((name) => name === me.institutionName);
 }
 
-function time(iso) {
-  if (!iso) return '—';
-  return h('time', { datetime: iso }, new Date(iso).toLocaleString());
+/** The round's mean over all institutions (the api's aggregate), else the mean of what is visible. */
+function roundMean(round) {
+  return typeof round.meanLoss === 'number' ? round.meanLoss : meanLoss(round.losses);
 }
 
-function statusBadge(status) {
-  return h('span', { class: `badge badge-${status}` }, status);
-}
-
-function showAlert(message) {
-  const alert = $('alert');
-  alert.textContent = message;
-  alert.hidden = !message;
-}
-
-/** Says something through the polite live region (only when it changes, so polling stays quiet). */
-function announce(message) {
-  const status = $('status');
-  if (status.textContent !== message) status.textContent = message;
-}
-
-// ---- token and errors --------------------------------------------------------------------------
-
-function api() {
-  return { token: state.token };
-}
-
-/** Shows an error; a refused token signs out and asks for a new one. */
-function handleError(error, doing) {
-  if (error instanceof ApiError && error.kind === 'unauthorized') {
-    signOut();
-    showAlert(`The server refused the token (401): ${error.message} Enter a valid token.`);
-    $('token').focus();
-    return;
-  }
-  if (error instanceof ApiError && error.kind === 'forbidden') {
-    showAlert(`Not allowed (403) while ${doing}: ${error.message}`);
-    return;
-  }
-  showAlert(`Error while ${doing}: ${error instanceof Error ? error.message : String(error)}`);
-}
-
-async function signIn(token) {
-  state.token = token;
-  let data;
-  try {
-    data = await graphql(ME, {}, api());
-  } catch (error) {
-    state.token = null;
-    if (error instanceof ApiError && error.kind === 'unauthorized') {
-      sessionStorage.removeItem(TOKEN_KEY);
-      showSignIn();
-      showAlert(`The server refused this token (401): ${error.message}`);
-      $('token').focus();
-      return;
+export const federationsPage = {
+  title: 'federations',
+  async show(context, [id] = []) {
+    ctx = context;
+    $('start-open').hidden = !ctx.isAdmin();
+    await loadFederations();
+    if (id && id !== state.selectedId) {
+      if (state.federations.some((f) => f.id === id)) await select(id);
+      else showAlert(`Federation ${id} was not found in this consortium.`);
+    } else if (!id && state.selectedId) {
+      unselect();
     }
-    showSignIn();
-    handleError(error, 'signing in');
-    return;
-  }
-  sessionStorage.setItem(TOKEN_KEY, token);
-  showAlert('');
-  const { me, consortia } = data;
-  state.me = me;
-  const consortium = consortia.find((c) => c.id === me.consortiumId)?.name;
-  const role = me.kind === 'member' ? `member of ${me.institutionName}` : me.kind;
-  $('who').textContent = consortium ? `Signed in as ${role} · ${consortium}` : `Signed in as ${role}`;
-  $('session').hidden = false;
-  $('sign-in').hidden = true;
-  $('federations').hidden = false;
-  await loadFederations();
-  const wanted = new URLSearchParams(location.hash.slice(1)).get('federation');
-  if (wanted && state.federations.some((f) => f.id === wanted)) await select(wanted);
-}
+  },
+  hide() {
+    stopPolling();
+    federationForm.close();
+  },
+};
 
-function showSignIn() {
-  $('session').hidden = true;
-  $('federations').hidden = true;
-  $('federation').hidden = true;
-  $('sign-in').hidden = false;
-}
-
-function signOut() {
-  sessionStorage.removeItem(TOKEN_KEY);
+function unselect() {
   stopPolling();
-  state.token = null;
-  state.me = null;
-  state.federations = [];
-  state.selectedId = null;
   state.generation += 1;
+  state.selectedId = null;
   destroyChart();
-  announce('');
-  showSignIn();
+  $('federation').hidden = true;
+  renderFederations();
 }
 
 // ---- federations list --------------------------------------------------------------------------
@@ -253,7 +164,7 @@ async function select(id) {
   state.rounds = [];
   state.versionsLimit = VERSIONS_FIRST;
   destroyChart();
-  history.replaceState(null, '', `#federation=${encodeURIComponent(id)}`);
+  history.replaceState(null, '', `#/federations/${encodeURIComponent(id)}`);
   renderFederations();
   $('federation').hidden = false;
   await refresh();
@@ -281,7 +192,7 @@ async function refresh() {
 /** Loads the selected federation (rounds incrementally), draws it and schedules the next poll. */
 async function load() {
   const id = state.selectedId;
-  if (!id || !state.token) return;
+  if (!id || !ctx.session.token) return;
   const generation = state.generation;
   stopPolling();
   let result;
@@ -294,7 +205,7 @@ async function load() {
     if (generation !== state.generation) return;
     handleError(error, 'loading the federation');
     state.loadFailed = true;
-    if (state.token && isActive(state.federations.find((f) => f.id === id)?.status)) schedule();
+    if (ctx.session.token && isActive(state.federations.find((f) => f.id === id)?.status)) schedule();
     return;
   }
   const { federation, modelVersions } = result;
@@ -349,14 +260,14 @@ function renderFederation(f) {
   error.textContent = f.error ? `Error: ${f.error}` : '';
   error.hidden = !f.error;
 
-  const actions = allowedActions(f.status, state.me?.kind);
-  $('controls').hidden = state.me?.kind !== 'admin';
+  const actions = allowedActions(f.status, ctx.session.me?.kind);
+  $('controls').hidden = ctx.session.me?.kind !== 'admin';
   $('cancel').disabled = !actions.cancel;
   $('resume').disabled = !actions.resume;
 }
 
 function renderRounds(federation) {
-  const institutions = institutionsOf(federation, state.rounds);
+  const institutions = visibleInstitutions(federation);
   redraw($('rounds-head'), institutions, () => [
     h('th', { scope: 'col' }, 'Round'),
     h('th', { scope: 'col' }, 'Status'),
@@ -364,6 +275,7 @@ function renderRounds(federation) {
     h('th', { scope: 'col', class: 'num' }, 'Mean loss'),
     ...institutions.map((name) => h('th', { scope: 'col', class: 'num' }, h('span', {}, `Loss ${name}`))),
     h('th', { scope: 'col', class: 'num' }, 'Seconds'),
+    h('th', { scope: 'col' }, 'Cause (failed rounds)'),
   ]);
   const newest = state.rounds.slice(-TABLE_ROUNDS).reverse();
   redraw($('round-rows'), [institutions, newest], () =>
@@ -372,16 +284,17 @@ function renderRounds(federation) {
         'tr',
         {},
         h('th', { scope: 'row', class: 'num' }, String(r.number)),
-        h('td', {}, statusBadge(r.status), r.error ? h('span', { class: 'hint' }, ` ${r.error}`) : null),
+        h('td', {}, statusBadge(r.status)),
         h(
           'td',
           {},
           `${r.survivors.length} / ${r.dropouts.length}`,
           r.dropouts.length > 0 ? h('span', { class: 'hint' }, ` (dropped: ${r.dropouts.join(', ')})`) : null,
         ),
-        h('td', { class: 'num' }, formatLoss(meanLoss(r.losses))),
+        h('td', { class: 'num' }, formatLoss(roundMean(r))),
         ...institutions.map((name) => h('td', { class: 'num' }, formatLoss(r.losses?.[name]))),
         h('td', { class: 'num' }, formatSeconds(roundSeconds(r))),
+        h('td', { class: r.error ? 'cause' : 'hint' }, r.error ?? ''),
       ),
     ),
   );
@@ -393,7 +306,7 @@ function renderRounds(federation) {
 
 function renderVersions(versions) {
   state.versions = versions;
-  const admin = state.me?.kind === 'admin';
+  const admin = ctx.session.me?.kind === 'admin';
   redraw($('version-rows'), [versions, [...state.downloading], [...state.pinning], admin], () =>
     versions.map((v) =>
       h(
@@ -475,12 +388,7 @@ async function download(version) {
   try {
     const { blob, disposition } = await downloadBundle(version.id, api());
     const fallback = `model-round-${version.round}-${shortSha(version.sha256)}.tar`;
-    const href = URL.createObjectURL(blob);
-    const link = h('a', { href, download: fileNameFromDisposition(disposition, fallback) });
-    document.body.append(link);
-    link.click();
-    link.remove();
-    setTimeout(() => URL.revokeObjectURL(href), 60_000);
+    saveBlob(blob, fileNameFromDisposition(disposition, fallback));
     announce(`Downloaded the model bundle of round ${version.round}.`);
   } catch (error) {
     handleError(error, `downloading the model bundle of round ${version.round}`);
@@ -527,7 +435,7 @@ async function renderChart(federation) {
     return;
   }
   const values = lossChartValues(state.rounds);
-  const institutions = institutionsOf(federation, state.rounds);
+  const institutions = visibleInstitutions(federation);
   const width = Math.max(320, Math.min(960, holder.clientWidth || 640) - 120);
   const key = `${federation.id}|${institutions.join(',')}|${width}|${values.length <= 400}`;
   try {
@@ -550,24 +458,6 @@ async function renderChart(federation) {
 
 // ---- wiring ------------------------------------------------------------------------------------
 
-$('token-form').addEventListener('submit', (event) => {
-  event.preventDefault();
-  const input = $('token');
-  const token = input.value.trim();
-  if (!token) {
-    showAlert('Enter an API access token.');
-    input.focus();
-    return;
-  }
-  input.value = '';
-  showAlert('');
-  signIn(token);
-});
-$('sign-out').addEventListener('click', () => {
-  signOut();
-  history.replaceState(null, '', location.pathname);
-  announce('Signed out.');
-});
 $('reload').addEventListener('click', async () => {
   await loadFederations();
   if (state.selectedId) await refresh();
@@ -578,10 +468,12 @@ $('more-versions').addEventListener('click', () => {
   state.versionsLimit = VERSIONS_ALL;
   refresh();
 });
+$('start-open').addEventListener('click', () =>
+  federationForm.open(ctx, async (started) => {
+    await loadFederations();
+    ctx.navigate(`federations/${started.id}`);
+  }),
+);
 document.addEventListener('visibilitychange', () => {
-  if (!document.hidden && state.selectedId && state.token && state.timer === null) refresh();
+  if (!document.hidden && state.selectedId && ctx?.session.token && state.timer === null) refresh();
 });
-
-const saved = sessionStorage.getItem(TOKEN_KEY);
-if (saved) signIn(saved);
-else showSignIn();
