@@ -21,6 +21,12 @@ import { CONTROL_QUEUE_TOKEN, PRISMA, type Db } from '../infra/tokens';
 import type { StartFederationInput } from './dto/start-federation.input';
 import type { Federation } from './models/federation.model';
 import type { Round } from './models/round.model';
+import {
+  institutionValuesViewer,
+  meanLoss,
+  visibleRound,
+  type InstitutionValuesViewer,
+} from './round-visibility';
 import { presetDefaults, presetProblem } from './training-presets';
 
 /** Federation.participants (JSON): the institutions in federation order and their datasets. */
@@ -140,8 +146,15 @@ export function toFederation(row: FederationRow): Federation {
   };
 }
 
+/** A round as stored, every institution's values included (filter with visibleRound). */
 export function toRound(row: RoundRow): Round {
-  return { ...row, bytesIn: Number(row.bytesIn), bytesOut: Number(row.bytesOut) };
+  return {
+    ...row,
+    bytesIn: Number(row.bytesIn),
+    bytesOut: Number(row.bytesOut),
+    // From every institution's loss, before a member's view drops the others.
+    meanLoss: meanLoss(row.losses),
+  };
 }
 
 /**
@@ -275,7 +288,21 @@ export class FederationsService {
       take: page.limit,
       skip: page.offset,
     });
-    return rows.map(toRound);
+    const viewer = await this.institutionValuesViewer(principal);
+    return rows.map((row) => visibleRound(toRound(row), viewer));
+  }
+
+  /**
+   * Whose per-institution values (round losses and timings, landmark sets) the caller may see:
+   * a member only its own institution's unless its consortium lets members see all.
+   */
+  async institutionValuesViewer(principal: Principal): Promise<InstitutionValuesViewer> {
+    if (principal.kind !== 'member') return institutionValuesViewer(principal, false);
+    const consortium = await this.db.consortium.findUnique({
+      where: { id: principal.consortiumId },
+      select: { membersSeeInstitutionRounds: true },
+    });
+    return institutionValuesViewer(principal, consortium?.membersSeeInstitutionRounds ?? false);
   }
 
   /** The federation if it belongs to the caller's consortium, else 404. */
