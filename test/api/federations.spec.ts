@@ -3,9 +3,11 @@ import { createClient, type Client } from 'graphql-ws';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { CONTROL_QUEUE, federationEventsChannel, type ControlJob, type FederationEvent } from '@fl/platform';
+import { PRESET_NAMES, TRAINING_PRESETS } from '@fl/federation';
 import { InstitutionIdentity } from '@fl/secure-agg';
 import {
   createConsortium,
+  OPERATOR_TOKEN,
   registerInstitution,
   startApi,
   type ApiHarness,
@@ -197,6 +199,89 @@ describe('api: federations', () => {
     });
   });
 
+  describe('training presets', () => {
+    const PRESETS = `{ trainingPresets {
+      name description rounds localSteps learningRate ensembleSize availableOnPlatform
+    } }`;
+
+    it('should list the command line presets to admins and members, not to the operator', async () => {
+      const expected = PRESET_NAMES.map((name) => ({
+        name,
+        description: TRAINING_PRESETS[name].summary,
+        rounds: TRAINING_PRESETS[name].rounds,
+        localSteps: TRAINING_PRESETS[name].localSteps,
+        learningRate: TRAINING_PRESETS[name].learningRate,
+        ensembleSize: TRAINING_PRESETS[name].ensembleSize,
+        availableOnPlatform: TRAINING_PRESETS[name].ensembleSize === 1,
+      }));
+      for (const token of [x.adminToken, a.token]) {
+        const data = await api.gqlOk<{ trainingPresets: unknown[] }>(PRESETS, {}, token);
+        expect(data.trainingPresets).toEqual(expected);
+      }
+      const codeOf = async (token?: string) =>
+        (await api.gql(PRESETS, {}, token)).errors?.[0].extensions?.code;
+      expect(await codeOf(OPERATOR_TOKEN)).toBe('FORBIDDEN');
+      expect(await codeOf(undefined)).toBe('UNAUTHENTICATED');
+    });
+
+    it('should take the left-out rounds, localSteps and learningRate from the preset and record it', async () => {
+      const result = await start({
+        institutions: [a.name, b.name],
+        preset: 'published',
+        rounds: 4,
+        learningRate: 0.001,
+      });
+      expect(result.errors).toBeUndefined();
+      const started = result.data!.startFederation;
+      expect(started.options).toMatchObject({
+        preset: 'published',
+        rounds: 4,
+        localSteps: TRAINING_PRESETS.published.localSteps,
+        learningRate: 0.001,
+      });
+      const row = await api.db.federation.findUniqueOrThrow({ where: { id: started.id } });
+      expect(row.options).toMatchObject({ preset: 'published', rounds: 4 });
+      // All three left out: the preset's, and the checks (checkpointEvery) see its rounds.
+      const whole = await start({
+        institutions: [a.name, b.name],
+        preset: 'published',
+        checkpointEvery: 300,
+      });
+      expect(whole.errors).toBeUndefined();
+      expect(whole.data!.startFederation.options).toMatchObject({
+        rounds: TRAINING_PRESETS.published.rounds,
+        localSteps: TRAINING_PRESETS.published.localSteps,
+        learningRate: TRAINING_PRESETS.published.learningRate,
+        checkpointEvery: 300,
+      });
+    });
+
+    it('should refuse an unknown preset naming the known ones, and the ensemble preset', async () => {
+      const before = await api.db.federation.count();
+      const unknown = await start({ institutions: [a.name, b.name], preset: 'fastest' });
+      expect(unknown.errors?.[0].extensions?.code).toBe('BAD_USER_INPUT');
+      expect(unknown.errors?.[0].message).toBe(
+        `Invalid federation: preset: unknown preset "fastest" (expected one of ${PRESET_NAMES.join(', ')})`,
+      );
+      const ensemble = await start({ institutions: [a.name, b.name], preset: 'ensemble' });
+      expect(ensemble.errors?.[0].extensions?.code).toBe('BAD_USER_INPUT');
+      expect(ensemble.errors?.[0].message).toMatch(
+        /^Invalid federation: preset: the "ensemble" preset trains 3 models and runs only in the command line so far \(scprivacy run --preset ensemble\)/,
+      );
+      expect(await api.db.federation.count()).toBe(before);
+    });
+
+    it('should not record a preset that was not named', async () => {
+      const result = await start({ institutions: [a.name, b.name], rounds: 2 });
+      expect(result.data!.startFederation.options).not.toHaveProperty('preset');
+      expect(result.data!.startFederation.options).toMatchObject({
+        rounds: 2,
+        localSteps: 1,
+        learningRate: 0.0005,
+      });
+    });
+  });
+
   describe('cancelFederation and resumeFederation', () => {
     const cancel = (id: string, token: string) =>
       api.gql('mutation($id: ID!) { cancelFederation(id: $id) { id status } }', { id }, token);
@@ -254,8 +339,9 @@ describe('api: federations', () => {
       const data = await api.gqlOk<{
         federation: { rounds: { number: number; bytesIn: number; losses: unknown }[] };
       }>(QUERY, { id: federation.id }, a.token);
+      // Its own loss only (test/api/round-visibility.spec.ts has the rest).
       expect(data.federation.rounds).toEqual([
-        expect.objectContaining({ number: 1, bytesIn: 1234, losses: { [a.name]: 0.5, [b.name]: 0.7 } }),
+        expect.objectContaining({ number: 1, bytesIn: 1234, losses: { [a.name]: 0.5 } }),
       ]);
       const rounds = await api.gqlOk<{ rounds: { number: number }[] }>(
         'query($id: ID!) { rounds(federationId: $id, limit: 10) { number } }',

@@ -27,6 +27,18 @@ export class ConsortiaResolver {
     return this.consortiaService.create(principal, name);
   }
 
+  @Mutation(() => Consortium, {
+    description:
+      "Consortium admin: changes the consortium's settings. membersSeeInstitutionRounds: whether members see every institution's round losses, timings and landmark sets, or only their own.",
+  })
+  updateConsortiumSettings(
+    @CurrentPrincipal() principal: Principal,
+    @Args('consortiumId', { type: () => ID }) consortiumId: string,
+    @Args('membersSeeInstitutionRounds') membersSeeInstitutionRounds: boolean,
+  ): Promise<Consortium> {
+    return this.consortiaService.updateSettings(principal, consortiumId, { membersSeeInstitutionRounds });
+  }
+
   @Query(() => [Consortium], { description: 'Your consortium (the operator: all of them).' })
   consortia(@CurrentPrincipal() principal: Principal): Promise<Consortium[]> {
     return this.consortiaService.list(principal);

@@ -3,7 +3,7 @@ import { ConflictException, ForbiddenException, Inject, Injectable, NotFoundExce
 import { z } from 'zod';
 import { generateToken, hashToken, type Consortium } from '@fl/persistence';
 import { AuditService } from '../auth/audit.service';
-import { consortiumPrincipal } from '../auth/access';
+import { assertConsortiumAdmin, consortiumPrincipal } from '../auth/access';
 import type { Principal } from '../auth/principal';
 import { isUniqueViolation, isUuid, parseInput } from '../common/validation';
 import { PRISMA, type Db } from '../infra/tokens';
@@ -75,6 +75,27 @@ export class ConsortiaService {
   async list(principal: Principal): Promise<Consortium[]> {
     if (principal.kind === 'operator') return this.db.consortium.findMany({ orderBy: { createdAt: 'asc' } });
     return this.db.consortium.findMany({ where: { id: principal.consortiumId } });
+  }
+
+  /** Consortium admin: changes its settings, recorded in the audit log with the new values. */
+  async updateSettings(
+    principal: Principal,
+    id: string,
+    settings: { membersSeeInstitutionRounds: boolean },
+  ): Promise<Consortium> {
+    const notFound = `Consortium ${id} not found.`;
+    if (!isUuid(id)) throw new NotFoundException(notFound);
+    assertConsortiumAdmin(principal, id, notFound, "change the consortium's settings");
+    return this.db.$transaction(async (tx) => {
+      const { count } = await tx.consortium.updateMany({ where: { id }, data: settings });
+      if (count === 0) throw new NotFoundException(notFound);
+      await this.audit.record(
+        principal,
+        { action: 'consortium.settings', target: `consortium:${id}`, consortiumId: id, detail: settings },
+        tx,
+      );
+      return tx.consortium.findUniqueOrThrow({ where: { id } });
+    });
   }
 
   async get(principal: Principal, id: string): Promise<Consortium> {

@@ -21,6 +21,13 @@ import { CONTROL_QUEUE_TOKEN, PRISMA, type Db } from '../infra/tokens';
 import type { StartFederationInput } from './dto/start-federation.input';
 import type { Federation } from './models/federation.model';
 import type { Round } from './models/round.model';
+import {
+  institutionValuesViewer,
+  meanLoss,
+  visibleRound,
+  type InstitutionValuesViewer,
+} from './round-visibility';
+import { presetDefaults, presetProblem } from './training-presets';
 
 /** Federation.participants (JSON): the institutions in federation order and their datasets. */
 export interface Participant {
@@ -48,6 +55,8 @@ export interface FederationOptions {
   allowSingletonTypes: boolean;
   /** Model versions kept besides the final and pinned ones: every k-th round (@fl/platform retention). */
   checkpointEvery: number;
+  /** The training preset that supplied the left-out rounds, localSteps and learningRate, if named. */
+  preset?: string;
 }
 
 const startSchema = z
@@ -67,9 +76,11 @@ const startSchema = z
         }),
       )
       .nullish(),
-    rounds: z.number().int().min(1).max(100_000),
-    localSteps: z.number().int().min(1).max(10_000),
-    learningRate: z.number().positive().max(1),
+    preset: z.string().nullish(),
+    // Left out (null): the preset's value, else the published method's (presetDefaults).
+    rounds: z.number().int().min(1).max(100_000).nullish(),
+    localSteps: z.number().int().min(1).max(10_000).nullish(),
+    learningRate: z.number().positive().max(1).nullish(),
     seed: z.number().int().min(0),
     hiddenSize: z.number().int().min(1).max(100_000),
     embeddingSize: z.number().int().min(1).max(10_000),
@@ -86,6 +97,22 @@ const startSchema = z
       .max(7 * 24 * 3600),
     allowSingletonTypes: z.boolean(),
     checkpointEvery: z.number().nullish(),
+  })
+  .superRefine((i, ctx) => {
+    const problem = i.preset == null ? null : presetProblem(i.preset);
+    // Fatal: the defaults below (and the checks of rounds) need a usable preset.
+    if (problem) {
+      ctx.addIssue({ code: z.ZodIssueCode.custom, message: problem, path: ['preset'], fatal: true });
+    }
+  })
+  .transform((i) => {
+    const defaults = presetDefaults(i.preset);
+    return {
+      ...i,
+      rounds: i.rounds ?? defaults.rounds,
+      localSteps: i.localSteps ?? defaults.localSteps,
+      learningRate: i.learningRate ?? defaults.learningRate,
+    };
   })
   .refine((i) => i.embeddingSize <= i.hiddenSize, {
     message: 'must not exceed hiddenSize',
@@ -119,8 +146,15 @@ export function toFederation(row: FederationRow): Federation {
   };
 }
 
+/** A round as stored, every institution's values included (filter with visibleRound). */
 export function toRound(row: RoundRow): Round {
-  return { ...row, bytesIn: Number(row.bytesIn), bytesOut: Number(row.bytesOut) };
+  return {
+    ...row,
+    bytesIn: Number(row.bytesIn),
+    bytesOut: Number(row.bytesOut),
+    // From every institution's loss, before a member's view drops the others.
+    meanLoss: meanLoss(row.losses),
+  };
 }
 
 /**
@@ -167,6 +201,7 @@ export class FederationsService {
       allowSingletonTypes: input.allowSingletonTypes,
       // Stored resolved, so the aggregator, the api and the dashboard read the same k.
       checkpointEvery: input.checkpointEvery ?? defaultCheckpointEvery(input.rounds),
+      ...(input.preset != null && { preset: input.preset }),
     };
     const row = await this.db.$transaction(async (tx) => {
       const created = await tx.federation.create({
@@ -253,7 +288,21 @@ export class FederationsService {
       take: page.limit,
       skip: page.offset,
     });
-    return rows.map(toRound);
+    const viewer = await this.institutionValuesViewer(principal);
+    return rows.map((row) => visibleRound(toRound(row), viewer));
+  }
+
+  /**
+   * Whose per-institution values (round losses and timings, landmark sets) the caller may see:
+   * a member only its own institution's unless its consortium lets members see all.
+   */
+  async institutionValuesViewer(principal: Principal): Promise<InstitutionValuesViewer> {
+    if (principal.kind !== 'member') return institutionValuesViewer(principal, false);
+    const consortium = await this.db.consortium.findUnique({
+      where: { id: principal.consortiumId },
+      select: { membersSeeInstitutionRounds: true },
+    });
+    return institutionValuesViewer(principal, consortium?.membersSeeInstitutionRounds ?? false);
   }
 
   /** The federation if it belongs to the caller's consortium, else 404. */

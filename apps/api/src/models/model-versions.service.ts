@@ -24,6 +24,7 @@ import { inputProblem } from '../common/input-problem';
 import type { ReceivedUpload } from '../common/multipart-upload';
 import { isUuid } from '../common/validation';
 import { FederationsService } from '../federations/federations.service';
+import { visibleLandmarkSets } from '../federations/round-visibility';
 import { OBJECT_STORE, PRISMA, type Db } from '../infra/tokens';
 import { UploadValidator, ValidationLimitError } from '../validation/upload-validator';
 import type { PreparedBundle } from './bundle-prepare';
@@ -177,11 +178,19 @@ export class ModelVersionsService {
   }
 
   /** A model version's landmark sets, in the federation's institution order. */
+  /**
+   * A model version's landmark sets, in the federation's institution order. A member sees a
+   * federation's sets as it sees its rounds (its own institution's, see round-visibility.ts); an
+   * imported bundle's sets are named after the command line's sites, not the consortium's
+   * institutions, and were shared whole by whoever imported it, so they are all shown.
+   */
   async landmarkSets(principal: Principal, modelVersionId: string): Promise<LandmarkSet[]> {
     const row = await this.getRow(principal, modelVersionId);
-    return inInstitutionOrder(row.manifest as unknown as ModelVersionManifest, row.landmarkSets).map(
-      toLandmarkSet,
-    );
+    const ordered = inInstitutionOrder(row.manifest as unknown as ModelVersionManifest, row.landmarkSets);
+    const visible = row.federationId
+      ? visibleLandmarkSets(ordered, await this.federations.institutionValuesViewer(principal))
+      : ordered;
+    return visible.map(toLandmarkSet);
   }
 
   async landmarkSetsOfFederation(principal: Principal, federationId: string): Promise<LandmarkSet[]> {
@@ -190,7 +199,8 @@ export class ModelVersionsService {
       where: { federationId },
       orderBy: { createdAt: 'asc' },
     });
-    return rows.map(toLandmarkSet);
+    const viewer = await this.federations.institutionValuesViewer(principal);
+    return visibleLandmarkSets(rows, viewer).map(toLandmarkSet);
   }
 
   async ofFederation(principal: Principal, federationId: string): Promise<ModelVersion[]> {

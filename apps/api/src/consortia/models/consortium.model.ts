@@ -6,5 +6,10 @@ export class Consortium {
   @Field() name!: string;
   @Field({ description: "The consortium's X.509 root certificate (PEM); its key never leaves the api." })
   caCertificatePem!: string;
+  @Field({
+    description:
+      "Whether members see every institution's per-round losses and timings and landmark sets (false: only their own institution's, besides the round's meanLoss and aggregator timings). Admins always see all; set with updateConsortiumSettings.",
+  })
+  membersSeeInstitutionRounds!: boolean;
   @Field() createdAt!: Date;
 }

@@ -25,9 +25,19 @@ export class StartFederationInput {
   institutions!: string[];
   @Field(() => [ParticipantDatasetsInput], { nullable: true })
   datasets?: ParticipantDatasetsInput[];
-  @Field(() => Int, { defaultValue: 300 }) rounds!: number;
-  @Field(() => Int, { defaultValue: 1 }) localSteps!: number;
-  @Field(() => Float, { defaultValue: 0.0005 }) learningRate!: number;
+  @Field(() => String, {
+    nullable: true,
+    description:
+      "A training preset's name (trainingPresets): it supplies rounds, localSteps and learningRate when they are left out. Only presets with availableOnPlatform.",
+  })
+  preset?: string | null;
+  // No GraphQL defaults: a preset's values apply only to what the caller left out (null).
+  @Field(() => Int, { nullable: true, description: "Default: the preset's, else 300 (published)." })
+  rounds?: number | null;
+  @Field(() => Int, { nullable: true, description: "Default: the preset's, else 1 (published)." })
+  localSteps?: number | null;
+  @Field(() => Float, { nullable: true, description: "Default: the preset's, else 0.0005 (published)." })
+  learningRate?: number | null;
   @Field(() => Int, { defaultValue: 0 }) seed!: number;
   @Field(() => Int, { defaultValue: 500 }) hiddenSize!: number;
   @Field(() => Int, { defaultValue: 20 }) embeddingSize!: number;

@@ -13,7 +13,7 @@ export class Federation {
       'rounds, localSteps, learningRate, hiddenSize, embeddingSize, weighting, secureAggregation (whether it is used), ' +
       'secureAggregationSkipped ({ reason, message } when it was asked for but not used: one institution), threshold, ' +
       'secaggBits (8, 16 or 32: lane width of the masked updates), roundDeadlineSeconds, allowSingletonTypes, ' +
-      'checkpointEvery (model versions kept: every k-th round)',
+      'checkpointEvery (model versions kept: every k-th round), preset (the training preset named at the start, if any)',
   })
   options!: unknown;
   @Field(() => Int) seed!: number;

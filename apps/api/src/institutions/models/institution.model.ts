@@ -16,4 +16,6 @@ export class Institution {
   @Field(() => Date, { nullable: true }) certifiedAt!: Date | null;
   @Field({ description: "Redis user of the institution's worker." }) queueUser!: string;
   @Field() createdAt!: Date;
+  // Computed by InstitutionsResolver: certificateExpiresAt, lastSeenAt, lastBackend, lastRound,
+  // workerOnline (they need the database, Redis or parsing, not a column).
 }

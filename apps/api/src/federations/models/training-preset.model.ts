@@ -1,0 +1,20 @@
+import { Field, Float, Int, ObjectType } from '@nestjs/graphql';
+
+@ObjectType('TrainingPreset', {
+  description:
+    'A named training recipe of `scprivacy run --preset`; StartFederationInput.preset takes its name.',
+})
+export class TrainingPreset {
+  @Field({ description: "The preset's name, e.g. 'published'." }) name!: string;
+  @Field({ description: 'What it trains, in one line.' }) description!: string;
+  @Field(() => Int) rounds!: number;
+  @Field(() => Int) localSteps!: number;
+  @Field(() => Float) learningRate!: number;
+  @Field(() => Int, { description: 'Models trained with different seeds (1: a single model).' })
+  ensembleSize!: number;
+  @Field({
+    description:
+      'Whether a federation may use it (ensembleSize 1); an ensemble runs only in the command line so far.',
+  })
+  availableOnPlatform!: boolean;
+}

@@ -1,0 +1,69 @@
+import { PRESET_NAMES, TRAINING_PRESETS, type PresetName, type TrainingPreset } from '@fl/federation';
+
+/** A preset as the platform lists it (GraphQL TrainingPreset). */
+export interface PlatformPreset {
+  name: PresetName;
+  description: string;
+  rounds: number;
+  localSteps: number;
+  learningRate: number;
+  ensembleSize: number;
+  availableOnPlatform: boolean;
+}
+
+/**
+ * The aggregator trains one model per federation; an ensemble (several models with different
+ * seeds, averaged at annotation) exists only in the command line so far.
+ */
+export function availableOnPlatform(preset: TrainingPreset): boolean {
+  return preset.ensembleSize === 1;
+}
+
+/** Every preset of the command line, in its order, with whether a federation may use it. */
+export function platformPresets(): PlatformPreset[] {
+  return PRESET_NAMES.map((name) => {
+    const preset: TrainingPreset = TRAINING_PRESETS[name];
+    return {
+      name,
+      description: preset.summary,
+      rounds: preset.rounds,
+      localSteps: preset.localSteps,
+      learningRate: preset.learningRate,
+      ensembleSize: preset.ensembleSize,
+      availableOnPlatform: availableOnPlatform(preset),
+    };
+  });
+}
+
+/** The defaults of a federation that names no preset: the published method's. */
+export const DEFAULT_PRESET: PresetName = 'published';
+
+/**
+ * Why `name` cannot be a federation's preset (null: it can). The message follows the field name
+ * in "Invalid federation: preset: ...".
+ */
+export function presetProblem(name: string): string | null {
+  if (!(PRESET_NAMES as string[]).includes(name)) {
+    return `unknown preset "${name}" (expected one of ${PRESET_NAMES.join(', ')})`;
+  }
+  const preset: TrainingPreset = TRAINING_PRESETS[name as PresetName];
+  if (!availableOnPlatform(preset)) {
+    return (
+      `the "${name}" preset trains ${preset.ensembleSize} models and runs only in the command line ` +
+      `so far (scprivacy run --preset ${name}); use ${platformPresets()
+        .filter((p) => p.availableOnPlatform)
+        .map((p) => `"${p.name}"`)
+        .join(', ')} or leave preset out`
+    );
+  }
+  return null;
+}
+
+/** rounds, localSteps and learningRate of the named preset (the published one when none or unknown). */
+export function presetDefaults(
+  name: string | null | undefined,
+): Pick<TrainingPreset, 'rounds' | 'localSteps' | 'learningRate'> {
+  const known = name != null && (PRESET_NAMES as string[]).includes(name);
+  const preset: TrainingPreset = TRAINING_PRESETS[known ? (name as PresetName) : DEFAULT_PRESET];
+  return { rounds: preset.rounds, localSteps: preset.localSteps, learningRate: preset.learningRate };
+}
