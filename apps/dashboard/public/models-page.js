@@ -71,6 +71,7 @@ function render() {
                   versionOrigin(v, federationNames),
                 )
               : versionOrigin(v, federationNames),
+            parent ? ' ' : null,
             parent ? h('div', { class: 'hint' }, `from ${versionOrigin(parent, federationNames)}`) : null,
           ),
           h('td', {}, versionRetention(v)),

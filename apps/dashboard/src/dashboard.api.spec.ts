@@ -305,10 +305,39 @@ describe.skipIf(!servicesUp)('DashboardModule inside the api', () => {
   it("should answer every document of the console's pages against the real schema", async () => {
     // A misspelt field would be a GraphQL validation error here, before any browser runs.
     const admin = client(adminToken);
+    const name = `console-${suffix}`;
+    const registered = await api.graphql(
+      api.REGISTER_INSTITUTION,
+      { consortiumId, name, displayName: 'Console lab' },
+      admin,
+    );
+    expect(registered.registerInstitution).toMatchObject({
+      institution: { name, status: 'registered' },
+      token: expect.stringMatching(/^scp_/),
+      queueUsername: `worker-${name}`,
+    });
+    const id = registered.registerInstitution.institution.id;
     const { institutions } = await api.graphql(api.INSTITUTIONS, { consortiumId }, admin);
-    expect(institutions.length).toBeGreaterThan(0);
-    expect(institutions[0]).toHaveProperty('certificateExpiresAt');
-    expect(institutions[0]).toHaveProperty('workerOnline');
+    expect(institutions.find((i: { id: string }) => i.id === id)).toMatchObject({
+      name,
+      certificateExpiresAt: null,
+      lastSeenAt: null,
+      lastRound: null,
+      workerOnline: false,
+    });
+    await expect(
+      api.graphql(api.CERTIFY_INSTITUTION, { id, csrPem: 'not a request' }, admin),
+    ).rejects.toMatchObject({
+      kind: 'bad-input',
+    });
+    const revoked = await api.graphql(api.REVOKE_INSTITUTION, { id }, admin);
+    expect(revoked.revokeInstitution).toEqual({ id, name, status: 'revoked' });
+    const settings = await api.graphql(api.CONSORTIUM_SETTINGS, { consortiumId, value: true }, admin);
+    expect(settings.updateConsortiumSettings).toEqual({
+      id: consortiumId,
+      membersSeeInstitutionRounds: true,
+    });
+    await api.graphql(api.CONSORTIUM_SETTINGS, { consortiumId, value: false }, admin);
     expect((await api.graphql(api.DATASETS, {}, admin)).datasets).toEqual(expect.any(Array));
     const form = await api.graphql(api.FEDERATION_FORM, { consortiumId }, admin);
     expect(form.trainingPresets.map((p: { name: string }) => p.name)).toContain('published');
