@@ -33,6 +33,8 @@ describe.skipIf(unavailable !== null)('the operator console in Chromium', () => 
   let admin: BrowserContext;
   let page: Page;
   let newWorker: ChildProcess | undefined;
+  /** Workers started from settings the page handed out (the journey's institutions). */
+  const pageWorkers: ChildProcess[] = [];
 
   beforeAll(async () => {
     dir = await tempDir('console');
@@ -48,6 +50,7 @@ describe.skipIf(unavailable !== null)('the operator console in Chromium', () => 
 
   afterAll(async () => {
     newWorker?.kill('SIGTERM');
+    for (const worker of pageWorkers) worker.kill('SIGTERM');
     await browser?.close();
     await stack?.stop();
     if (!process.env.KEEP_E2E_DIR) await rm(dir, { recursive: true, force: true });
@@ -55,11 +58,14 @@ describe.skipIf(unavailable !== null)('the operator console in Chromium', () => 
 
   const url = () => `${stack.apiUrl}/dashboard`;
 
-  /** Signs in afresh (a token kept in the tab's session storage from before is dropped). */
+  /** Signs in afresh: a session left in the tab by an earlier sign-in is signed out first. */
   async function signIn(p: Page, token: string) {
     await p.goto(url());
-    await p.evaluate('sessionStorage.clear()');
-    await p.reload();
+    // The page signs in again by itself with a token kept in the tab: wait until it has settled.
+    await p.locator('#sign-in:not([hidden]), #nav:not([hidden])').first().waitFor();
+    if (await p.locator('#nav').isVisible()) {
+      await p.getByRole('button', { name: 'Sign out' }).click();
+    }
     await p.getByLabel('API access token').fill(token);
     await p.getByRole('button', { name: 'Sign in' }).click();
     await p.getByRole('navigation', { name: 'Console' }).waitFor();
@@ -79,6 +85,57 @@ describe.skipIf(unavailable !== null)('the operator console in Chromium', () => 
       out.push((await rows.nth(i).locator('th, td').allTextContents()).map((t) => t.trim()));
     }
     return out;
+  }
+
+  /** The worker settings file shown once after a registration, made runnable on this machine. */
+  async function workerSettingsFromPage(p: Page, name: string): Promise<Record<string, string>> {
+    const env = (await p.locator('#worker-env').textContent()) ?? '';
+    const settings = Object.fromEntries(
+      env
+        .split('\n')
+        .filter((l) => l.includes('='))
+        .map((l) => [l.slice(0, l.indexOf('=')), l.slice(l.indexOf('=') + 1)]),
+    );
+    return {
+      ...settings,
+      WORKER_REDIS_URL: settings.WORKER_REDIS_URL.replace(
+        '<redis-host>:6379',
+        `127.0.0.1:${stack.redis.port}`,
+      ),
+      WORKER_STATE_DIR: join(dir, `${name}-state`),
+      WORKER_KEY_PASSPHRASE: `a passphrase of ${name}, long enough`,
+      SCPRIVACY_BACKEND: 'wasm',
+    };
+  }
+
+  /** What the institution does on its own machine: its key pair and certificate request. */
+  async function workerInit(env: Record<string, string>): Promise<string> {
+    const { stdout } = await run(process.execPath, ['dist/trainer-worker/main.js', '--init'], {
+      env: { ...process.env, ...env },
+    });
+    return readFile(stdout.trim(), 'utf8');
+  }
+
+  /** Starts an institution's worker (outside the page) and waits until it listens for jobs. */
+  async function startWorker(env: Record<string, string>): Promise<ChildProcess> {
+    const worker = spawn(process.execPath, ['dist/trainer-worker/main.js'], {
+      env: { ...process.env, ...env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    await new Promise<void>((resolve, reject) => {
+      let out = '';
+      const timer = setTimeout(() => reject(new Error(`the worker did not start: ${out}`)), 60_000);
+      const onData = (chunk: Buffer) => {
+        out += chunk.toString();
+        if (out.includes('waiting for jobs')) {
+          clearTimeout(timer);
+          resolve();
+        }
+      };
+      worker.stdout!.on('data', onData);
+      worker.stderr!.on('data', onData);
+    });
+    return worker;
   }
 
   /** The Models page's row of a version, by the link that names it (its lineage hint names others). */
@@ -141,26 +198,8 @@ describe.skipIf(unavailable !== null)('the operator console in Chromium', () => 
     await screenshot(page, dir, '03-institution-registered');
 
     // The institution's worker makes its key pair and certificate request with these settings.
-    const settings = Object.fromEntries(
-      env
-        .split('\n')
-        .filter((l) => l.includes('='))
-        .map((l) => [l.slice(0, l.indexOf('=')), l.slice(l.indexOf('=') + 1)]),
-    );
-    const workerEnv = {
-      ...settings,
-      WORKER_REDIS_URL: settings.WORKER_REDIS_URL.replace(
-        '<redis-host>:6379',
-        `127.0.0.1:${stack.redis.port}`,
-      ),
-      WORKER_STATE_DIR: join(dir, 'new-lab-state'),
-      WORKER_KEY_PASSPHRASE: 'a passphrase of the new lab, long enough',
-      SCPRIVACY_BACKEND: 'wasm',
-    };
-    const { stdout } = await run(process.execPath, ['dist/trainer-worker/main.js', '--init'], {
-      env: { ...process.env, ...workerEnv },
-    });
-    const csr = await readFile(stdout.trim(), 'utf8');
+    const workerEnv = await workerSettingsFromPage(page, 'new-lab');
+    const csr = await workerInit(workerEnv);
     await page.getByRole('button', { name: 'I have saved them' }).click();
 
     const row = page.locator('#institutions-table tbody tr', { hasText: 'new-lab' });
@@ -178,23 +217,7 @@ describe.skipIf(unavailable !== null)('the operator console in Chromium', () => 
     expect(await row.locator('td').nth(2).textContent()).toBe('offline');
 
     // Its worker starts (outside the page, on the institution's machine) and its queue is online.
-    newWorker = spawn(process.execPath, ['dist/trainer-worker/main.js'], {
-      env: { ...process.env, ...workerEnv },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    await new Promise<void>((resolve, reject) => {
-      let out = '';
-      const timer = setTimeout(() => reject(new Error(`new-lab's worker did not start: ${out}`)), 60_000);
-      const onData = (chunk: Buffer) => {
-        out += chunk.toString();
-        if (out.includes('waiting for jobs')) {
-          clearTimeout(timer);
-          resolve();
-        }
-      };
-      newWorker!.stdout!.on('data', onData);
-      newWorker!.stderr!.on('data', onData);
-    });
+    newWorker = await startWorker(workerEnv);
     await page.getByRole('button', { name: 'Refresh' }).click();
     await expect.poll(() => row.locator('td').nth(2).textContent()).toBe('online');
     await screenshot(page, dir, '02-institutions');
@@ -510,5 +533,83 @@ describe.skipIf(unavailable !== null)('the operator console in Chromium', () => 
     }
     await context.close();
     expect(found).toEqual([]);
+  });
+  it('takes an empty consortium to a finished federation and an annotation result from the page alone (but for starting the workers)', async () => {
+    // The operator's part (outside any consortium): a new, empty consortium and its admin token.
+    const created = await stack.gql<{ createConsortium: { adminToken: string } }>(
+      'mutation { createConsortium(name: "Journey consortium") { adminToken } }',
+      {},
+      stack.operatorToken,
+    );
+    const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
+    const p = await context.newPage();
+    await signIn(p, created.createConsortium.adminToken);
+    expect(await p.locator('#no-federations').isVisible()).toBe(true);
+
+    const sites = [
+      { name: 'journey-a', file: EXAMPLE.institutions[1].datasets[0] },
+      { name: 'journey-b', file: EXAMPLE.institutions[2].datasets[0] },
+    ];
+    for (const site of sites) {
+      await openPage(p, 'Institutions');
+      await p.getByRole('textbox', { name: 'Name', exact: true }).fill(site.name);
+      await p.getByLabel('Display name').fill(`Lab ${site.name}`);
+      await p.getByRole('button', { name: 'Register' }).click();
+      await p.getByRole('heading', { name: `Settings for ${site.name}’s worker` }).waitFor();
+      const env = await workerSettingsFromPage(p, site.name);
+      const csr = await workerInit(env);
+      await p.getByRole('button', { name: 'I have saved them' }).click();
+      const row = p.locator('#institutions-table tbody tr', { hasText: site.name });
+      await row.getByRole('button', { name: 'Certify…' }).click();
+      await p.getByLabel('Certificate request (PEM)').fill(csr);
+      await p.getByRole('button', { name: 'Certify', exact: true }).click();
+      await expect.poll(() => row.locator('td').nth(0).textContent()).toBe('certified');
+      pageWorkers.push(await startWorker(env));
+
+      await openPage(p, 'Datasets');
+      await p.getByLabel('Institution', { exact: true }).selectOption(site.name);
+      await p.getByLabel('Reference file').setInputFiles(site.file);
+      await p.getByRole('button', { name: 'Upload' }).click();
+      await expect
+        .poll(() => p.locator('#status').textContent())
+        .toMatch(new RegExp(`Stored .* for ${site.name}: 120 cells`));
+    }
+
+    await openPage(p, 'Federations');
+    await p.getByRole('button', { name: 'Start a federation…' }).click();
+    await p.getByRole('textbox', { name: 'Name', exact: true }).fill('journey');
+    await p.getByRole('textbox', { name: 'Rounds', exact: true }).fill('3');
+    await p.getByRole('textbox', { name: 'Hidden layer size', exact: true }).fill(SHAPE.hidden);
+    await p.getByRole('textbox', { name: 'Embedding size', exact: true }).fill(SHAPE.embedding);
+    await p.getByRole('button', { name: 'Start federation' }).click();
+    await p.getByRole('heading', { level: 2, name: 'journey' }).waitFor();
+    await expect
+      .poll(() => p.locator('#federation-summary .badge').textContent(), { timeout: 120_000 })
+      .toBe('completed');
+    expect(await p.locator('#federation-summary').textContent()).toContain('secure aggregation');
+
+    await openPage(p, 'Models');
+    await p
+      .locator('#models-table tbody tr')
+      .filter({ has: p.getByRole('link', { name: 'journey, round 3', exact: true }) })
+      .getByRole('link', { name: 'Annotate with it' })
+      .click();
+    await p.getByRole('heading', { level: 2, name: 'Annotation jobs' }).waitFor();
+    await p.getByLabel('Query file').setInputFiles(EXAMPLE.query);
+    await p.getByRole('button', { name: 'Annotate' }).click();
+    const job = p.locator('#annotations-table tbody tr').first();
+    await expect.poll(() => job.locator('.badge').textContent(), { timeout: 120_000 }).toBe('completed');
+    const [download] = await Promise.all([
+      p.waitForEvent('download'),
+      job.getByRole('button', { name: /Download result\.txt/ }).click(),
+    ]);
+    const saved = join(dir, 'journey-result.txt');
+    await download.saveAs(saved);
+    const lines = (await readFile(saved, 'utf8')).trim().split('\n');
+    expect(lines.length).toBeGreaterThanOrEqual(210);
+    // Every line names a cell and one of the references' types (B cells, Monocytes, T/NK cells).
+    const labels = new Set(lines.slice(lines.length - 210).map((l) => l.split('\t')[1]));
+    expect([...labels].every((l) => ['B cells', 'Monocytes', 'T/NK cells'].includes(l))).toBe(true);
+    await context.close();
   });
 });

@@ -138,6 +138,7 @@ async function route() {
     for (const key of Object.keys(PAGES)) $(`page-${key}`).hidden = key !== pageName;
     current = page;
     showAlert('');
+    announce('');
   }
   document.title = `scPrivacy · ${page.title}`;
   // Chosen from the navigation: focus goes to the page's heading, where a screen reader starts

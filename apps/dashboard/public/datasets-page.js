@@ -91,7 +91,6 @@ function render() {
   select.replaceChildren(
     ...usable.map((i) => h('option', { value: i.name, selected: i.name === chosen }, i.name)),
   );
-  select.disabled = usable.length <= 1;
   $('upload-form').hidden = usable.length === 0;
 }
 

@@ -449,7 +449,9 @@ async function renderChart(federation) {
       });
       state.chart = { view, key };
     }
-    await state.chart.view.data(LOSS_DATA, values).runAsync();
+    // resize(): the axis title and the legend change size with the data; without it the SVG keeps
+    // the size of the first (empty) layout and clips them.
+    await state.chart.view.data(LOSS_DATA, values).resize().runAsync();
   } catch (error) {
     destroyChart();
     holder.replaceChildren(h('p', { class: 'hint' }, `The chart could not be drawn (${error.message}).`));
