@@ -337,6 +337,41 @@ describe.skipIf(unavailable !== null)('the operator console in Chromium', () => 
       .poll(() => page.locator('#federation-summary .badge').textContent(), { timeout: 180_000 })
       .toBe('completed');
     expect(await page.locator('#round-rows tr').count()).toBe(60);
+
+    // A failed round shows its cause. (Written straight into Postgres: making a real round fail
+    // needs a dropout below the threshold, which test/e2e/faults.e2e.spec.ts covers.)
+    const longRunId = decodeURIComponent(page.url().split('#/federations/')[1]);
+    const cause = 'no institution answered before the deadline (threshold 2)';
+    await stack.db.prisma.round.create({
+      data: {
+        federationId: longRunId,
+        number: 61,
+        status: 'failed',
+        participants: EXAMPLE.institutions.map((i) => i.name),
+        survivors: [],
+        dropouts: EXAMPLE.institutions.map((i) => i.name),
+        error: cause,
+      },
+    });
+    await page.getByRole('button', { name: 'Refresh' }).click();
+    const failed = page.locator('#round-rows tr').first();
+    await expect.poll(() => failed.locator('th').textContent()).toBe('61');
+    expect(await failed.locator('.badge').textContent()).toBe('failed');
+    expect(await failed.locator('td').last().textContent()).toBe(cause);
+    expect(await failed.locator('td').nth(1).textContent()).toContain(
+      'dropped: pbmc3k-10x-v1, pbmc-10x-3p-v2, pbmc-10x-5p-vdj',
+    );
+  });
+
+  it('shows, per institution, when its worker last trained, on which backend, and in which federation', async () => {
+    await openPage(page, 'Institutions');
+    const row = page.locator('#institutions-table tbody tr', { hasText: 'pbmc3k-10x-v1' });
+    await expect.poll(() => row.locator('td').nth(4).textContent()).toBe('wasm');
+    expect(await row.locator('time').count()).toBeGreaterThanOrEqual(2);
+    expect(await row.locator('td').nth(5).textContent()).toMatch(/^(long-run|pbmc-console), round \d+$/);
+    // The new lab has trained nothing yet.
+    const fresh = page.locator('#institutions-table tbody tr', { hasText: 'new-lab' });
+    expect(await fresh.locator('td').nth(3).textContent()).toBe('never');
   });
 
   it('downloads an exportable model from the Models page; versions without landmarks offer none', async () => {
