@@ -4,6 +4,9 @@
  * (`alignToGenes`: genes it lacks are zero, genes the model lacks are dropped).
  *
  * - Logistic regression: multinomial, L2, trained with tfjs (its optimiser and its gradients).
+ *   `lr` on the raw values over the union of genes (what an engine given the same files sees);
+ *   `lr-std` on the genes every reference and the query measure, standardised as the nearest
+ *   centroid's are (each study's scale then counts less: baron and wang differ several-fold).
  * - Nearest centroid: on the genes that every reference and the query measure, standardised with
  *   the pooled references' mean and standard deviation; per-type means (plain arithmetic),
  *   cosine similarity. (Over the union, the zeros that stand for unmeasured genes dominate the
@@ -184,13 +187,19 @@ export interface CentroidClassifier {
   centroids: Float64Array;
 }
 
+/** Per gene: the pooled references' mean and 1 / standard deviation (0: a gene not used, or constant). */
+export interface GeneScaling {
+  mean: Float64Array;
+  inverseSd: Float64Array;
+}
+
 /**
- * Per-type means of the standardised pooled references (plain arithmetic, in float64), over the
- * genes `use` marks (default: all).
+ * The pooled references' per-gene mean and standard deviation (plain arithmetic, in float64). A
+ * gene not in `use` (default: all) gets weight 0, and so does a gene constant over the
+ * references: it says nothing of type.
  */
-export function trainNearestCentroid(train: LabelledRows, use?: readonly boolean[]): CentroidClassifier {
+export function geneScaling(train: Rows, use?: readonly boolean[]): GeneScaling {
   const { nCells, nGenes, values } = train;
-  const { types, codes } = encode(train.labels);
   const mean = new Float64Array(nGenes);
   const sq = new Float64Array(nGenes);
   for (let c = 0; c < nCells; c++) {
@@ -200,10 +209,36 @@ export function trainNearestCentroid(train: LabelledRows, use?: readonly boolean
   for (let c = 0; c < nCells; c++) {
     for (let g = 0; g < nGenes; g++) sq[g] += (values[c * nGenes + g] - mean[g]) ** 2;
   }
-  // Genes not used are given weight 0, and so is a gene constant over the references: it says nothing of type.
   const inverseSd = Float64Array.from(sq, (s, g) =>
     s > 0 && (use?.[g] ?? true) ? 1 / Math.sqrt(s / nCells) : 0,
   );
+  return { mean, inverseSd };
+}
+
+/** Rows standardised with `scaling`, keeping only the genes it weighs (inverseSd > 0). */
+export function standardiseRows(rows: Rows, scaling: GeneScaling): Rows {
+  const kept: number[] = [];
+  scaling.inverseSd.forEach((w, g) => {
+    if (w > 0) kept.push(g);
+  });
+  const values = new Float32Array(rows.nCells * kept.length);
+  for (let c = 0; c < rows.nCells; c++) {
+    kept.forEach((g, j) => {
+      values[c * kept.length + j] =
+        (rows.values[c * rows.nGenes + g] - scaling.mean[g]) * scaling.inverseSd[g];
+    });
+  }
+  return { values, nCells: rows.nCells, nGenes: kept.length };
+}
+
+/**
+ * Per-type means of the standardised pooled references (plain arithmetic, in float64), over the
+ * genes `use` marks (default: all).
+ */
+export function trainNearestCentroid(train: LabelledRows, use?: readonly boolean[]): CentroidClassifier {
+  const { nCells, nGenes, values } = train;
+  const { types, codes } = encode(train.labels);
+  const { mean, inverseSd } = geneScaling(train, use);
   const centroids = new Float64Array(types.length * nGenes);
   const counts = new Float64Array(types.length);
   for (let c = 0; c < nCells; c++) {

@@ -12,10 +12,12 @@ import { fileURLToPath } from 'node:url';
 import { Command, Option } from 'commander';
 import { PRESET_NAMES, TRAINING_PRESETS, type PresetName } from '@fl/federation';
 import {
+  geneScaling,
   poolReferences,
   predictLinear,
   predictNearestCentroid,
   trainLogisticRegression,
+  standardiseRows,
   trainNearestCentroid,
   type LogisticRegressionOptions,
 } from './baselines';
@@ -40,7 +42,7 @@ import {
 import { novelDetection, scoreCase } from './hard-scoring';
 import { runPublished } from './published-run';
 
-const BASELINES = ['lr', 'centroid'] as const;
+const BASELINES = ['lr', 'lr-std', 'centroid'] as const;
 type Baseline = (typeof BASELINES)[number];
 
 interface FederatedSpec {
@@ -122,6 +124,21 @@ async function runBaselines(spec: BaselineSpec): Promise<CaseRecord> {
       finalLoss: model.finalLoss,
     } satisfies BaselineScore;
   }
+  if (spec.baselines.includes('lr-std')) {
+    const started = performance.now();
+    const scaling = geneScaling(pooled.train, pooled.sharedGenes);
+    const model = await trainLogisticRegression(
+      { ...standardiseRows(pooled.train, scaling), labels: pooled.train.labels },
+      spec.lr,
+    );
+    const labels = await predictLinear(model, standardiseRows(pooled.query, scaling));
+    record.lrStd = {
+      ...score(labels),
+      seconds: (performance.now() - started) / 1000,
+      steps: model.steps,
+      finalLoss: model.finalLoss,
+    } satisfies BaselineScore;
+  }
   if (spec.baselines.includes('centroid')) {
     const started = performance.now();
     const labels = predictNearestCentroid(
@@ -138,7 +155,9 @@ function parseBaselines(text: string): Baseline[] {
   const names = text.split(',').map((s) => s.trim());
   const unknown = names.find((n) => !(BASELINES as readonly string[]).includes(n));
   if (unknown !== undefined) {
-    throw new BenchUsageError(`--baselines: unknown baseline "${unknown}" (expected lr, centroid, or none)`);
+    throw new BenchUsageError(
+      `--baselines: unknown baseline "${unknown}" (expected lr, lr-std, centroid, or none)`,
+    );
   }
   return names as Baseline[];
 }
@@ -165,7 +184,7 @@ async function main(): Promise<void> {
       'single-study',
     )
     .option('--seeds <list>', 'training seeds, e.g. 1-10 or 1,2,3 (none: the baselines only)', '1-10')
-    .option('--baselines <list>', 'lr, centroid (comma-separated) or none', 'lr,centroid')
+    .option('--baselines <list>', 'lr, lr-std, centroid (comma-separated) or none', 'lr,lr-std,centroid')
     .option('--lr-steps <n>', 'logistic regression: at most this many Adam steps', '2000')
     .option('--lr-rate <x>', 'logistic regression: Adam learning rate', '0.05')
     .addOption(
@@ -272,6 +291,9 @@ async function main(): Promise<void> {
       `${c.name}: ${record.referenceCells} reference cells, ${record.types.length} types, ${record.genes} genes` +
         (record.lr
           ? `; LR ${pct(record.lr.accuracy)} (${record.lr.steps} steps, ${record.lr.seconds.toFixed(1)} s)`
+          : '') +
+        (record.lrStd
+          ? `; LR on standardised shared genes ${pct(record.lrStd.accuracy)} (${record.lrStd.steps} steps)`
           : '') +
         (record.centroid ? `; centroid ${pct(record.centroid.accuracy)}` : ''),
     );

@@ -35,6 +35,8 @@ export interface CaseRecord {
   genes: number;
   queryCells: number;
   lr?: BaselineScore;
+  /** Logistic regression on the shared genes, standardised (`--baselines lr-std`). */
+  lrStd?: BaselineScore;
   centroid?: BaselineScore;
 }
 
@@ -61,9 +63,12 @@ export interface CaseSummary {
   /** max - min over the seeds, in accuracy units. */
   spread: number;
   lr?: number;
+  lrStd?: number;
   centroid?: number;
   /** Federated median - LR, in accuracy units. */
   gap?: number;
+  /** Federated median - the standardised LR, in accuracy units. */
+  gapStd?: number;
 }
 
 export const presetOf = (r: FederatedRecord): string => r.preset ?? 'published';
@@ -97,8 +102,10 @@ function summariseOne(c: CaseRecord, preset: string, caseRuns: readonly Federate
       max,
       spread: max - min,
       lr: c.lr?.accuracy,
+      lrStd: c.lrStd?.accuracy,
       centroid: c.centroid?.accuracy,
       gap: c.lr ? med - c.lr.accuracy : undefined,
+      gapStd: c.lrStd ? med - c.lrStd.accuracy : undefined,
     };
   }
 }
@@ -123,12 +130,12 @@ export function seedText(seeds: readonly number[]): string {
 
 export function accuracyTable(rows: readonly CaseSummary[]): string {
   return [
-    '| case | preset | reference cells | types | query cells scored (excluded) | seeds | federated accuracy, median | min-max | spread, points | pooled LR | nearest centroid | gap (median - LR), points |',
-    '|---|---|---|---|---|---|---|---|---|---|---|---|',
+    '| case | preset | reference cells | types | query cells scored (excluded) | seeds | federated accuracy, median | min-max | spread, points | pooled LR | pooled LR, standardised | nearest centroid | gap (median - LR), points | gap (median - standardised LR), points |',
+    '|---|---|---|---|---|---|---|---|---|---|---|---|---|---|',
     ...rows.map(
       (r) =>
         `| ${r.case} | ${r.preset} | ${r.referenceCells} | ${r.types} | ${r.scoredCells} (${r.excludedCells}) | ${seedText(r.seeds)} | ` +
-        `${f3(r.median)} | ${f3(r.min)}-${f3(r.max)} | ${pts(r.spread).replace('+', '')} | ${f3(r.lr)} | ${f3(r.centroid)} | ${pts(r.gap)} |`,
+        `${f3(r.median)} | ${f3(r.min)}-${f3(r.max)} | ${pts(r.spread).replace('+', '')} | ${f3(r.lr)} | ${f3(r.lrStd)} | ${f3(r.centroid)} | ${pts(r.gap)} | ${pts(r.gapStd)} |`,
     ),
   ].join('\n');
 }

@@ -1,10 +1,12 @@
 import { describe, expect, it } from 'vitest';
 import type { ExpressionMatrix } from '@fl/formats';
 import {
+  geneScaling,
   improving,
   poolReferences,
   predictLinear,
   predictNearestCentroid,
+  standardiseRows,
   trainLogisticRegression,
   trainNearestCentroid,
   type LabelledRows,
@@ -131,6 +133,33 @@ describe('nearest centroid on standardised genes', () => {
     const model = trainNearestCentroid(blobs(THREE, 25, 5));
     const test = blobs(THREE, 15, 6);
     expect(predictNearestCentroid(model, test)).toEqual(test.labels);
+  });
+});
+
+describe('standardised rows (the lr-std baseline)', () => {
+  it("scales each used gene by the references' mean and sd, and drops the others", () => {
+    // Gene 1: mean 2, sd 2 (0, 0, 4, 4); gene 2 constant; gene 3 varies but is not to be used.
+    const train = { values: Float32Array.from([0, 7, 1, 0, 7, 2, 4, 7, 3, 4, 7, 4]), nCells: 4, nGenes: 3 };
+    const scaling = geneScaling(train, [true, true, false]);
+    expect(Array.from(scaling.mean)).toEqual([2, 7, 2.5]);
+    expect(Array.from(scaling.inverseSd)).toEqual([0.5, 0, 0]);
+    const rows = standardiseRows(
+      { values: Float32Array.from([6, 100, 9, -2, 0, 0]), nCells: 2, nGenes: 3 },
+      scaling,
+    );
+    expect(rows).toEqual({ values: Float32Array.from([2, -2]), nCells: 2, nGenes: 1 });
+  });
+
+  it('trains logistic regression on standardised rows and labels standardised query rows', async () => {
+    // The query is standardised with the references' statistics, never its own.
+    const train = blobs(THREE, 20, 7);
+    const scaling = geneScaling(train);
+    const model = await trainLogisticRegression(
+      { ...standardiseRows(train, scaling), labels: train.labels },
+      { maxSteps: 400 },
+    );
+    const test = blobs(THREE, 10, 8);
+    expect(await predictLinear(model, standardiseRows(test, scaling))).toEqual(test.labels);
   });
 });
 

@@ -64,11 +64,22 @@ describe('the hard-case tables', () => {
     expect(y.gap).toBe(0);
     const table = accuracyTable([x, y]);
     expect(table).toContain(
-      '| x | published | 150 | 3 | 3 (1) | 1-3 | 0.800 | 0.660-0.960 | 30.0 | 0.950 | — | -15.0 |',
+      '| x | published | 150 | 3 | 3 (1) | 1-3 | 0.800 | 0.660-0.960 | 30.0 | 0.950 | — | — | -15.0 | — |',
     );
     expect(table).toContain(
-      '| y | published | 150 | 3 | 3 (1) | 1 | 0.900 | 0.900-0.900 | 0.0 | 0.900 | — | +0.0 |',
+      '| y | published | 150 | 3 | 3 (1) | 1 | 0.900 | 0.900-0.900 | 0.0 | 0.900 | — | — | +0.0 | — |',
     );
+  });
+
+  it('gives the gap to the standardised logistic regression too, when it ran', () => {
+    const withStd: CaseRecord = {
+      ...record('x', 0.95),
+      lrStd: { accuracy: 0.85, macroF1: 0.85, scoredCells: 3, excludedCells: 1, seconds: 1 },
+    };
+    const [x] = summarise([withStd], [run('x', 1, 0.9)]);
+    expect(x.lrStd).toBe(0.85);
+    expect(x.gapStd).toBeCloseTo(0.05);
+    expect(accuracyTable([x])).toContain('| 0.950 | 0.850 | — | -5.0 | +5.0 |');
   });
 
   it('gives each preset of a case its own row against the same baselines', () => {
