@@ -200,7 +200,6 @@ function values(form) {
     const chosen = checked(`dataset-${name}`);
     // All of them checked: leave it to the api's default (all datasets, oldest first).
     if (all.length > 0 && chosen.length < all.length) datasets[name] = chosen;
-    if (all.length > 0 && chosen.length === 0) datasets[name] = ['(none)'];
   }
   const text = (id) => $(id).value;
   return {
@@ -228,11 +227,6 @@ async function submit(form) {
     consortiumId: ctx.session.me.consortiumId,
     presets: choices.presets,
   });
-  for (const [institution, ids] of Object.entries(v.datasets)) {
-    if (ids[0] === '(none)') {
-      errors.push({ field: 'fed-institutions', message: `Datasets of ${institution}: choose at least one.` });
-    }
-  }
   const summary = $('start-errors');
   showFormErrors(form, summary, errors);
   if (errors.length > 0) return;

@@ -144,9 +144,13 @@ export function federationInput(values, { consortiumId, presets = [] }) {
     } else
       input.threshold = wholeNumber(threshold, 'fed-threshold', 'Threshold', [min, Math.max(min, k)], errors);
   }
-  const chosen = Object.entries(values.datasets ?? {}).filter(
-    ([inst, ids]) => institutions.includes(inst) && ids.length > 0,
-  );
+  // `datasets` lists only institutions whose choice is not all their datasets; none is an error.
+  const chosen = Object.entries(values.datasets ?? {}).filter(([inst]) => institutions.includes(inst));
+  for (const [inst, ids] of chosen) {
+    if (ids.length === 0) {
+      errors.push({ field: 'fed-institutions', message: `Datasets of ${inst}: choose at least one.` });
+    }
+  }
   if (chosen.length > 0)
     input.datasets = chosen.map(([institution, datasetIds]) => ({ institution, datasetIds }));
   return { input, errors };

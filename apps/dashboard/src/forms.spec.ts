@@ -124,8 +124,12 @@ describe('federationInput (the start form)', () => {
   });
 
   it('sends datasets only for the institutions taking part whose choice is not all of them', () => {
-    const { input } = start({ institutions: ['a', 'b'], datasets: { a: ['d1'], c: ['d9'], b: [] } });
+    const { input, errors } = start({ institutions: ['a', 'b'], datasets: { a: ['d1'], c: ['d9'] } });
+    expect(errors).toEqual([]);
     expect(input.datasets).toEqual([{ institution: 'a', datasetIds: ['d1'] }]);
+    expect(start({ institutions: ['a', 'b'], datasets: { b: [] } }).errors).toEqual([
+      { field: 'fed-institutions', message: 'Datasets of b: choose at least one.' },
+    ]);
   });
 });
 
