@@ -19,7 +19,9 @@ import {
   trainLogisticRegression,
   standardiseRows,
   trainNearestCentroid,
+  type LabelledRows,
   type LogisticRegressionOptions,
+  type Rows,
 } from './baselines';
 import { caseFiles, loadCase } from './case-data';
 import { runChild } from './child-runner';
@@ -113,31 +115,25 @@ async function runBaselines(spec: BaselineSpec): Promise<CaseRecord> {
     genes: pooled.genes.length,
     queryCells: pooled.query.nCells,
   };
-  if (spec.baselines.includes('lr')) {
+  /** Logistic regression trained on `train` and scored on `query`, timed. */
+  const linear = async (train: LabelledRows, query: Rows): Promise<BaselineScore> => {
     const started = performance.now();
-    const model = await trainLogisticRegression(pooled.train, spec.lr);
-    const labels = await predictLinear(model, pooled.query);
-    record.lr = {
+    const model = await trainLogisticRegression(train, spec.lr);
+    const labels = await predictLinear(model, query);
+    return {
       ...score(labels),
       seconds: (performance.now() - started) / 1000,
       steps: model.steps,
       finalLoss: model.finalLoss,
-    } satisfies BaselineScore;
-  }
+    };
+  };
+  if (spec.baselines.includes('lr')) record.lr = await linear(pooled.train, pooled.query);
   if (spec.baselines.includes('lr-std')) {
-    const started = performance.now();
     const scaling = geneScaling(pooled.train, pooled.sharedGenes);
-    const model = await trainLogisticRegression(
+    record.lrStd = await linear(
       { ...standardiseRows(pooled.train, scaling), labels: pooled.train.labels },
-      spec.lr,
+      standardiseRows(pooled.query, scaling),
     );
-    const labels = await predictLinear(model, standardiseRows(pooled.query, scaling));
-    record.lrStd = {
-      ...score(labels),
-      seconds: (performance.now() - started) / 1000,
-      steps: model.steps,
-      finalLoss: model.finalLoss,
-    } satisfies BaselineScore;
   }
   if (spec.baselines.includes('centroid')) {
     const started = performance.now();

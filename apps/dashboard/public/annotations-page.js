@@ -9,6 +9,8 @@ import { fileNameFromDisposition, formatSeconds } from './rounds.js';
 
 const POLL_MS = 2000;
 const ACTIVE = new Set(['queued', 'running']);
+/** What a completed job offers (the api's GET /annotations/<id>/<file>). */
+const RESULT_FILES = ['result.txt', 'predictions.csv'];
 
 let ctx = null;
 let jobs = [];
@@ -82,28 +84,20 @@ function resultCell(job) {
   return h(
     'span',
     {},
-    `${s.cells ?? '?'} cells${unassigned} `,
-    h(
-      'button',
-      {
-        type: 'button',
-        'data-focus': `result-${job.id}`,
-        'aria-label': `Download result.txt of ${job.inputFileName}`,
-        onclick: () => download(job, 'result.txt'),
-      },
-      'result.txt',
-    ),
-    ' ',
-    h(
-      'button',
-      {
-        type: 'button',
-        'data-focus': `predictions-${job.id}`,
-        'aria-label': `Download predictions.csv of ${job.inputFileName}`,
-        onclick: () => download(job, 'predictions.csv'),
-      },
-      'predictions.csv',
-    ),
+    `${s.cells ?? '?'} cells${unassigned}`,
+    RESULT_FILES.flatMap((file) => [
+      ' ',
+      h(
+        'button',
+        {
+          type: 'button',
+          'data-focus': `${file}-${job.id}`,
+          'aria-label': `Download ${file} of ${job.inputFileName}`,
+          onclick: () => download(job, file),
+        },
+        file,
+      ),
+    ]),
   );
 }
 
