@@ -203,7 +203,7 @@ describe.skipIf(unavailable !== null)('the operator console in Chromium', () => 
     await page.getByRole('button', { name: 'I have saved them' }).click();
 
     const row = page.locator('#institutions-table tbody tr', { hasText: 'new-lab' });
-    expect(await row.locator('td').nth(0).textContent()).toBe('registered');
+    await expect.poll(() => row.locator('td').nth(0).textContent()).toBe('registered');
     await row.getByRole('button', { name: 'Certify…' }).click();
     await page.getByLabel('Certificate request (PEM)').fill('not a request');
     await page.getByRole('button', { name: 'Certify', exact: true }).click();
@@ -251,8 +251,8 @@ describe.skipIf(unavailable !== null)('the operator console in Chromium', () => 
     await page.getByRole('button', { name: 'Start a federation…' }).click();
     await page.getByRole('heading', { name: 'Start a federation' }).waitFor();
     // The new lab has no datasets: it cannot be chosen. The three others are, certified.
-    expect(await page.getByRole('checkbox', { name: /new-lab/ }).isDisabled()).toBe(true);
-    expect(await page.getByRole('checkbox', { name: /pbmc3k-10x-v1/ }).isChecked()).toBe(true);
+    await expect.poll(() => page.getByRole('checkbox', { name: /new-lab/ }).isDisabled()).toBe(true);
+    await expect.poll(() => page.getByRole('checkbox', { name: /pbmc3k-10x-v1/ }).isChecked()).toBe(true);
     expect(await page.getByRole('textbox', { name: 'Rounds', exact: true }).getAttribute('placeholder')).toBe(
       '300',
     );
@@ -449,7 +449,9 @@ describe.skipIf(unavailable !== null)('the operator console in Chromium', () => 
     const p = await member.newPage();
     const own = EXAMPLE.institutions[1].name;
     await signIn(p, stack.institutions.get(own)!.token);
-    expect(await p.locator('#who').textContent()).toBe(`Signed in as member of ${own} · PBMC consortium`);
+    await expect
+      .poll(() => p.locator('#who').textContent())
+      .toBe(`Signed in as member of ${own} · PBMC consortium`);
     expect(await p.getByRole('button', { name: 'Start a federation…' }).isHidden()).toBe(true);
 
     await p.goto(`${url()}#/federations/${federationId}`);
@@ -579,7 +581,8 @@ describe.skipIf(unavailable !== null)('the operator console in Chromium', () => 
     const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
     const p = await context.newPage();
     await signIn(p, created.createConsortium.adminToken);
-    expect(await p.locator('#no-federations').isVisible()).toBe(true);
+    // The list loads after the navigation shows: wait for it rather than look once.
+    await p.locator('#no-federations').waitFor({ state: 'visible' });
 
     const sites = [
       { name: 'journey-a', file: EXAMPLE.institutions[1].datasets[0] },
