@@ -54,8 +54,10 @@ interface FederatedSpec {
   seed: number;
   rounds: number;
   threads: number;
-  preset: PresetName;
+  /** The preset's name, or "<preset>, <n> genes" when --variable-genes overrode it. */
+  preset: string;
   ensembleSize: number;
+  variableGenes: number;
 }
 
 interface BaselineSpec {
@@ -160,11 +162,12 @@ function parseBaselines(text: string): Baseline[] {
 
 const pct = (x: number) => x.toFixed(3);
 
-function positive(option: string, text: string, integer: boolean): number {
+/** A number > 0 (or >= `least` when given), a whole one if `integer`. */
+function positive(option: string, text: string, integer: boolean, least?: number): number {
   const x = Number(text);
-  if (!(x > 0) || (integer && !Number.isInteger(x))) {
+  if (!(least === undefined ? x > 0 : x >= least) || (integer && !Number.isInteger(x))) {
     throw new BenchUsageError(
-      `${option}: expected a positive ${integer ? 'integer' : 'number'}, got "${text}"`,
+      `${option}: expected a ${least === undefined ? 'positive' : `>= ${least}`} ${integer ? 'integer' : 'number'}, got "${text}"`,
     );
   }
   return x;
@@ -189,6 +192,10 @@ async function main(): Promise<void> {
         .default('published'),
     )
     .option('--rounds <n>', "rounds (per model; default: the preset's)")
+    .option(
+      '--variable-genes <n>',
+      "genes of largest dispersion to train on, 0 every gene (default: the preset's)",
+    )
     .option('--threads <n>', 'worker threads', String(availableParallelism()))
     .option('--out-dir <dir>', 'where hard-cases-<date>.{json,md} go', 'bench-output')
     .option('--list', 'print the case names and exit')
@@ -229,6 +236,12 @@ async function main(): Promise<void> {
   const preset = TRAINING_PRESETS[o.preset as PresetName];
   const rounds = o.rounds === undefined ? preset.rounds : positive('--rounds', o.rounds, true);
   const ensembleSize = preset.ensembleSize;
+  const variableGenes =
+    o.variableGenes === undefined
+      ? preset.variableGenes
+      : positive('--variable-genes', o.variableGenes, true, 0);
+  const label =
+    variableGenes === preset.variableGenes ? String(o.preset) : `${String(o.preset)}, ${variableGenes} genes`;
   const threads = positive('--threads', o.threads, true);
   const lr: LogisticRegressionOptions = {
     maxSteps: positive('--lr-steps', o.lrSteps, true),
@@ -250,7 +263,8 @@ async function main(): Promise<void> {
         {
           date: started.toISOString(),
           command,
-          preset: o.preset,
+          preset: label,
+          variableGenes,
           rounds,
           ensembleSize,
           threads,
@@ -302,8 +316,9 @@ async function main(): Promise<void> {
         seed,
         rounds,
         threads,
-        preset: o.preset as PresetName,
+        preset: label,
         ensembleSize,
+        variableGenes,
       };
       const run = attempt<FederatedRecord>({ case: c.name, seed }, spec);
       if (run === undefined) continue;

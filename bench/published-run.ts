@@ -16,6 +16,8 @@ export interface PublishedRunOptions {
   bits?: 8 | 16 | 32;
   /** Models in an ensemble (`--preset ensemble`); 1 or absent: the published single model. */
   ensembleSize?: number;
+  /** Genes of largest dispersion to train on (`--preset variable-genes`); 0 or absent: every gene. */
+  variableGenes?: number;
 }
 
 export interface PublishedRun {
@@ -33,11 +35,21 @@ export async function runPublished(
   query: ExpressionMatrix,
   options: PublishedRunOptions,
 ): Promise<PublishedRun> {
-  const { seed, rounds, threads, secure = false, localSteps = 1, bits = 16, ensembleSize = 1 } = options;
+  const {
+    seed,
+    rounds,
+    threads,
+    secure = false,
+    localSteps = 1,
+    bits = 16,
+    ensembleSize = 1,
+    variableGenes = 0,
+  } = options;
   const trained = await trainFederatedModel(references, {
     rounds,
     localSteps,
     ensembleSize,
+    variableGenes,
     seed,
     threads,
     allowSingletonTypes: true,

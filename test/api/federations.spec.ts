@@ -201,7 +201,7 @@ describe('api: federations', () => {
 
   describe('training presets', () => {
     const PRESETS = `{ trainingPresets {
-      name description rounds localSteps learningRate ensembleSize availableOnPlatform
+      name description rounds localSteps learningRate ensembleSize variableGenes availableOnPlatform
     } }`;
 
     it('should list the command line presets to admins and members, not to the operator', async () => {
@@ -212,7 +212,10 @@ describe('api: federations', () => {
         localSteps: TRAINING_PRESETS[name].localSteps,
         learningRate: TRAINING_PRESETS[name].learningRate,
         ensembleSize: TRAINING_PRESETS[name].ensembleSize,
-        availableOnPlatform: TRAINING_PRESETS[name].ensembleSize === 1,
+        variableGenes: TRAINING_PRESETS[name].variableGenes,
+        // A single model on every gene: what the aggregator trains.
+        availableOnPlatform:
+          TRAINING_PRESETS[name].ensembleSize === 1 && TRAINING_PRESETS[name].variableGenes === 0,
       }));
       for (const token of [x.adminToken, a.token]) {
         const data = await api.gqlOk<{ trainingPresets: unknown[] }>(PRESETS, {}, token);
@@ -267,6 +270,10 @@ describe('api: federations', () => {
       expect(ensemble.errors?.[0].extensions?.code).toBe('BAD_USER_INPUT');
       expect(ensemble.errors?.[0].message).toMatch(
         /^Invalid federation: preset: the "ensemble" preset trains 3 models and runs only in the command line so far \(scprivacy run --preset ensemble\)/,
+      );
+      const variable = await start({ institutions: [a.name, b.name], preset: 'variable-genes' });
+      expect(variable.errors?.[0].message).toMatch(
+        /^Invalid federation: preset: the "variable-genes" preset chooses the 2000 most variable genes before training and runs only in the command line so far/,
       );
       expect(await api.db.federation.count()).toBe(before);
     });

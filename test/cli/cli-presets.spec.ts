@@ -28,6 +28,18 @@ describe('scprivacy run --preset', () => {
       ...extra,
     ]);
   const file = (name: string, path: string) => readFile(join(dir, name, path));
+  /** `scprivacy annotate` with run `name`'s saved model; its files go to `<out>/`. */
+  const annotateAgain = (name: string, out: string) =>
+    runCli([
+      'annotate',
+      '--model',
+      join(dir, name, 'model'),
+      '--test',
+      join(EXAMPLES, 'test'),
+      '--out',
+      join(dir, out, 'result.txt'),
+      '-q',
+    ]);
 
   beforeAll(async () => {
     dir = await mkdtemp(join(tmpdir(), 'cli-presets-'));
@@ -35,6 +47,7 @@ describe('scprivacy run --preset', () => {
       ['default', []],
       ['published', ['--preset', 'published']],
       ['ensemble', ['--preset', 'ensemble', '--ensemble-size', '2']],
+      ['variable', ['--preset', 'variable-genes', '--variable-genes', '300']],
     ] as const) {
       const r = train(name, [...extra]);
       expect(r.stderr, name).toMatch(/^(warning: secure aggregation is off[^\n]*\n)?$/);
@@ -77,16 +90,7 @@ describe('scprivacy run --preset', () => {
   });
 
   it('annotates again from the saved ensemble exactly as the run did', async () => {
-    const r = runCli([
-      'annotate',
-      '--model',
-      join(dir, 'ensemble', 'model'),
-      '--test',
-      join(EXAMPLES, 'test'),
-      '--out',
-      join(dir, 'again', 'result.txt'),
-      '-q',
-    ]);
+    const r = annotateAgain('ensemble', 'again');
     expect(r.status).toBe(0);
     expect(
       (await readFile(join(dir, 'again', 'predictions.csv'))).equals(
@@ -102,6 +106,37 @@ describe('scprivacy run --preset', () => {
     );
   });
 
+  it('trains on the chosen number of most variable genes, records it, and annotates again the same', async () => {
+    const manifest = JSON.parse((await file('variable', 'model/manifest.json')).toString()) as {
+      options: { variableGenes: number; preset: string };
+      geneCount: number;
+    };
+    expect(manifest.options).toMatchObject({ variableGenes: 300, preset: 'variable-genes' });
+    expect(manifest.geneCount).toBe(300);
+    const genes = (await file('variable', 'model/genes.txt')).toString().trimEnd().split('\n');
+    const all = (await file('default', 'model/genes.txt')).toString().trimEnd().split('\n');
+    expect(genes).toHaveLength(300);
+    expect(all.length).toBeGreaterThan(300);
+    // A subset of the union, in the union's order.
+    expect(all.filter((g) => genes.includes(g))).toEqual(genes);
+    const r = annotateAgain('variable', 'variable-again');
+    expect(r.status).toBe(0);
+    expect(
+      (await readFile(join(dir, 'variable-again', 'predictions.csv'))).equals(
+        await file('variable', 'predictions.csv'),
+      ),
+    ).toBe(true);
+  });
+
+  it('refuses fewer than 50 variable genes, naming the option', () => {
+    const r = runCli(['run', '--train', join(EXAMPLES, 'train'), '--variable-genes', '20']);
+    expect(r.status).not.toBe(0);
+    expect(r.stderr).toMatch(
+      /--variable-genes must be 0 \(every gene\) or a whole number of at least 50, got "20"/,
+    );
+    expect(r.stderr).not.toMatch(/\n\s+at /);
+  });
+
   it('refuses an ensemble size outside 1-16, naming the option', () => {
     const r = runCli(['run', '--train', join(EXAMPLES, 'train'), '--ensemble-size', '17']);
     expect(r.status).not.toBe(0);
@@ -113,7 +148,7 @@ describe('scprivacy run --preset', () => {
     const r = runCli(['run', '--train', join(EXAMPLES, 'train'), '--preset', 'best']);
     expect(r.status).not.toBe(0);
     expect(r.stderr).toMatch(
-      /--preset <name>' argument 'best' is invalid. Allowed choices are published, ensemble/,
+      /--preset <name>' argument 'best' is invalid. Allowed choices are published, ensemble, variable-genes/,
     );
   });
 });

@@ -29,6 +29,16 @@ export function nonNegativeInt(name: string) {
   };
 }
 
+/** `--variable-genes`: 0 (every gene) or at least 50 genes. */
+export function variableGenesOption(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || (n !== 0 && n < 50))
+    throw new InvalidArgumentError(
+      `--variable-genes must be 0 (every gene) or a whole number of at least 50, got "${value}"`,
+    );
+  return n;
+}
+
 export function positiveNumber(name: string) {
   return (value: string): number => {
     const n = Number(value);

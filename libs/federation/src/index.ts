@@ -24,3 +24,5 @@ export * from './update-encoding';
 export * from './secure-aggregation-choice';
 export * from './outlier-rejection';
 export * from './presets';
+export * from './variable-genes';
+export * from './embedded-secure-session';

@@ -37,6 +37,11 @@ export interface TrainingOptions {
   aggregation: string;
   /** Models trained (seeds `ensembleSeed(seed, k)`); absent or 1: a single model. */
   ensembleSize?: number;
+  /**
+   * Trained on this many genes of largest dispersion, chosen from the institutions' summed gene
+   * statistics (`--variable-genes`); absent or 0: every gene of the union (the published method).
+   */
+  variableGenes?: number;
   /** The preset the options came from (`--preset`), when one was named. */
   preset?: string;
   /** Present when secure aggregation was asked for but not used (one institution). */

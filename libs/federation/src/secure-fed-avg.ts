@@ -1,15 +1,7 @@
-import {
-  ConsortiumAuthority,
-  ConsortiumTrust,
-  InstitutionIdentity,
-  institutionIdProblem,
-  SecureAggregationSession,
-  type EnvelopeSigner,
-  type LaneBits,
-  type MaskPlan,
-} from '@fl/secure-agg';
+import type { LaneBits, MaskPlan, SecureAggregationSession } from '@fl/secure-agg';
 import type { AggregationStrategy, Weighting } from './aggregation';
 import type { SecureAggregatorKernels } from './institution-client';
+import { embeddedSecureSession } from './embedded-secure-session';
 import { maskUpdate } from './mask-update';
 import type { InstitutionInfo, MaskedUpdate, TrainResult } from './messages';
 import { DEFAULT_SECAGG_BITS, updateClip } from './update-encoding';
@@ -42,14 +34,6 @@ export interface SecureRoundReport {
   bytesSentPerInstitution: number;
   /** Bytes of the aggregate each institution receives to apply the round (the broadcast). */
   bytesReceivedPerInstitution: number;
-}
-
-/** Institution ids must be certificate names; a file name that cannot be one gets a neutral id. */
-function institutionIds(institutions: readonly InstitutionInfo[]): string[] {
-  const ids = institutions.map((inst) =>
-    institutionIdProblem(inst.name) ? `institution-${inst.index}` : inst.name,
-  );
-  return new Set(ids).size === ids.length ? ids : institutions.map((inst) => `institution-${inst.index}`);
 }
 
 /**
@@ -90,31 +74,11 @@ export class SecureFedAvg implements AggregationStrategy {
       kernels?: SecureAggregatorKernels;
     },
   ): Promise<SecureFedAvg> {
-    const ids = institutionIds(institutions);
-    const authority = ConsortiumAuthority.create({
-      consortiumName: 'scprivacy embedded consortium',
-      validDays: 365,
-    });
-    const trust = new ConsortiumTrust(authority.certificatePem, authority.revocationList());
-    const signers = new Map<string, EnvelopeSigner>();
-    for (const id of ids) {
-      const identity = InstitutionIdentity.generate(id); // its private key stays in this object
-      identity.installCertificate(
-        authority.certify(identity.createCsr(), { institutionId: id, validDays: 30 }),
-      );
-      trust.registerCertificate(identity.certificatePem!);
-      signers.set(id, identity.signer());
-    }
-    const session = await SecureAggregationSession.setup({
+    const { session, ids } = await embeddedSecureSession(institutions, {
       federationId: options.federationId ?? `embedded-${Date.now()}`,
-      institutions: ids,
       threshold: options.threshold,
       clip: options.clip ?? updateClip(options.learningRate, options.localSteps),
       bits: options.bits ?? DEFAULT_SECAGG_BITS,
-      // Every party lives in this process: the vector cannot change between signing and summing.
-      vectorDigest: 'none',
-      signers,
-      verifier: trust,
       allocateSum: options.kernels?.allocateSum,
     });
     // Cell-count weights are public summaries; the protocol scales each input by its weight.

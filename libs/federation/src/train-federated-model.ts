@@ -13,6 +13,14 @@ import type { InstitutionInfo } from './messages';
 import type { FederatedModel, TrainingOptions } from './model';
 import { runRounds, type RoundSummary } from './run-rounds';
 import { deriveSeed, ensembleSeed } from './seeds';
+import {
+  checkVariableGenes,
+  geneDispersions,
+  keepGenes,
+  sumDispersionsPlain,
+  sumDispersionsSecure,
+  topGenes,
+} from './variable-genes';
 import { createThreadedPool } from './threads/threaded-pool';
 import { findWorkerScript } from './threads/worker-handle';
 
@@ -125,6 +133,8 @@ export async function trainFederatedModel(
 ): Promise<TrainedFederation> {
   if (references.length === 0) throw new InputError('no reference datasets were given: nothing to train on');
   const ensembleSize = requested.ensembleSize ?? 1;
+  const variableGenes = requested.variableGenes ?? 0;
+  checkVariableGenes(variableGenes);
   if (!Number.isInteger(ensembleSize) || ensembleSize < 1 || ensembleSize > 16) {
     throw new InputError(`ensembleSize must be a whole number from 1 to 16, got ${requested.ensembleSize}`);
   }
@@ -143,23 +153,25 @@ export async function trainFederatedModel(
     aggregation:
       opts.strategy?.name ?? (opts.secureAggregation ? `secagg-fedavg-${weighting}` : `fedavg-${weighting}`),
     ...(ensembleSize > 1 && { ensembleSize }),
+    ...(variableGenes > 0 && { variableGenes }),
     ...(opts.preset !== undefined && { preset: opts.preset }),
     ...(choice.skipped && { secureAggregationSkipped: choice.skipped }),
   };
-  const genes = buildGeneUnion(references.map((r) => r.matrix.genes));
-  const shape: ModelShape = {
-    inputSize: genes.length,
-    hiddenSize: options.hiddenSize,
-    embeddingSize: options.embeddingSize,
-  };
-  const data = references.map((r) => prepareInstitutionData(r, genes, opts.allowSingletonTypes ?? false));
-  const institutions = data.map((d, index) => ({
+  const union = buildGeneUnion(references.map((r) => r.matrix.genes));
+  const aligned = references.map((r) => prepareInstitutionData(r, union, opts.allowSingletonTypes ?? false));
+  const institutions = aligned.map((d, index) => ({
     index,
     name: d.name,
     numExamples: d.nCells,
     types: d.labels.types,
     typeCounts: d.labels.counts,
   }));
+  const { genes, data } = await selectModelGenes(union, aligned, institutions, options.variableGenes, opts);
+  const shape: ModelShape = {
+    inputSize: genes.length,
+    hiddenSize: options.hiddenSize,
+    embeddingSize: options.embeddingSize,
+  };
   const members: Awaited<ReturnType<typeof trainMember>>[] = [];
   for (let member = 0; member < ensembleSize; member++) {
     const memberOptions = { ...options, seed: ensembleSeed(options.seed, member) };
@@ -197,6 +209,30 @@ export async function trainFederatedModel(
       clip: secure.clip,
       reports: members.flatMap((m) => m.secure?.reports ?? []),
     },
+  };
+}
+
+/**
+ * The model's genes: every gene of the union, or (`variableGenes` > 0) the genes of largest
+ * dispersion summed over institutions. Each institution computes its dispersions on its own
+ * cells; only their sum is seen, through secure aggregation when the federation uses it.
+ */
+async function selectModelGenes(
+  union: string[],
+  aligned: InstitutionData[],
+  institutions: InstitutionInfo[],
+  variableGenes: number | undefined,
+  opts: TrainFederatedOptions,
+): Promise<{ genes: string[]; data: InstitutionData[] }> {
+  if (!variableGenes || variableGenes >= union.length) return { genes: union, data: aligned };
+  const dispersions = aligned.map((d) => geneDispersions(d.values, d.nCells, union.length));
+  const summed = opts.secureAggregation
+    ? await sumDispersionsSecure(institutions, dispersions, opts.secureAggregation)
+    : sumDispersionsPlain(dispersions);
+  const keep = topGenes(summed, variableGenes);
+  return {
+    genes: keep.map((g) => union[g]),
+    data: aligned.map((d) => keepGenes(d, union.length, keep)),
   };
 }
 

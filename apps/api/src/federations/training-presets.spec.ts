@@ -14,6 +14,11 @@ describe('training presets on the platform', () => {
       availableOnPlatform: false,
       ensembleSize: 3,
     });
+    expect(listed.find((p) => p.name === 'variable-genes')).toMatchObject({
+      availableOnPlatform: false,
+      ensembleSize: 1,
+      variableGenes: 2000,
+    });
     expect(listed.every((p) => p.description.length > 0)).toBe(true);
   });
 
@@ -29,11 +34,15 @@ describe('training presets on the platform', () => {
   it('names the known presets for an unknown one and sends the ensemble to the command line', () => {
     expect(presetProblem('published')).toBeNull();
     expect(presetProblem('Published')).toBe(
-      'unknown preset "Published" (expected one of published, ensemble)',
+      'unknown preset "Published" (expected one of published, ensemble, variable-genes)',
     );
     expect(presetProblem('ensemble')).toBe(
       'the "ensemble" preset trains 3 models and runs only in the command line so far ' +
         '(scprivacy run --preset ensemble); use "published" or leave preset out',
+    );
+    expect(presetProblem('variable-genes')).toBe(
+      'the "variable-genes" preset chooses the 2000 most variable genes before training and runs only ' +
+        'in the command line so far (scprivacy run --preset variable-genes); use "published" or leave preset out',
     );
   });
 });

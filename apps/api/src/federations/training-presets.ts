@@ -8,15 +8,24 @@ export interface PlatformPreset {
   localSteps: number;
   learningRate: number;
   ensembleSize: number;
+  variableGenes: number;
   availableOnPlatform: boolean;
 }
 
 /**
- * The aggregator trains one model per federation; an ensemble (several models with different
- * seeds, averaged at annotation) exists only in the command line so far.
+ * The aggregator trains one model per federation on the union of the institutions' genes; an
+ * ensemble (several models with different seeds, averaged at annotation) and a gene selection
+ * (a round of gene statistics before training) exist only in the command line so far.
  */
 export function availableOnPlatform(preset: TrainingPreset): boolean {
-  return preset.ensembleSize === 1;
+  return preset.ensembleSize === 1 && preset.variableGenes === 0;
+}
+
+/** What keeps a preset to the command line, in words. */
+function commandLineOnly(preset: TrainingPreset): string {
+  return preset.ensembleSize > 1
+    ? `trains ${preset.ensembleSize} models`
+    : `chooses the ${preset.variableGenes} most variable genes before training`;
 }
 
 /** Every preset of the command line, in its order, with whether a federation may use it. */
@@ -30,6 +39,7 @@ export function platformPresets(): PlatformPreset[] {
       localSteps: preset.localSteps,
       learningRate: preset.learningRate,
       ensembleSize: preset.ensembleSize,
+      variableGenes: preset.variableGenes,
       availableOnPlatform: availableOnPlatform(preset),
     };
   });
@@ -49,7 +59,7 @@ export function presetProblem(name: string): string | null {
   const preset: TrainingPreset = TRAINING_PRESETS[name as PresetName];
   if (!availableOnPlatform(preset)) {
     return (
-      `the "${name}" preset trains ${preset.ensembleSize} models and runs only in the command line ` +
+      `the "${name}" preset ${commandLineOnly(preset)} and runs only in the command line ` +
       `so far (scprivacy run --preset ${name}); use ${platformPresets()
         .filter((p) => p.availableOnPlatform)
         .map((p) => `"${p.name}"`)

@@ -99,6 +99,8 @@ function manifestSchema(limits: BundleCheckLimits) {
               }),
             })
             .optional(),
+          // Fewer genes than the references had: the bundle's gene list says which.
+          variableGenes: wholeNumber(0, limits.maxGenes).optional(),
           preset: text(64).optional(),
           // A one-institution run's record that secure aggregation was skipped (kept on import).
           secureAggregationSkipped: z

@@ -28,6 +28,7 @@ import {
   positiveNumber,
   REJECT_THRESHOLD_HELP,
   intInRange,
+  variableGenesOption,
 } from '../options';
 import { Reporter } from '../reporter';
 import { TOOL_VERSION } from '../version';
@@ -43,6 +44,7 @@ interface RunOptions {
   localSteps?: number;
   lr?: number;
   ensembleSize?: number;
+  variableGenes?: number;
   seed: number;
   rejectThreshold?: RejectThreshold;
   weighting: 'uniform' | 'numExamples';
@@ -110,6 +112,7 @@ async function run(opts: RunOptions): Promise<void> {
     localSteps: opts.localSteps ?? preset.localSteps,
     learningRate: opts.lr ?? preset.learningRate,
     ensembleSize,
+    variableGenes: opts.variableGenes ?? preset.variableGenes,
     seed: opts.seed,
     weighting: opts.weighting,
     hiddenSize: opts.hiddenSize,
@@ -238,6 +241,11 @@ export function runCommand(): Command {
       '--ensemble-size <n>',
       "models trained with different seeds and averaged (default: the preset's; 1 published)",
       intInRange('--ensemble-size', 1, 16),
+    )
+    .option(
+      '--variable-genes <n>',
+      "train on the n genes of largest dispersion, summed over institutions (0: every gene; default: the preset's, 0 published)",
+      variableGenesOption,
     )
     .option(
       '--seed <n>',

@@ -1,0 +1,123 @@
+import { encodeRange, fixedPoint, laneView, maskedWords, wordsFor, type FixedPoint } from '@fl/secure-agg';
+import { InputError } from '@fl/formats';
+import { embeddedSecureSession } from './embedded-secure-session';
+import type { InstitutionData } from './local-institution';
+import { maskUpdate } from './mask-update';
+import type { InstitutionInfo } from './messages';
+
+/**
+ * Dispersions above this are clipped before they are summed. Dispersion (variance / mean) of
+ * log-normalised expression rarely passes 20 (a gene seen in one cell of thousands); the clip only
+ * bounds the fixed-point range, and a clipped gene still ranks at the top.
+ */
+export const DISPERSION_CLIP = 256;
+
+/**
+ * Each gene's dispersion over one institution's cells: the sample variance (n - 1) divided by
+ * the mean, 0 for a gene the institution never sees (mean 0) or for a single cell. Computed
+ * where the cells are; only this vector, summed with the other institutions' ones, leaves.
+ */
+export function geneDispersions(values: Float32Array, nCells: number, nGenes: number): Float32Array {
+  const sum = new Float64Array(nGenes);
+  const sumSq = new Float64Array(nGenes);
+  for (let c = 0; c < nCells; c++) {
+    const row = c * nGenes;
+    for (let g = 0; g < nGenes; g++) {
+      const v = values[row + g];
+      sum[g] += v;
+      sumSq[g] += v * v;
+    }
+  }
+  const out = new Float32Array(nGenes);
+  if (nCells < 2) return out;
+  for (let g = 0; g < nGenes; g++) {
+    const mean = sum[g] / nCells;
+    if (mean <= 0) continue;
+    // Two-pass accuracy is not needed for a ranking; clamp the rounding's tiny negatives.
+    const variance = Math.max(0, (sumSq[g] - nCells * mean * mean) / (nCells - 1));
+    out[g] = variance / mean;
+  }
+  return out;
+}
+
+/** The fixed point the dispersions are summed in: 32-bit lanes, exact for `institutions` summands. */
+export function dispersionFixedPoint(institutions: number): FixedPoint {
+  return fixedPoint(institutions, DISPERSION_CLIP, 32);
+}
+
+/**
+ * The institutions' dispersions summed in the clear, as exact fixed-point integers: the same
+ * integers secure aggregation's unmasked sum holds, so both choose the same genes.
+ */
+export function sumDispersionsPlain(dispersions: readonly Float32Array[]): Int32Array {
+  const nGenes = dispersions[0].length;
+  const fp = dispersionFixedPoint(dispersions.length);
+  const total = new Int32Array(nGenes);
+  const words = new Uint32Array(wordsFor(nGenes, 32));
+  const lanes = laneView(words, 32);
+  for (const d of dispersions) {
+    encodeRange(d, words, fp);
+    for (let g = 0; g < nGenes; g++) total[g] += lanes[g];
+  }
+  return total;
+}
+
+/**
+ * The same sum through secure aggregation (Bonawitz et al.): each institution masks its encoded
+ * dispersions; the aggregator learns only the sum. One round of its own session (own keys,
+ * clipping range and lane width), before training starts.
+ */
+export async function sumDispersionsSecure(
+  institutions: readonly InstitutionInfo[],
+  dispersions: readonly Float32Array[],
+  options: { threshold?: number; federationId?: string },
+): Promise<Int32Array> {
+  const nGenes = dispersions[0].length;
+  const { session, ids } = await embeddedSecureSession(institutions, {
+    federationId: `${options.federationId ?? `embedded-${Date.now()}`}-gene-statistics`,
+    threshold: options.threshold,
+    clip: DISPERSION_CLIP,
+    bits: 32,
+  });
+  const planned = await session.planRound(1, ids, nGenes);
+  const zeros = new Float32Array(nGenes);
+  const masked = new Map(
+    ids.map((id, i) => {
+      const plan = planned.plans.get(id)!;
+      const update = maskUpdate(dispersions[i], zeros, plan, new Uint32Array(maskedWords(plan)));
+      return [id, update] as const;
+    }),
+  );
+  const result = await session.completeRound(1, masked);
+  return Int32Array.from(laneView(result.sum, 32).subarray(0, nGenes));
+}
+
+/**
+ * The `count` genes of largest summed dispersion (ties: the earlier gene), returned in the
+ * model's gene order. Fewer genes than `count`: all of them.
+ */
+export function topGenes(summed: Int32Array, count: number): number[] {
+  if (count >= summed.length) return Array.from(summed, (_, g) => g);
+  const order = Array.from(summed, (_, g) => g).sort((a, b) => summed[b] - summed[a] || a - b);
+  return order.slice(0, count).sort((a, b) => a - b);
+}
+
+/** An institution's cells restricted to the chosen genes (indices into its current columns). */
+export function keepGenes(data: InstitutionData, nGenes: number, keep: readonly number[]): InstitutionData {
+  const values = new Float32Array(data.nCells * keep.length);
+  for (let c = 0; c < data.nCells; c++) {
+    const from = c * nGenes;
+    const to = c * keep.length;
+    for (let k = 0; k < keep.length; k++) values[to + k] = data.values[from + keep[k]];
+  }
+  return { ...data, values };
+}
+
+export function checkVariableGenes(count: number | undefined): void {
+  if (count === undefined || count === 0) return;
+  if (!Number.isInteger(count) || count < 50) {
+    throw new InputError(
+      `variableGenes must be 0 (every gene) or a whole number of at least 50 genes, got ${count}`,
+    );
+  }
+}
