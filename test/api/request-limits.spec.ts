@@ -21,7 +21,13 @@ function rawPost(
   url: string,
   path: string,
   headers: Record<string, string>,
-  write: (send: (chunk: string | Buffer) => boolean, end: () => void, abort: () => void) => void,
+  write: (
+    send: (chunk: string | Buffer) => boolean,
+    end: () => void,
+    abort: () => void,
+    /** Calls back once the socket takes more (after `send` returned false). */
+    onDrain: (next: () => void) => void,
+  ) => void,
 ): Promise<{ status: number; body: string } | { error: string }> {
   return new Promise((resolve) => {
     const req = httpRequest(`${url}${path}`, { method: 'POST', headers }, (res) => {
@@ -40,6 +46,7 @@ function rawPost(
       (chunk) => req.write(chunk),
       () => req.end(),
       () => req.destroy(),
+      (next) => req.once('drain', next),
     );
   });
 }
@@ -232,13 +239,15 @@ describe('api: request limits and query parameters', () => {
           'content-type': `multipart/form-data; boundary=${boundary}`,
           'transfer-encoding': 'chunked',
         },
-        (send) => {
+        (send, _end, _abort, onDrain) => {
           send(head);
+          // Honour backpressure as a real client does: a client that writes on regardless fills
+          // its own memory, whatever the server does, and a loaded machine let it reach 50 MB.
           const pump = () => {
             while (sent < 50 * 1024 * 1024) {
               sent += chunk.length;
               if (!send(chunk)) {
-                setImmediate(pump);
+                onDrain(pump);
                 return;
               }
             }
