@@ -198,13 +198,13 @@ describe('api: request limits and query parameters', () => {
           'content-type': `multipart/form-data; boundary=${boundary}`,
           'transfer-encoding': 'chunked',
         },
-        (send) => {
+        (send, _end, _abort, onDrain) => {
           // An endless preamble: no part ever starts, so no file limit is ever reached.
           const pump = () => {
             while (sent < 50 * 1024 * 1024) {
               sent += chunk.length;
               if (!send(chunk)) {
-                setImmediate(pump);
+                onDrain(pump);
                 return;
               }
             }
