@@ -68,6 +68,21 @@ describe('api: hostile model bundles (POST /model-versions/import)', () => {
     );
   });
 
+  it("should keep a variable-genes bundle's gene count in its options, and refuse a bad one naming it", async () => {
+    const withCount = (n: unknown) =>
+      bundleTar(
+        withFiles(files, {}, (m) => {
+          (m.options as Record<string, unknown>).variableGenes = n;
+        }),
+      );
+    const res = await importTar(await withCount(2000));
+    expect(res.status).toBe(201);
+    const { id } = (await res.json()) as { id: string };
+    const row = await api.db.modelVersion.findUniqueOrThrow({ where: { id } });
+    expect((row.manifest as { options: Record<string, unknown> }).options.variableGenes).toBe(2000);
+    expect(await refused(await withCount(-3))).toMatch(/manifest\.json: options\.variableGenes: /);
+  });
+
   it('should answer 400 to a tar holding a/manifest.json and b/manifest.json, and keep running', async () => {
     const data = await tarOf([
       { name: 'a/manifest.json', data: files['manifest.json'] },
