@@ -99,6 +99,19 @@ async function runFederated(spec: FederatedSpec): Promise<FederatedRecord> {
   return record;
 }
 
+/** Re-scores every saved leave-one-type-out run from its cells: a new rejection rule, no training. */
+async function rescoreNovel(runs: FederatedRecord[], data: string): Promise<void> {
+  const withCells = runs.filter((r) => r.cells && caseNamed(r.case)?.heldOutType !== undefined);
+  const names = [...new Set(withCells.map((r) => r.case))];
+  const dataRoot = checkDatasets(data, [...new Set(names.flatMap((n) => caseFiles(caseNamed(n))))]);
+  for (const name of names) {
+    const loaded = await loadCase(dataRoot, caseNamed(name));
+    for (const r of withCells.filter((x) => x.case === name)) {
+      r.novel = novelDetection(r.cells!, loaded.truth, loaded.referenceTypes);
+    }
+  }
+}
+
 async function runBaselines(spec: BaselineSpec): Promise<CaseRecord> {
   const c = caseNamed(spec.case);
   const data = await loadCase(spec.dataRoot, c);
@@ -203,6 +216,10 @@ async function main(): Promise<void> {
       '--report <files>',
       'instead: the tables of saved hard-cases-<date>.json files (comma-separated), merged',
     )
+    .option(
+      '--rescore',
+      'with --report: score novel-type detection again from the saved cells (the current --reject-threshold auto), no training',
+    )
     .option('--child <json>', 'internal: run one case and print its JSON')
     .parse();
   const o = program.opts();
@@ -222,6 +239,7 @@ async function main(): Promise<void> {
       }
     }
     const { cases, runs } = mergeSaved(saved);
+    if (o.rescore) await rescoreNovel(runs, o.data);
     const sources = saved.map((s) => `${s.date.slice(0, 16)}Z \`${s.command}\``).join('; ');
     process.stdout.write(`From ${sources}\n\n${resultTables(cases, runs)}\n`);
     return;

@@ -55,7 +55,14 @@ export async function annotateQueries(
         `${q.path} covers only ${(coverage * 100).toFixed(1)}% of the model's genes; predictions may be unreliable`,
       );
     }
-    if (a.autoThresholds) {
+    if (a.autoNovelGroup) {
+      const g = a.autoNovelGroup;
+      reporter.info(
+        `  automatic rejection: ${g.cells} cells form a separate group of low confidence (mean correlation ` +
+          `${g.meanCorrelation[0].toFixed(2)} against ${g.meanCorrelation[1].toFixed(2)}), likely cell types no ` +
+          `reference holds: those below ${g.threshold.toFixed(3)} are unassigned`,
+      );
+    } else if (a.autoThresholds) {
       const chosen = Object.entries(a.autoThresholds);
       reporter.info(
         chosen.length > 0

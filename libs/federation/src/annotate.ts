@@ -2,7 +2,7 @@ import { assignCells, assignEnsemble } from '@fl/engine';
 import type { ExpressionMatrix } from '@fl/formats';
 import { assertSharesGenes, geneMapping } from './gene-space';
 import type { FederatedModel } from './model';
-import { autoRejection } from './outlier-rejection';
+import { autoRejection, type NovelGroup } from './outlier-rejection';
 import { embedCells } from './threads/parallel-embed';
 import { findWorkerScript } from './threads/worker-handle';
 
@@ -31,6 +31,8 @@ export interface Annotation {
   modelGenes: number;
   /** With `rejectThreshold: 'auto'`: the correlation chosen per predicted type (absent: none rejected). */
   autoThresholds?: Record<string, number>;
+  /** `--reject-threshold auto` found a group of cells no reference knows (step 1 of autoRejection). */
+  autoNovelGroup?: NovelGroup;
 }
 
 /**
@@ -76,15 +78,18 @@ export async function annotateMatrix(
     labels[c] = rejected ? UNASSIGNED : set.types[bestType[c]];
   }
   let autoThresholds: Record<string, number> | undefined;
+  let autoNovelGroup: NovelGroup | undefined;
   if (threshold === 'auto') {
     const auto = autoRejection(labels, correlation);
     auto.rejected.forEach((r, c) => {
       if (r) labels[c] = UNASSIGNED;
     });
     autoThresholds = Object.fromEntries([...auto.thresholds].sort((a, b) => a[0].localeCompare(b[0])));
+    autoNovelGroup = auto.novelGroup;
   }
   return {
     ...(autoThresholds && { autoThresholds }),
+    ...(autoNovelGroup && { autoNovelGroup }),
     source: matrix.source,
     cellIds: matrix.cellIds,
     labels,

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { autoRejection } from './outlier-rejection';
+import { autoRejection, NOVEL_GROUP_PROBABILITY, novelGroup } from './outlier-rejection';
+import { fitTwoGroups, lowerGroupBoundary } from './two-groups';
 
 describe('autoRejection (--reject-threshold auto)', () => {
   it('sets the threshold at median - 2 x 1.4826 x MAD of Fisher z, worked by hand', () => {
@@ -42,5 +43,55 @@ describe('autoRejection (--reject-threshold auto)', () => {
 
   it('refuses labels and confidences of different lengths', () => {
     expect(() => autoRejection(['a'], [0.1, 0.2])).toThrow(/1 labels but 2/);
+  });
+
+  describe('step 1: a group of cells no reference knows', () => {
+    // Known cells around r = tanh(1.7) = 0.94, novel cells around tanh(0.6) = 0.54 (z spread 0.25
+    // and 0.15, normal): the pancreas leave-one-type-out cases look like this.
+    let seed = 11;
+    const uniform = () => ((seed = (Math.imul(seed, 1103515245) + 12345) >>> 0) + 1) / (2 ** 32 + 2);
+    const normal = () => Math.sqrt(-2 * Math.log(uniform())) * Math.cos(2 * Math.PI * uniform());
+    const draw = (n: number, centre: number, spread: number) =>
+      Array.from({ length: n }, () => Math.tanh(centre + spread * normal()));
+    const known = draw(300, 1.7, 0.25);
+    const novel = draw(120, 0.6, 0.15);
+
+    it('rejects the lower group, whatever type its cells were given, and says so', () => {
+      const labels = [...known.map((_, i) => (i % 2 ? 'alpha' : 'beta')), ...novel.map(() => 'beta')];
+      const auto = autoRejection(labels, [...known, ...novel]);
+      const groups = fitTwoGroups([...known, ...novel].map(Math.atanh));
+      const threshold = Math.tanh(lowerGroupBoundary(groups, NOVEL_GROUP_PROBABILITY));
+      const count = (from: number, to?: number) =>
+        auto.rejected.subarray(from, to).reduce((a, b) => a + b, 0);
+      expect(auto.novelGroup).toMatchObject({ threshold, cells: count(0) });
+      expect(auto.novelGroup!.separation).toBeGreaterThan(3.2);
+      expect(auto.novelGroup!.meanCorrelation[0]).toBeCloseTo(Math.tanh(0.6), 1);
+      expect([...auto.thresholds]).toEqual([
+        ['alpha', threshold],
+        ['beta', threshold],
+      ]);
+      // Normal draws overlap a little: 2.1 novel sds above the novel centre, 3.1 known sds below
+      // the known one (about 2% of the novel cells kept, 0.1% of the known rejected).
+      expect(count(300)).toBeGreaterThanOrEqual(114);
+      expect(count(0, 300)).toBeLessThanOrEqual(2);
+      for (let c = 0; c < labels.length; c++)
+        expect(auto.rejected[c]).toBe([...known, ...novel][c] < threshold ? 1 : 0);
+    });
+
+    it('finds no group in a query of known cells only, and falls back to outliers per type', () => {
+      expect(novelGroup(known)).toBeUndefined();
+      const auto = autoRejection(
+        known.map(() => 'alpha'),
+        known,
+      );
+      expect(auto.novelGroup).toBeUndefined();
+      expect(auto.thresholds.get('alpha')).toBeLessThan(Math.tanh(1.7 - 0.25));
+    });
+
+    it('needs 50 cells and a lower group of at least 5% of them', () => {
+      expect(novelGroup([...known.slice(0, 40), ...novel.slice(0, 9)])).toBeUndefined();
+      expect(novelGroup([...known, ...novel.slice(0, 10)])).toBeUndefined();
+      expect(novelGroup([...known, ...novel.slice(0, 30)])).toBeDefined();
+    });
   });
 });

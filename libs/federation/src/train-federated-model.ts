@@ -15,8 +15,8 @@ import { runRounds, type RoundSummary } from './run-rounds';
 import { deriveSeed, ensembleSeed } from './seeds';
 import {
   checkVariableGenes,
-  geneDispersions,
   keepGenes,
+  normalisedDispersions,
   sumDispersionsPlain,
   sumDispersionsSecure,
   topGenes,
@@ -214,7 +214,7 @@ export async function trainFederatedModel(
 
 /**
  * The model's genes: every gene of the union, or (`variableGenes` > 0) the genes of largest
- * dispersion summed over institutions. Each institution computes its dispersions on its own
+ * normalised dispersion summed over institutions. Each institution computes its dispersions on its own
  * cells; only their sum is seen, through secure aggregation when the federation uses it.
  */
 async function selectModelGenes(
@@ -225,7 +225,7 @@ async function selectModelGenes(
   opts: TrainFederatedOptions,
 ): Promise<{ genes: string[]; data: InstitutionData[] }> {
   if (!variableGenes || variableGenes >= union.length) return { genes: union, data: aligned };
-  const dispersions = aligned.map((d) => geneDispersions(d.values, d.nCells, union.length));
+  const dispersions = aligned.map((d) => normalisedDispersions(d.values, d.nCells, union.length));
   const summed = opts.secureAggregation
     ? await sumDispersionsSecure(institutions, dispersions, opts.secureAggregation)
     : sumDispersionsPlain(dispersions);

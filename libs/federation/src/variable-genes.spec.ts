@@ -8,9 +8,11 @@ import {
   dispersionFixedPoint,
   geneDispersions,
   keepGenes,
+  normalisedDispersions,
   sumDispersionsPlain,
   sumDispersionsSecure,
   topGenes,
+  UNSEEN_GENE_SCORE,
 } from './variable-genes';
 
 const info = (names: string[]) =>
@@ -26,6 +28,39 @@ describe('gene dispersions', () => {
 
   it('is 0 for every gene of a single cell (no variance to measure)', () => {
     expect(Array.from(geneDispersions(Float32Array.from([4, 0, 2]), 1, 3))).toEqual([0, 0, 0]);
+  });
+});
+
+describe('normalised dispersions', () => {
+  it('z-scores log dispersion within bins of mean expression (worked by hand)', () => {
+    // 3 cells x 4 genes. A: 1, 1, 2 (mean 4/3, variance 1/3, dispersion 1/4); B: 0, 0, 4 (mean
+    // 4/3, variance 16/3, dispersion 4); C: 5, 6, 7 (mean 6, dispersion 1/6); D: never seen.
+    // Bins: 20 of width (6 - 4/3) / 20 from 4/3: A and B share bin 0, C is alone in bin 19.
+    // A and B: log dispersions -ln 4 and ln 4, mean 0, sd (n - 1) ln 4 * sqrt(2): z = -/+ 1/sqrt(2).
+    const values = Float32Array.from([1, 0, 5, 0, 1, 0, 6, 0, 2, 4, 7, 0]);
+    const z = Array.from(normalisedDispersions(values, 3, 4));
+    expect(z[0]).toBeCloseTo(-Math.SQRT1_2, 6);
+    expect(z[1]).toBeCloseTo(Math.SQRT1_2, 6);
+    expect(z[2]).toBe(1); // alone in its bin: 1, as scanpy
+    expect(z[3]).toBe(UNSEEN_GENE_SCORE);
+  });
+
+  it('ranks a gene by its dispersion for its expression level, not by dispersion alone', () => {
+    // 10 cells. Low genes (mean 0.1): 1 in one cell (dispersion 1), 0.5 in two (0.44). High
+    // genes (mean 5.5): 5 or 6 (dispersion 0.051), 5.4 or 5.6 (0.0020). Each pair shares a bin.
+    const rows: number[] = [];
+    for (let c = 0; c < 10; c++)
+      rows.push(c === 0 ? 1 : 0, c < 2 ? 0.5 : 0, 5 + (c % 2), 5.4 + 0.2 * (c % 2));
+    const values = Float32Array.from(rows);
+    const d = Array.from(geneDispersions(values, 10, 4));
+    const z = Array.from(normalisedDispersions(values, 10, 4));
+    // By raw dispersion the less variable low gene beats the more variable high gene; normalised,
+    // the more variable gene of each pair scores the same, above both less variable ones.
+    expect(d[1]).toBeGreaterThan(d[2]);
+    expect(z[0]).toBeCloseTo(Math.SQRT1_2, 6);
+    expect(z[2]).toBeCloseTo(Math.SQRT1_2, 6);
+    expect(z[1]).toBeCloseTo(-Math.SQRT1_2, 6);
+    expect(z[3]).toBeCloseTo(-Math.SQRT1_2, 6);
   });
 });
 
@@ -74,13 +109,13 @@ describe(keepGenes.name, () => {
 });
 
 /**
- * Institutions whose first 40 genes mark one of 4 types (2 + noise in its cells, noise elsewhere:
- * dispersion about 2-3) and whose last 20 genes are flat (1 + small noise: dispersion near 0).
+ * Institutions whose genes each mark one of 4 types (2 + noise in its cells, noise elsewhere);
+ * `nGenes` of them (MARK0, MARK1, ...), so that some institutions lack the last ones.
  */
-function institution(name: string, perType: number, seed: number): ReferenceDataset {
+function institution(name: string, perType: number, seed: number, nGenes = 60): ReferenceDataset {
   let s = seed;
   const rand = () => (s = (Math.imul(s, 1103515245) + 12345) >>> 0) / 2 ** 32;
-  const genes = Array.from({ length: 60 }, (_, g) => (g < 40 ? `MARK${g}` : `FLAT${g}`));
+  const genes = Array.from({ length: nGenes }, (_, g) => `MARK${g}`);
   const types = ['alpha', 'beta', 'gamma', 'delta'];
   const cellIds: string[] = [];
   const labels: string[] = [];
@@ -89,7 +124,7 @@ function institution(name: string, perType: number, seed: number): ReferenceData
     for (let c = 0; c < perType; c++) {
       cellIds.push(`${name}_${type}_${c}`);
       labels.push(type);
-      genes.forEach((_, g) => rows.push(g < 40 ? (g % 4 === t ? 2 : 0) + rand() * 0.3 : 1 + rand() * 0.05));
+      genes.forEach((_, g) => rows.push((g % 4 === t ? 2 : 0) + rand() * 0.3));
     }
   });
   const matrix: ExpressionMatrix = {
@@ -106,18 +141,18 @@ describe('training on the most variable genes', () => {
   beforeAll(async () => {
     await initBackend('wasm');
   });
+  // lab-b and lab-c lack MARK50-MARK59: those score UNSEEN_GENE_SCORE there and rank last.
   const references = () => [
     institution('lab-a', 6, 1),
-    institution('lab-b', 5, 2),
-    institution('lab-c', 4, 3),
+    institution('lab-b', 5, 2, 50),
+    institution('lab-c', 4, 3, 50),
   ];
   const small = { rounds: 20, hiddenSize: 16, embeddingSize: 4, learningRate: 0.01, seed: 3 };
 
-  it('trains on the chosen number of genes: every marker gene, the flat ones dropped first', async () => {
+  it('trains on the chosen number of genes, those every institution measures first', async () => {
     const trained = await trainFederatedModel(references(), { ...small, variableGenes: 50 });
-    expect(trained.model.genes).toHaveLength(50);
+    expect(trained.model.genes).toEqual(Array.from({ length: 50 }, (_, g) => `mark${g}`));
     expect(trained.model.shape.inputSize).toBe(50);
-    expect(trained.model.genes.filter((g) => g.startsWith('mark'))).toHaveLength(40);
     expect(trained.options.variableGenes).toBe(50);
     // The model annotates a query on its own genes (the query's others are dropped).
     const query = institution('query', 3, 9).matrix;

@@ -6,9 +6,9 @@ import { maskUpdate } from './mask-update';
 import type { InstitutionInfo } from './messages';
 
 /**
- * Dispersions above this are clipped before they are summed. Dispersion (variance / mean) of
- * log-normalised expression rarely passes 20 (a gene seen in one cell of thousands); the clip only
- * bounds the fixed-point range, and a clipped gene still ranks at the top.
+ * Scores beyond ±this are clipped before they are summed. Normalised dispersions are z-scores
+ * (rarely beyond ±20); the clip only bounds the fixed-point range, and a clipped gene still ranks
+ * at the top.
  */
 export const DISPERSION_CLIP = 256;
 
@@ -36,6 +36,56 @@ export function geneDispersions(values: Float32Array, nCells: number, nGenes: nu
     // Two-pass accuracy is not needed for a ranking; clamp the rounding's tiny negatives.
     const variance = Math.max(0, (sumSq[g] - nCells * mean * mean) / (nCells - 1));
     out[g] = variance / mean;
+  }
+  return out;
+}
+
+/** Mean bins of `normalisedDispersions` (Seurat's and scanpy's 20). */
+export const DISPERSION_BINS = 20;
+
+/**
+ * What a gene an institution never sees counts for in the sum: four standard deviations below
+ * any bin's typical gene, so that genes measured everywhere come first.
+ */
+export const UNSEEN_GENE_SCORE = -4;
+
+/**
+ * Each gene's normalised dispersion over one institution's cells (Satija et al. 2015, scanpy's
+ * `flavor="seurat"`): genes are put in 20 equal-width bins of their mean expression, and a gene's
+ * log dispersion becomes a z-score within its bin, so a gene is variable *for its expression
+ * level*. Raw dispersion favours rare, noisy genes; this ranking kept the fragile small-reference
+ * gains and lost less on large references (docs/algorithm.md, Presets). A bin of one gene scores
+ * 1, as in scanpy; an unseen gene (or one with no variance) scores UNSEEN_GENE_SCORE.
+ */
+export function normalisedDispersions(values: Float32Array, nCells: number, nGenes: number): Float32Array {
+  const dispersion = geneDispersions(values, nCells, nGenes);
+  const mean = new Float64Array(nGenes);
+  for (let c = 0; c < nCells; c++) {
+    const row = c * nGenes;
+    for (let g = 0; g < nGenes; g++) mean[g] += values[row + g];
+  }
+  const out = new Float32Array(nGenes).fill(UNSEEN_GENE_SCORE);
+  const seen: number[] = [];
+  let lo = Infinity;
+  let hi = -Infinity;
+  for (let g = 0; g < nGenes; g++) {
+    mean[g] /= nCells;
+    if (mean[g] > 0 && dispersion[g] > 0) {
+      seen.push(g);
+      lo = Math.min(lo, mean[g]);
+      hi = Math.max(hi, mean[g]);
+    }
+  }
+  const bins: number[][] = Array.from({ length: DISPERSION_BINS }, () => []);
+  const width = (hi - lo) / DISPERSION_BINS || 1;
+  for (const g of seen) bins[Math.min(DISPERSION_BINS - 1, Math.floor((mean[g] - lo) / width))].push(g);
+  for (const bin of bins) {
+    if (bin.length === 1) out[bin[0]] = 1;
+    if (bin.length < 2) continue;
+    const logs = bin.map((g) => Math.log(dispersion[g]));
+    const m = logs.reduce((a, b) => a + b, 0) / logs.length;
+    const sd = Math.sqrt(logs.reduce((a, b) => a + (b - m) ** 2, 0) / (logs.length - 1));
+    bin.forEach((g, i) => (out[g] = sd > 0 ? (logs[i] - m) / sd : 0));
   }
   return out;
 }
