@@ -7,6 +7,7 @@ import {
   writeFileAtomic,
   type Annotation,
   type FederatedModel,
+  type NovelGroup,
   type RejectThreshold,
 } from '@fl/federation';
 import type { LoadedDataset } from './load-datasets';
@@ -20,6 +21,8 @@ export interface QuerySummary {
   labelCounts: Record<string, number>;
   /** `--reject-threshold auto`: the correlation chosen per predicted type. */
   autoThresholds?: Record<string, number>;
+  /** `--reject-threshold auto` found a separate low-confidence group (step 1). */
+  autoNovelGroup?: NovelGroup;
 }
 
 export interface AnnotationSummary {
@@ -79,6 +82,7 @@ export async function annotateQueries(
       modelGenes: a.modelGenes,
       labelCounts,
       ...(a.autoThresholds && { autoThresholds: a.autoThresholds }),
+      ...(a.autoNovelGroup && { autoNovelGroup: a.autoNovelGroup }),
     });
     annotations.push(a);
   }

@@ -7,6 +7,7 @@ import {
   formatResultTxt,
   UNASSIGNED,
   type FederatedModel,
+  type NovelGroup,
 } from '@fl/federation';
 import { readExpression } from '@fl/formats';
 import type { Prisma, PrismaClient } from '@fl/persistence';
@@ -37,6 +38,8 @@ export interface AnnotationSummary {
   seconds: number;
   /** rejectThreshold "auto": the correlation chosen per predicted type. */
   autoThresholds?: Record<string, number>;
+  /** rejectThreshold "auto" found a separate low-confidence group (cells, threshold, separation, mean correlations). */
+  autoNovelGroup?: NovelGroup;
 }
 
 type ResultFile = 'result.txt' | 'predictions.csv';
@@ -167,6 +170,7 @@ export class AnnotationRunner {
         modelGenes: annotation.modelGenes,
         seconds: (performance.now() - started) / 1000,
         ...(annotation.autoThresholds && { autoThresholds: annotation.autoThresholds }),
+        ...(annotation.autoNovelGroup && { autoNovelGroup: annotation.autoNovelGroup }),
       };
       const published = await this.db.annotationJob.updateMany({
         where: { id: jobId, status: 'running', attempts: attempt },

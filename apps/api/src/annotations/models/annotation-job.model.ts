@@ -44,11 +44,11 @@ export class AnnotationJob {
     type: 'object',
     additionalProperties: true,
     description:
-      'cells, labelCounts, unassigned, coveredGenes, modelGenes, seconds, and autoThresholds when autoReject',
+      'cells, labelCounts, unassigned, coveredGenes, modelGenes, seconds, and autoThresholds when autoReject (with autoNovelGroup when the query held a separate low-confidence group)',
   })
   @Field(() => JSONValue, {
     description:
-      'cells, labelCounts, unassigned, coveredGenes, modelGenes, seconds, and autoThresholds when autoReject',
+      'cells, labelCounts, unassigned, coveredGenes, modelGenes, seconds, and autoThresholds when autoReject (with autoNovelGroup when the query held a separate low-confidence group)',
   })
   summary!: unknown;
 
