@@ -140,6 +140,12 @@ export function accuracyTable(rows: readonly CaseSummary[]): string {
   ].join('\n');
 }
 
+/** `auto` on a query without the novel cells: median (max) known unassigned; — for runs scored before. */
+function withoutNovel(scored: readonly NovelDetection[]): string {
+  const xs = scored.flatMap((n) => (n.autoWithoutNovel ? [n.autoWithoutNovel.knownRejected] : []));
+  return xs.length ? `${pct0(median(xs))} (${pct0(Math.max(...xs))})` : '—';
+}
+
 /**
  * Leave-one-type-out cases: accuracy on the other (known) cells; how well the confidence tells
  * the held-out type's cells from the known ones (AUROC, `--reject-threshold auto`, and the best
@@ -168,12 +174,13 @@ export function heldOutTable(runs: readonly FederatedRecord[]): string {
       `| ${name} | ${h.type} | ${h.cells} | ${seedText(rs.map((r) => r.seed))} | ${f3(median(acc))} ` +
       `(${f3(Math.min(...acc))}-${f3(Math.max(...acc))}) | ${f3(med((n) => n.auroc))} (${f3(minAuroc)}) | ` +
       `${pct0(med((n) => n.auto.novelRejected))} / ${pct0(med((n) => n.auto.knownRejected))} | ` +
+      `${withoutNovel(scored)} | ` +
       `${pct0(med((n) => n.oracleAt5.novelRejected))} | ${fractions} |`
     );
   });
   return [
-    '| case | preset | held-out type | its query cells | seeds | accuracy on the other cells, median (min-max) | novel vs known AUROC, median (min) | `auto`: novel / known unassigned, median | best threshold with <= 5% known unassigned: novel unassigned, median | held-out cells labelled as, before rejection (median fraction over seeds) |',
-    '|---|---|---|---|---|---|---|---|---|---|',
+    '| case | preset | held-out type | its query cells | seeds | accuracy on the other cells, median (min-max) | novel vs known AUROC, median (min) | `auto`: novel / known unassigned, median | `auto` on the known cells alone: unassigned, median (max) | best threshold with <= 5% known unassigned: novel unassigned, median | held-out cells labelled as, before rejection (median fraction over seeds) |',
+    '|---|---|---|---|---|---|---|---|---|---|---|',
     ...rows,
   ].join('\n');
 }

@@ -65,10 +65,29 @@ export interface NovelDetection {
   /** `--reject-threshold auto` applied to the run's labels and confidences: fractions unassigned. */
   auto: { novelRejected: number; knownRejected: number };
   /**
+   * `auto` on the known cells alone, as if the query held no novel type (the same model and
+   * cells): what the rule costs a query it has nothing to find in. Absent in runs scored before.
+   */
+  autoWithoutNovel?: { knownRejected: number };
+  /**
    * The best any single threshold on the confidence could do with the truth known: the novel
    * fraction unassigned at the highest threshold that leaves at most 5% of known cells unassigned.
    */
   oracleAt5: { threshold: number; novelRejected: number; knownRejected: number };
+}
+
+/** Fraction of the known cells `auto` rejects when it is given the known cells only. */
+function autoOnKnownOnly(
+  cells: { labels: readonly string[]; confidence: readonly number[] },
+  isNovel: readonly boolean[],
+): number {
+  const keep = isNovel.flatMap((novel, i) => (novel ? [] : [i]));
+  if (keep.length === 0) return NaN;
+  const only = autoRejection(
+    keep.map((i) => cells.labels[i]),
+    keep.map((i) => cells.confidence[i]),
+  );
+  return only.rejected.reduce((a, b) => a + b, 0) / keep.length;
 }
 
 /**
@@ -111,6 +130,7 @@ export function novelDetection(
     knownCells: knownConf.length,
     auroc: separationAuc(knownConf, novelConf),
     auto: { novelRejected: rejectedIn(true), knownRejected: rejectedIn(false) },
+    autoWithoutNovel: { knownRejected: autoOnKnownOnly(cells, isNovel) },
     oracleAt5: { threshold, novelRejected: below(novelConf), knownRejected: below(knownConf) },
   };
 }

@@ -100,12 +100,18 @@ describe('the hard-case tables', () => {
     const table = heldOutTable([held(1, { b: 0.8, c: 0.2 }), held(2, { b: 0.6, c: 0.4 }), held(3, { c: 1 })]);
     // Runs saved before novel-type scoring existed show dashes for it.
     expect(table).toContain(
-      '| p:without-a | published | a | 10 | 1-3 | 0.900 (0.900-0.900) | — (—) | — / — | — | b 0.60, c 0.40 |',
+      '| p:without-a | published | a | 10 | 1-3 | 0.900 (0.900-0.900) | — (—) | — / — | — | — | b 0.60, c 0.40 |',
     );
   });
 
   it('gives the median AUROC (and the worst), the automatic rule and the bound over seeds', () => {
-    const scored = (seed: number, auroc: number, autoNovel: number, oracle: number): FederatedRecord => ({
+    const scored = (
+      seed: number,
+      auroc: number,
+      autoNovel: number,
+      oracle: number,
+      alone?: number,
+    ): FederatedRecord => ({
       ...run('p:without-a', seed, 0.9),
       heldOut: { type: 'a', cells: 10, predicted: { b: 1 } },
       novel: {
@@ -114,14 +120,15 @@ describe('the hard-case tables', () => {
         auroc,
         auto: { novelRejected: autoNovel, knownRejected: 0.02 },
         oracleAt5: { threshold: 0.8, novelRejected: oracle, knownRejected: 0.05 },
+        ...(alone !== undefined && { autoWithoutNovel: { knownRejected: alone } }),
       },
     });
     const table = heldOutTable([
-      scored(1, 0.95, 0.6, 0.9),
-      scored(2, 0.85, 0.4, 0.7),
-      scored(3, 0.9, 0.5, 0.8),
+      scored(1, 0.95, 0.6, 0.9, 0.03),
+      scored(2, 0.85, 0.4, 0.7, 0.05),
+      scored(3, 0.9, 0.5, 0.8), // scored before the known-cells-alone figure existed: left out
     ]);
-    expect(table).toContain('| 0.900 (0.850) | 50% / 2% | 80% | b 1.00 |');
+    expect(table).toContain('| 0.900 (0.850) | 50% / 2% | 4% (5%) | 80% | b 1.00 |');
   });
 
   it('merges saved runs: each case once (its last record), every run kept', () => {

@@ -26,6 +26,8 @@ describe('novel-type detection of a leave-one-type-out run', () => {
     // The automatic rule sees one type of 25 cells: the four low novel cells are its outliers.
     expect(d.auto.novelRejected).toBeCloseTo(4 / 5, 12);
     expect(d.auto.knownRejected).toBe(0);
+    // On the 20 known cells alone (0.900-0.995, evenly spread) no cell is an outlier.
+    expect(d.autoWithoutNovel).toEqual({ knownRejected: 0 });
   });
 
   it('refuses a cell without a true label', () => {

@@ -64,7 +64,7 @@ describe('autoRejection (--reject-threshold auto)', () => {
       const count = (from: number, to?: number) =>
         auto.rejected.subarray(from, to).reduce((a, b) => a + b, 0);
       expect(auto.novelGroup).toMatchObject({ threshold, cells: count(0) });
-      expect(auto.novelGroup!.separation).toBeGreaterThan(3.2);
+      expect(auto.novelGroup!.separation).toBeGreaterThan(3.6);
       expect(auto.novelGroup!.meanCorrelation[0]).toBeCloseTo(Math.tanh(0.6), 1);
       expect([...auto.thresholds]).toEqual([
         ['alpha', threshold],
