@@ -12,32 +12,39 @@ import type { InstitutionInfo } from './messages';
  */
 export const DISPERSION_CLIP = 256;
 
-/**
- * Each gene's dispersion over one institution's cells: the sample variance (n - 1) divided by
- * the mean, 0 for a gene the institution never sees (mean 0) or for a single cell. Computed
- * where the cells are; only this vector, summed with the other institutions' ones, leaves.
- */
-export function geneDispersions(values: Float32Array, nCells: number, nGenes: number): Float32Array {
-  const sum = new Float64Array(nGenes);
+/** Each gene's mean and dispersion over one institution's cells (row-major cells x genes). */
+export function geneMoments(
+  values: Float32Array,
+  nCells: number,
+  nGenes: number,
+): { mean: Float64Array; dispersion: Float32Array } {
+  const mean = new Float64Array(nGenes);
   const sumSq = new Float64Array(nGenes);
   for (let c = 0; c < nCells; c++) {
     const row = c * nGenes;
     for (let g = 0; g < nGenes; g++) {
       const v = values[row + g];
-      sum[g] += v;
+      mean[g] += v;
       sumSq[g] += v * v;
     }
   }
-  const out = new Float32Array(nGenes);
-  if (nCells < 2) return out;
+  const dispersion = new Float32Array(nGenes);
   for (let g = 0; g < nGenes; g++) {
-    const mean = sum[g] / nCells;
-    if (mean <= 0) continue;
+    mean[g] /= nCells;
+    if (nCells < 2 || mean[g] <= 0) continue;
     // Two-pass accuracy is not needed for a ranking; clamp the rounding's tiny negatives.
-    const variance = Math.max(0, (sumSq[g] - nCells * mean * mean) / (nCells - 1));
-    out[g] = variance / mean;
+    const variance = Math.max(0, (sumSq[g] - nCells * mean[g] * mean[g]) / (nCells - 1));
+    dispersion[g] = variance / mean[g];
   }
-  return out;
+  return { mean, dispersion };
+}
+
+/**
+ * Each gene's dispersion over one institution's cells: the sample variance (n - 1) divided by
+ * the mean, 0 for a gene the institution never sees (mean 0) or for a single cell.
+ */
+export function geneDispersions(values: Float32Array, nCells: number, nGenes: number): Float32Array {
+  return geneMoments(values, nCells, nGenes).dispersion;
 }
 
 /** Mean bins of `normalisedDispersions` (Seurat's and scanpy's 20). */
@@ -58,18 +65,13 @@ export const UNSEEN_GENE_SCORE = -4;
  * 1, as in scanpy; an unseen gene (or one with no variance) scores UNSEEN_GENE_SCORE.
  */
 export function normalisedDispersions(values: Float32Array, nCells: number, nGenes: number): Float32Array {
-  const dispersion = geneDispersions(values, nCells, nGenes);
-  const mean = new Float64Array(nGenes);
-  for (let c = 0; c < nCells; c++) {
-    const row = c * nGenes;
-    for (let g = 0; g < nGenes; g++) mean[g] += values[row + g];
-  }
+  // Computed where the cells are; only the scores, summed with the other institutions', leave.
+  const { mean, dispersion } = geneMoments(values, nCells, nGenes);
   const out = new Float32Array(nGenes).fill(UNSEEN_GENE_SCORE);
   const seen: number[] = [];
   let lo = Infinity;
   let hi = -Infinity;
   for (let g = 0; g < nGenes; g++) {
-    mean[g] /= nCells;
     if (mean[g] > 0 && dispersion[g] > 0) {
       seen.push(g);
       lo = Math.min(lo, mean[g]);
