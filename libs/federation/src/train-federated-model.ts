@@ -54,6 +54,8 @@ export interface TrainedFederation {
    * an ensemble's members summed (their worker start-ups not included, as for a single model).
    */
   trainingSeconds: number;
+  /** `variableGenes`: how many genes were chosen from how many, how long it took, and whether securely. */
+  geneSelection?: GeneSelection;
   /** Absent when secure aggregation was off or skipped (options.secureAggregationSkipped says why). */
   secureAggregation?: {
     threshold: number;
@@ -62,6 +64,16 @@ export interface TrainedFederation {
     clip: number;
     reports: SecureRoundReport[];
   };
+}
+
+export interface GeneSelection {
+  /** Genes of the institutions' union. */
+  from: number;
+  chosen: number;
+  /** Scoring, summing and choosing, before the first round (not in trainingSeconds). */
+  seconds: number;
+  /** The scores were summed through secure aggregation. */
+  secure: boolean;
 }
 
 export const PUBLISHED_DEFAULTS = {
@@ -166,7 +178,17 @@ export async function trainFederatedModel(
     types: d.labels.types,
     typeCounts: d.labels.counts,
   }));
+  const selectionStarted = performance.now();
   const { genes, data } = await selectModelGenes(union, aligned, institutions, options.variableGenes, opts);
+  const geneSelection: GeneSelection | undefined =
+    genes.length < union.length
+      ? {
+          from: union.length,
+          chosen: genes.length,
+          seconds: (performance.now() - selectionStarted) / 1000,
+          secure: Boolean(opts.secureAggregation),
+        }
+      : undefined;
   const shape: ModelShape = {
     inputSize: genes.length,
     hiddenSize: options.hiddenSize,
@@ -203,6 +225,7 @@ export async function trainFederatedModel(
     history: members.flatMap((m) => m.outcome.history),
     backend: first.backend,
     trainingSeconds: members.reduce((sum, m) => sum + m.seconds, 0),
+    ...(geneSelection && { geneSelection }),
     secureAggregation: secure && {
       threshold: secure.threshold,
       bits: secure.bits,

@@ -153,6 +153,8 @@ describe('training on the most variable genes', () => {
     const trained = await trainFederatedModel(references(), { ...small, variableGenes: 50 });
     expect(trained.model.genes).toEqual(Array.from({ length: 50 }, (_, g) => `mark${g}`));
     expect(trained.model.shape.inputSize).toBe(50);
+    expect(trained.geneSelection).toMatchObject({ from: 60, chosen: 50, secure: false });
+    expect(trained.geneSelection!.seconds).toBeGreaterThanOrEqual(0);
     expect(trained.options.variableGenes).toBe(50);
     // The model annotates a query on its own genes (the query's others are dropped).
     const query = institution('query', 3, 9).matrix;
@@ -170,12 +172,14 @@ describe('training on the most variable genes', () => {
     });
     expect(secure.options.aggregation).toBe('secagg-fedavg-uniform');
     expect(secure.model.genes).toEqual(clear.model.genes);
+    expect(secure.geneSelection).toMatchObject({ from: 60, chosen: 50, secure: true });
   });
 
   it('keeps every gene at 0 or at a count above the union, and records nothing then', async () => {
     const all = await trainFederatedModel(references(), { ...small, rounds: 1, variableGenes: 0 });
     expect(all.model.genes).toHaveLength(60);
     expect(all.options).not.toHaveProperty('variableGenes');
+    expect(all).not.toHaveProperty('geneSelection');
     const more = await trainFederatedModel(references(), { ...small, rounds: 1, variableGenes: 500 });
     expect(more.model.genes).toEqual(all.model.genes);
   });

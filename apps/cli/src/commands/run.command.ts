@@ -132,6 +132,13 @@ async function run(opts: RunOptions): Promise<void> {
           : `loss ${r.meanLoss.toFixed(4)}`,
       ),
   }).finally(() => bar.stop());
+  if (trained.geneSelection) {
+    const g = trained.geneSelection;
+    reporter.info(
+      `Before training: chose the ${g.chosen} most variable of the institutions' ${g.from} genes in ${g.seconds.toFixed(1)} s` +
+        (g.secure ? ' (their scores summed through secure aggregation)' : ''),
+    );
+  }
   if (trained.secureAggregation) {
     const outOfRange = trained.secureAggregation.reports.reduce((n, r) => n + r.outOfRange, 0);
     reporter.info(
