@@ -1,5 +1,6 @@
 import { InvalidArgumentError } from 'commander';
 import { availableParallelism } from 'node:os';
+import { isVariableGeneCount, MIN_VARIABLE_GENES } from '@fl/federation';
 
 /** Commander argument parsers that name the option and what was expected. */
 export function positiveInt(name: string) {
@@ -29,12 +30,12 @@ export function nonNegativeInt(name: string) {
   };
 }
 
-/** `--variable-genes`: 0 (every gene) or at least 50 genes. */
+/** `--variable-genes`: the library's rule (0, every gene, or at least MIN_VARIABLE_GENES). */
 export function variableGenesOption(value: string): number {
   const n = Number(value);
-  if (!Number.isInteger(n) || (n !== 0 && n < 50))
+  if (!isVariableGeneCount(n))
     throw new InvalidArgumentError(
-      `--variable-genes must be 0 (every gene) or a whole number of at least 50, got "${value}"`,
+      `--variable-genes must be 0 (every gene) or a whole number of at least ${MIN_VARIABLE_GENES}, got "${value}"`,
     );
   return n;
 }

@@ -6,7 +6,7 @@ import { trainFederatedModel, type ReferenceDataset } from './train-federated-mo
 import {
   DISPERSION_CLIP,
   dispersionFixedPoint,
-  geneDispersions,
+  geneMoments,
   keepGenes,
   normalisedDispersions,
   sumDispersionsPlain,
@@ -23,11 +23,11 @@ describe('gene dispersions', () => {
     // 3 cells x 3 genes, row-major. Gene 0: 1, 2, 3 (mean 2, variance 1); gene 1: never seen;
     // gene 2: 0, 0, 6 (mean 2, variance ((2^2 + 2^2 + 4^2) / 2) = 12).
     const values = Float32Array.from([1, 0, 0, 2, 0, 0, 3, 0, 6]);
-    expect(Array.from(geneDispersions(values, 3, 3))).toEqual([0.5, 0, 6]);
+    expect(Array.from(geneMoments(values, 3, 3).dispersion)).toEqual([0.5, 0, 6]);
   });
 
   it('is 0 for every gene of a single cell (no variance to measure)', () => {
-    expect(Array.from(geneDispersions(Float32Array.from([4, 0, 2]), 1, 3))).toEqual([0, 0, 0]);
+    expect(Array.from(geneMoments(Float32Array.from([4, 0, 2]), 1, 3).dispersion)).toEqual([0, 0, 0]);
   });
 });
 
@@ -52,7 +52,7 @@ describe('normalised dispersions', () => {
     for (let c = 0; c < 10; c++)
       rows.push(c === 0 ? 1 : 0, c < 2 ? 0.5 : 0, 5 + (c % 2), 5.4 + 0.2 * (c % 2));
     const values = Float32Array.from(rows);
-    const d = Array.from(geneDispersions(values, 10, 4));
+    const d = Array.from(geneMoments(values, 10, 4).dispersion);
     const z = Array.from(normalisedDispersions(values, 10, 4));
     // By raw dispersion the less variable low gene beats the more variable high gene; normalised,
     // the more variable gene of each pair scores the same, above both less variable ones.

@@ -12,7 +12,11 @@ import type { InstitutionInfo } from './messages';
  */
 export const DISPERSION_CLIP = 256;
 
-/** Each gene's mean and dispersion over one institution's cells (row-major cells x genes). */
+/**
+ * Each gene's mean and dispersion over one institution's cells (row-major cells x genes). The
+ * dispersion is the sample variance (n - 1) over the mean: 0 for a gene the institution never
+ * sees (mean 0) or for a single cell.
+ */
 export function geneMoments(
   values: Float32Array,
   nCells: number,
@@ -37,14 +41,6 @@ export function geneMoments(
     dispersion[g] = variance / mean[g];
   }
   return { mean, dispersion };
-}
-
-/**
- * Each gene's dispersion over one institution's cells: the sample variance (n - 1) divided by
- * the mean, 0 for a gene the institution never sees (mean 0) or for a single cell.
- */
-export function geneDispersions(values: Float32Array, nCells: number, nGenes: number): Float32Array {
-  return geneMoments(values, nCells, nGenes).dispersion;
 }
 
 /** Mean bins of `normalisedDispersions` (Seurat's and scanpy's 20). */
@@ -165,11 +161,17 @@ export function keepGenes(data: InstitutionData, nGenes: number, keep: readonly 
   return { ...data, values };
 }
 
+/** The fewest genes a model may be trained on when genes are chosen (0 means every gene). */
+export const MIN_VARIABLE_GENES = 50;
+
+/** Whether `count` is a valid `variableGenes`: 0 (every gene) or a whole number >= MIN_VARIABLE_GENES. */
+export function isVariableGeneCount(count: number): boolean {
+  return count === 0 || (Number.isInteger(count) && count >= MIN_VARIABLE_GENES);
+}
+
 export function checkVariableGenes(count: number | undefined): void {
-  if (count === undefined || count === 0) return;
-  if (!Number.isInteger(count) || count < 50) {
-    throw new InputError(
-      `variableGenes must be 0 (every gene) or a whole number of at least 50 genes, got ${count}`,
-    );
-  }
+  if (count === undefined || isVariableGeneCount(count)) return;
+  throw new InputError(
+    `variableGenes must be 0 (every gene) or a whole number of at least ${MIN_VARIABLE_GENES} genes, got ${count}`,
+  );
 }
