@@ -163,6 +163,7 @@ async function main(): Promise<void> {
       'secagg-advertise': wrap('secagg-advertise', (d) => runtime.advertise(d)),
       'secagg-share': wrap('secagg-share', (d) => runtime.shareKeys(d)),
       'secagg-receive': wrap('secagg-receive', (d) => runtime.receiveShares(d)),
+      'gene-scores': wrap('gene-scores', (d) => runtime.geneScores(d)),
       train: wrap('train', (d) => runtime.train(d)),
       unmask: wrap('unmask', (d) => runtime.unmask(d)),
       landmarks: wrap('landmarks', (d) => runtime.landmarks(d)),

@@ -2,7 +2,10 @@ import { initParameters, type ModelShape } from '@fl/engine';
 import {
   buildGeneUnion,
   DEFAULT_SECAGG_BITS,
+  DISPERSION_CLIP,
   FedAvg,
+  sumDispersionsPlain,
+  topGenes,
   updateClip,
   type SecureAggregationSkipped,
   type TrainingOptions,
@@ -15,6 +18,7 @@ import {
   defaultThreshold,
   encodeEnvelopeWire,
   encodeUnmaskRequest,
+  laneView,
   makeConfig,
   ProtocolViolation,
   RoundFailed,
@@ -40,6 +44,7 @@ import {
 } from './jobs';
 import { applyAggregate, decodeAggregate, encodeAggregate, type AggregateRef } from './model-chain';
 import {
+  decodeGenes,
   decodeWeights,
   encodeGenes,
   encodeWeights,
@@ -81,6 +86,11 @@ export interface FederationOptions {
   /** A round's institutions that have not answered by then count as dropped. */
   roundDeadlineSeconds: number;
   allowSingletonTypes?: boolean;
+  /**
+   * Train on this many genes of largest normalised dispersion (the variable-genes preset), chosen
+   * before the first round from the institutions' summed gene scores; 0 or absent: every gene.
+   */
+  variableGenes?: number;
   /**
    * Model versions kept besides the final one and pinned ones: every k-th round (retention.ts).
    * Secure aggregation stores a full model only at those rounds (between them, each round's
@@ -174,9 +184,16 @@ export interface InstitutionSummary {
 
 /** Federation.state: what a restarted aggregator needs. JSON only. */
 export interface DriverState {
-  phase: 'describe' | 'keys' | 'rounds' | 'landmarks' | 'done';
+  phase: 'describe' | 'genes' | 'keys' | 'rounds' | 'landmarks' | 'done';
   institutions?: InstitutionSummary[];
+  /** The model's genes (set once they are chosen, when the federation chooses them). */
   genes?: ObjectRef & { count: number };
+  /** Every institution's genes united: what the model's genes are chosen from (phase 'genes'). */
+  union?: ObjectRef & { count: number };
+  /** Secure aggregation: the last key epoch used for gene statistics (its own clip and lanes). */
+  geneEpoch?: number;
+  /** How the model's genes were chosen (absent: every gene of the union). */
+  geneSelection?: { from: number; chosen: number; secure: boolean; seconds: number };
   /** Secure aggregation: the current key epoch and its set-up messages (base64 wire envelopes). */
   secagg?: { epoch: number; advertisements: string[]; shares: string[] };
   /** Set when a dropout or lost keys call for a fresh key set-up before the next round. */
@@ -240,6 +257,9 @@ export class FederationDriver {
         case 'describe':
           await this.describe();
           break;
+        case 'genes':
+          await this.chooseGenes();
+          break;
         case 'keys':
           await this.keySetup();
           break;
@@ -272,11 +292,144 @@ export class FederationDriver {
     });
     // The gene union in federation order: the embedded federation's buildGeneUnion, same input.
     const genes = buildGeneUnion(geneLists);
+    this.state.institutions = summaries;
+    const wanted = this.plan.options.variableGenes ?? 0;
+    if (wanted > 0 && wanted < genes.length) {
+      // The model's genes are chosen from the union first (a gene-statistics round).
+      const union = await this.ports.putBuffer(
+        objectKeys.geneUnion(this.plan.federationId),
+        Buffer.from(encodeGenes(genes)),
+      );
+      this.state.union = { key: union.key, sha256: union.sha256, count: genes.length };
+      this.state.phase = 'genes';
+      await this.ports.state.save(this.state);
+      this.emit('status', 'running');
+      return;
+    }
+    await this.startModel(genes);
+  }
+
+  /**
+   * The variable-genes preset's choice, as the embedded federation makes it (selectModelGenes):
+   * every institution scores the union's genes on its own cells, the scores are summed as exact
+   * fixed-point integers (through a secure round of their own under secure aggregation: the
+   * aggregator sees only the sum), and the `variableGenes` genes of largest sum are the model's.
+   * Everyone must take part, as in `describe`: a sum over fewer institutions would choose other
+   * genes than the embedded federation. A failure fails the federation; resuming it repeats this
+   * step with fresh keys.
+   */
+  private async chooseGenes(): Promise<void> {
+    const started = performance.now();
+    const unionRef = this.state.union!;
+    const union = decodeGenes((await this.ports.getBuffer(unionRef.key, unionRef.sha256)).toString('utf8'));
+    const unionObject = await this.readable(unionRef);
+    const secure = this.plan.options.secureAggregation;
+    const summed = secure
+      ? await this.sumGeneScoresSecurely(unionObject, union.length)
+      : await this.sumGeneScores(unionObject, union.length);
+    const chosen = topGenes(summed, this.plan.options.variableGenes!).map((g) => union[g]);
+    this.state.geneSelection = {
+      from: union.length,
+      chosen: chosen.length,
+      secure,
+      seconds: (performance.now() - started) / 1000,
+    };
+    await this.startModel(chosen);
+  }
+
+  /** Secure aggregation off: the scores arrive in the clear and are summed as the embedded sum. */
+  private async sumGeneScores(union: ReadableObject, nGenes: number): Promise<Int32Array> {
+    const results = await this.all(async (inst, i) => {
+      const key = objectKeys.geneScores(this.plan.federationId, inst);
+      return this.ports.call(
+        inst,
+        'gene-scores',
+        { spec: this.spec(i), union, upload: { key, url: await this.ports.presignedPutUrl(key) } },
+        this.opts('gene-scores', inst),
+      );
+    });
+    const scores = await Promise.all(
+      results.map(async (r) =>
+        decodeWeights(await this.ports.getBuffer(r.scores.key, r.scores.sha256), nGenes, r.scores.key),
+      ),
+    );
+    return sumDispersionsPlain(scores);
+  }
+
+  /**
+   * Secure aggregation on: a key epoch of its own (the scores' clipping range and 32-bit lanes),
+   * one masked round of every institution, and the unmasked sum.
+   */
+  private async sumGeneScoresSecurely(union: ReadableObject, nGenes: number): Promise<Int32Array> {
+    const epoch = this.nextEpoch();
+    this.state.geneEpoch = epoch;
+    await this.ports.state.save(this.state);
+    const params = this.geneStatisticsParams();
+    const { server } = await this.exchangeKeys(epoch, params, this.order);
+    const missing = this.order.filter((inst) => !server.memberList().includes(inst));
+    if (missing.length > 0) {
+      throw new FederationFailed(
+        `${missing.join(', ')} could not set up keys for the gene statistics; resume the federation once every worker runs`,
+      );
+    }
+    const round = 1;
+    const participants = server.beginRound(round, this.order);
+    const results = await this.all(async (inst, i) => {
+      const key = objectKeys.geneScores(this.plan.federationId, inst);
+      return this.ports.call(
+        inst,
+        'gene-scores',
+        {
+          spec: this.spec(i),
+          union,
+          upload: { key, url: await this.ports.presignedPutUrl(key) },
+          secure: { epoch, round, participants },
+        },
+        this.opts('gene-scores', inst, round, 0, epoch),
+      );
+    });
+    for (const [i, r] of results.entries()) {
+      if (!r.maskedEnvelope) throw new FederationFailed(`${this.order[i]} sent unmasked gene scores`);
+      const bytes = await this.ports.getBuffer(r.scores.key, r.scores.sha256);
+      const vector = new Uint32Array(bytes.byteLength / 4);
+      new Uint8Array(vector.buffer).set(bytes);
+      server.acceptMaskedInput({ envelope: decodeEnvelopeWire(fromBase64(r.maskedEnvelope)), vector });
+    }
+    const requests = server.unmaskRequests();
+    const answers = await this.all(async (inst, i) =>
+      this.ports.call(
+        inst,
+        'unmask',
+        { spec: this.spec(i), round, epoch, request: toBase64(encodeUnmaskRequest(requests.get(inst)!)) },
+        this.opts('unmask', inst, round, 0, epoch),
+      ),
+    );
+    const aggregate = await server.finishRound(
+      answers.map((a) => decodeEnvelopeWire(fromBase64(a.envelope))),
+    );
+    return Int32Array.from(laneView(aggregate.sum, 32).subarray(0, nGenes));
+  }
+
+  /** The embedded gene-statistics session's settings (sumDispersionsSecure): same clip and lanes. */
+  private geneStatisticsParams(): { threshold: number; clip: number; bits: LaneBits } {
+    return {
+      threshold: this.plan.options.threshold ?? defaultThreshold(this.order.length),
+      clip: DISPERSION_CLIP,
+      bits: 32,
+    };
+  }
+
+  /** A key epoch no earlier set-up used (the gene statistics' and the rounds' share one counter). */
+  private nextEpoch(): number {
+    return Math.max(this.state.secagg?.epoch ?? -1, this.state.geneEpoch ?? -1) + 1;
+  }
+
+  /** Stores the model's genes and the initial model; the rounds (or their key set-up) come next. */
+  private async startModel(genes: string[]): Promise<void> {
     const genesObject = await this.ports.putBuffer(
       objectKeys.genes(this.plan.federationId),
       Buffer.from(encodeGenes(genes)),
     );
-    this.state.institutions = summaries;
     this.state.genes = { key: genesObject.key, sha256: genesObject.sha256, count: genes.length };
     const initial = initParameters(this.shape(), this.plan.options.seed);
     const model = await this.storeModel(0, initial, 'init');
@@ -294,11 +447,35 @@ export class FederationDriver {
    * Those that do not take part are not members of the epoch until the next set-up.
    */
   private async keySetup(): Promise<void> {
-    const epoch = (this.state.secagg?.epoch ?? -1) + 1;
-    const base = await this.secaggJobBase(epoch);
-    const tag = (name: InstitutionJobName, inst: string) => this.opts(name, inst, 0, 0, epoch);
-    let live = await this.onlineInstitutions(this.order);
+    const epoch = this.nextEpoch();
+    const live = await this.onlineInstitutions(this.order);
     const tried = [...live];
+    const { server, ads, shares } = await this.exchangeKeys(epoch, this.secaggParams(), live);
+    this.server = server;
+    const members = server.memberList();
+    const failures = { ...this.state.keyFailures };
+    for (const inst of this.order) {
+      if (members.includes(inst)) delete failures[inst];
+      else if (tried.includes(inst)) failures[inst] = this.state.round;
+    }
+    this.state.keyFailures = failures;
+    this.state.secagg = { epoch, advertisements: ads, shares };
+    this.state.rekey = false;
+    this.state.phase = 'rounds';
+    await this.ports.state.save(this.state);
+  }
+
+  /**
+   * One key set-up among `live`: AdvertiseKeys, ShareKeys, then each institution's shares routed
+   * to it. Returns the epoch's server and its set-up messages (base64 wire envelopes).
+   */
+  private async exchangeKeys(
+    epoch: number,
+    params: { threshold: number; clip: number; bits: LaneBits },
+    live: readonly string[],
+  ): Promise<{ server: SecAggServer; ads: string[]; shares: string[] }> {
+    const base = await this.secaggJobBase(epoch, params);
+    const tag = (name: InstitutionJobName, inst: string) => this.opts(name, inst, 0, 0, epoch);
     const ads = await this.some(live, (inst, i) =>
       this.ports.call(
         inst,
@@ -307,13 +484,13 @@ export class FederationDriver {
         tag('secagg-advertise', inst),
       ),
     );
-    const server = this.newServer(epoch);
+    const server = this.newServer(epoch, params);
     const broadcast = server.collectAdvertisements(
       [...ads.values()].map((a) => decodeEnvelopeWire(fromBase64(a.envelope))),
     );
     const broadcastB64 = broadcast.map((e) => toBase64(encodeEnvelopeWire(e)));
-    live = [...ads.keys()];
-    const shareResults = await this.some(live, (inst, i) =>
+    const advertised = [...ads.keys()];
+    const shareResults = await this.some(advertised, (inst, i) =>
       this.ports.call(
         inst,
         'secagg-share',
@@ -335,18 +512,7 @@ export class FederationDriver {
         tag('secagg-receive', inst),
       ),
     );
-    this.server = server;
-    const members = server.memberList();
-    const failures = { ...this.state.keyFailures };
-    for (const inst of this.order) {
-      if (members.includes(inst)) delete failures[inst];
-      else if (tried.includes(inst)) failures[inst] = this.state.round;
-    }
-    this.state.keyFailures = failures;
-    this.state.secagg = { epoch, advertisements: [...ads.values()].map((a) => a.envelope), shares };
-    this.state.rekey = false;
-    this.state.phase = 'rounds';
-    await this.ports.state.save(this.state);
+    return { server, ads: [...ads.values()].map((a) => a.envelope), shares };
   }
 
   private async nextRound(): Promise<void> {
@@ -799,7 +965,7 @@ export class FederationDriver {
   /** A restarted aggregator: replays this epoch's key set-up messages into a fresh server. */
   private async restoreServer(): Promise<SecAggServer> {
     const { epoch, advertisements, shares } = this.state.secagg!;
-    const server = this.newServer(epoch, await this.verifier());
+    const server = this.newServer(epoch, this.secaggParams(), await this.verifier());
     server.collectAdvertisements(advertisements.map((a) => decodeEnvelopeWire(fromBase64(a))));
     server.routeShares(shares.map((s) => decodeEnvelopeWire(fromBase64(s))));
     this.server = server;
@@ -845,8 +1011,12 @@ export class FederationDriver {
     return this.verifierCache;
   }
 
-  private newServer(epoch: number, verifier?: ConsortiumTrust): SecAggServer {
-    const { threshold, clip, bits } = this.secaggParams();
+  private newServer(
+    epoch: number,
+    params: { threshold: number; clip: number; bits: LaneBits },
+    verifier?: ConsortiumTrust,
+  ): SecAggServer {
+    const { threshold, clip, bits } = params;
     const config = makeConfig({
       federationId: this.plan.federationId,
       roster: this.order,
@@ -860,10 +1030,10 @@ export class FederationDriver {
     return new SecAggServer(config, this.verifierCache);
   }
 
-  private async secaggJobBase(epoch: number) {
+  private async secaggJobBase(epoch: number, params: { threshold: number; clip: number; bits: LaneBits }) {
     await this.verifier();
     const t = await this.ports.trust!();
-    const { threshold, clip, bits } = this.secaggParams();
+    const { threshold, clip, bits } = params;
     return { epoch, threshold, clip, bits, certificates: t.certificates, revocationList: t.revocationList };
   }
 
@@ -915,6 +1085,7 @@ export class FederationDriver {
       embeddingSize: o.embeddingSize,
       weighting: o.weighting,
       aggregation: `${o.secureAggregation ? 'secagg-' : ''}fedavg-${o.weighting}`,
+      ...(o.variableGenes ? { variableGenes: o.variableGenes } : {}),
       ...(o.secureAggregationSkipped && { secureAggregationSkipped: o.secureAggregationSkipped }),
     };
   }

@@ -5,6 +5,7 @@ import {
   institutionInfo,
   LocalInstitution,
   normaliseGeneName,
+  normalisedDispersions,
   prepareInstitutionData,
   type InstitutionData,
 } from '@fl/federation';
@@ -27,6 +28,8 @@ import type {
   DescribeJob,
   DescribeResult,
   FederationSpec,
+  GeneScoresJob,
+  GeneScoresResult,
   LandmarksJob,
   LandmarksResult,
   ReadableObject,
@@ -132,6 +135,30 @@ export class InstitutionRuntime {
     const client = await this.secaggClient(job.spec, job.epoch);
     client.receiveShares(job.envelopes.map((e) => decodeEnvelopeWire(fromBase64(e))));
     return { received: job.envelopes.length };
+  }
+
+  /**
+   * Gene statistics before training (the variable-genes preset): each gene's normalised
+   * dispersion over this institution's cells, on the union's columns as the embedded federation
+   * computes it. Under secure aggregation the scores leave masked (the gene-statistics epoch's
+   * keys), so only their sum over the institutions is ever seen.
+   */
+  async geneScores(job: GeneScoresJob): Promise<GeneScoresResult> {
+    const state = await this.federation(job.spec);
+    const union = await this.readGenes(job.union);
+    const data = this.align(state, job.spec, union);
+    const scores = normalisedDispersions(data.values, data.nCells, union.length);
+    if (!job.secure) {
+      return { scores: await this.options.writeObject(job.upload, encodeWeights(scores)) };
+    }
+    const client = await this.secaggClient(job.spec, job.secure.epoch);
+    const { masked } = await client.maskInput(job.secure.round, job.secure.participants, scores);
+    const { vector } = masked;
+    const written = await this.options.writeObject(
+      job.upload,
+      new Uint8Array(vector.buffer, vector.byteOffset, vector.byteLength),
+    );
+    return { scores: written, maskedEnvelope: toBase64(encodeEnvelopeWire(masked.envelope)) };
   }
 
   /** One round: local step(s) from the global model, then the (masked) parameters go to storage. */
@@ -296,13 +323,8 @@ export class InstitutionRuntime {
   private async prepared(spec: FederationSpec, genesObject: ReadableObject): Promise<FederationState> {
     const state = await this.federation(spec);
     if (state.genes?.sha256 !== genesObject.sha256) {
-      const genes = decodeGenes(Buffer.from(await this.options.readObject(genesObject)).toString('utf8'));
-      const combined = combineMatrices(state.matrices, this.institution);
-      const data = prepareInstitutionData(
-        { name: this.institution, matrix: combined },
-        genes,
-        spec.allowSingletonTypes,
-      );
+      const genes = await this.readGenes(genesObject);
+      const data = this.align(state, spec, genes);
       const shape = {
         inputSize: genes.length,
         hiddenSize: spec.hiddenSize,
@@ -319,6 +341,20 @@ export class InstitutionRuntime {
       );
     }
     return state;
+  }
+
+  private async readGenes(genesObject: ReadableObject): Promise<string[]> {
+    return decodeGenes(Buffer.from(await this.options.readObject(genesObject)).toString('utf8'));
+  }
+
+  /** This institution's cells on the given genes' columns, as the embedded federation aligns them. */
+  private align(state: FederationState, spec: FederationSpec, genes: readonly string[]): InstitutionData {
+    const combined = combineMatrices(state.matrices, this.institution);
+    return prepareInstitutionData(
+      { name: this.institution, matrix: combined },
+      genes,
+      spec.allowSingletonTypes,
+    );
   }
 
   private newSecAggClient(job: SecAggConfigJob): SecAggClient {

@@ -132,6 +132,25 @@ export interface TrainResult {
   modelBytesIn?: number;
 }
 
+/**
+ * Gene statistics (the variable-genes preset), before training: the institution scores every
+ * gene of the union on its own cells (normalised dispersion) and uploads the scores, masked in
+ * the gene-statistics key epoch under secure aggregation, so the aggregator learns only the sum.
+ */
+export interface GeneScoresJob {
+  spec: FederationSpec;
+  /** Every institution's genes united, in federation order. */
+  union: ReadableObject;
+  upload: WritableObject;
+  /** Present under secure aggregation: the gene-statistics epoch and the round's participants. */
+  secure?: { epoch: number; round: number; participants: string[] };
+}
+export interface GeneScoresResult {
+  scores: WrittenObject;
+  /** Under secure aggregation: the signed masked-input header (wire envelope, base64). */
+  maskedEnvelope?: string;
+}
+
 export interface UnmaskJob {
   spec: FederationSpec;
   round: number;
@@ -166,6 +185,7 @@ export interface InstitutionJobs {
   'secagg-advertise': [AdvertiseJob, AdvertiseResult];
   'secagg-share': [ShareKeysJob, ShareKeysResult];
   'secagg-receive': [ReceiveSharesJob, ReceiveSharesResult];
+  'gene-scores': [GeneScoresJob, GeneScoresResult];
   train: [TrainJob, TrainResult];
   unmask: [UnmaskJob, UnmaskResult];
   landmarks: [LandmarksJob, LandmarksResult];

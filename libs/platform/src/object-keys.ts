@@ -6,6 +6,11 @@ export const objectKeys = {
   dataset: (institution: string, datasetId: string, fileName: string) =>
     `institutions/${institution}/datasets/${datasetId}/${fileName}`,
   genes: (federationId: string) => `federations/${federationId}/genes.txt`,
+  /** Every institution's genes united, when the model's genes are then chosen from them. */
+  geneUnion: (federationId: string) => `federations/${federationId}/gene-union.txt`,
+  /** One institution's gene scores (masked, under secure aggregation) for choosing the genes. */
+  geneScores: (federationId: string, institution: string) =>
+    `federations/${federationId}/gene-statistics/${institution}.bin`,
   model: (federationId: string, round: number) =>
     `federations/${federationId}/models/round-${String(round).padStart(5, '0')}/weights.bin`,
   /** Secure aggregation: one round's unmasked sum of encoded updates (the compact broadcast). */

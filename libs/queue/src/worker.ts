@@ -57,6 +57,7 @@ const JOB_NAMES: readonly InstitutionJobName[] = Object.keys({
   'secagg-advertise': true,
   'secagg-share': true,
   'secagg-receive': true,
+  'gene-scores': true,
   train: true,
   unmask: true,
   landmarks: true,

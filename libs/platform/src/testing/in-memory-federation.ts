@@ -214,6 +214,7 @@ export class MemoryFederation {
         'secagg-advertise': (d) => rt.advertise(d),
         'secagg-share': (d) => rt.shareKeys(d),
         'secagg-receive': (d) => rt.receiveShares(d),
+        'gene-scores': (d) => rt.geneScores(d),
         train: (d) => rt.train(d),
         unmask: (d) => rt.unmask(d),
         landmarks: (d) => rt.landmarks(d),
