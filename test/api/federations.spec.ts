@@ -213,9 +213,8 @@ describe('api: federations', () => {
         learningRate: TRAINING_PRESETS[name].learningRate,
         ensembleSize: TRAINING_PRESETS[name].ensembleSize,
         variableGenes: TRAINING_PRESETS[name].variableGenes,
-        // A single model on every gene: what the aggregator trains.
-        availableOnPlatform:
-          TRAINING_PRESETS[name].ensembleSize === 1 && TRAINING_PRESETS[name].variableGenes === 0,
+        // A single model (on every gene or on the variable ones): what the aggregator trains.
+        availableOnPlatform: TRAINING_PRESETS[name].ensembleSize === 1,
       }));
       for (const token of [x.adminToken, a.token]) {
         const data = await api.gqlOk<{ trainingPresets: unknown[] }>(PRESETS, {}, token);
@@ -271,11 +270,34 @@ describe('api: federations', () => {
       expect(ensemble.errors?.[0].message).toMatch(
         /^Invalid federation: preset: the "ensemble" preset trains 3 models and runs only in the command line so far \(scprivacy run --preset ensemble\)/,
       );
-      const variable = await start({ institutions: [a.name, b.name], preset: 'variable-genes' });
-      expect(variable.errors?.[0].message).toMatch(
-        /^Invalid federation: preset: the "variable-genes" preset chooses the 2000 most variable genes before training and runs only in the command line so far/,
+      const tooFew = await start({
+        institutions: [a.name, b.name],
+        preset: 'variable-genes',
+        variableGenes: 20,
+      });
+      expect(tooFew.errors?.[0].extensions?.code).toBe('BAD_USER_INPUT');
+      expect(tooFew.errors?.[0].message).toBe(
+        'Invalid federation: variableGenes: must be 0 (every gene) or a whole number of at least 50 genes',
       );
       expect(await api.db.federation.count()).toBe(before);
+    });
+
+    it("should take variable-genes' gene count, record it, and let the caller change it", async () => {
+      const preset = await start({ institutions: [a.name, b.name], preset: 'variable-genes', rounds: 3 });
+      expect(preset.errors).toBeUndefined();
+      expect(preset.data!.startFederation.options).toMatchObject({
+        preset: 'variable-genes',
+        variableGenes: TRAINING_PRESETS['variable-genes'].variableGenes,
+        rounds: 3,
+      });
+      const row = await api.db.federation.findUniqueOrThrow({
+        where: { id: preset.data!.startFederation.id },
+      });
+      expect(row.options).toMatchObject({ variableGenes: 2000 });
+      const own = await start({ institutions: [a.name, b.name], variableGenes: 500, rounds: 3 });
+      expect(own.data!.startFederation.options).toMatchObject({ variableGenes: 500 });
+      const off = await start({ institutions: [a.name, b.name], preset: 'variable-genes', variableGenes: 0 });
+      expect(off.data!.startFederation.options).not.toHaveProperty('variableGenes');
     });
 
     it('should not record a preset that was not named', async () => {

@@ -24,6 +24,7 @@ function showPresetDefaults() {
   $('fed-rounds').placeholder = String(preset.rounds);
   $('fed-localSteps').placeholder = String(preset.localSteps);
   $('fed-learningRate').placeholder = String(preset.learningRate);
+  $('fed-variableGenes').placeholder = preset.variableGenes ? String(preset.variableGenes) : 'every gene';
   $('fed-preset-hint').textContent = preset.description;
 }
 
@@ -116,6 +117,11 @@ function build() {
         control: input({ inputmode: 'numeric' }),
       }),
       field({ id: 'fed-learningRate', label: 'Learning rate', control: input({ inputmode: 'decimal' }) }),
+      field({
+        id: 'fed-variableGenes',
+        label: 'Variable genes (0: every gene)',
+        control: input({ inputmode: 'numeric' }),
+      }),
       field({ id: 'fed-seed', label: 'Seed', control: input({ inputmode: 'numeric', placeholder: '0' }) }),
       field({
         id: 'fed-weighting',
@@ -208,6 +214,7 @@ function values(form) {
     rounds: text('fed-rounds'),
     localSteps: text('fed-localSteps'),
     learningRate: text('fed-learningRate'),
+    variableGenes: text('fed-variableGenes'),
     seed: text('fed-seed'),
     weighting: text('fed-weighting'),
     checkpointEvery: text('fed-checkpointEvery'),

@@ -63,7 +63,7 @@ function wholeNumber(text, field, label, [min, max], errors) {
 /**
  * The start form's values → StartFederationInput. `values`: strings as typed (name, preset,
  * rounds, localSteps, learningRate, seed, roundDeadlineSeconds, checkpointEvery, threshold,
- * weighting, hiddenSize, embeddingSize), `secureAggregation` (boolean), `institutions` (names, in the order chosen) and
+ * weighting, hiddenSize, embeddingSize, variableGenes), `secureAggregation` (boolean), `institutions` (names, in the order chosen) and
  * `datasets` ({ institution: [dataset ids] }, empty = all of them). Empty optional fields are left
  * out, so the api (or the preset) chooses. Returns { input, errors }.
  */
@@ -109,6 +109,17 @@ export function federationInput(values, { consortiumId, presets = [] }) {
         message: `Learning rate: a number above 0 and at most 1, got "${lr}".`,
       });
     } else input.learningRate = value;
+  }
+  const genes = (values.variableGenes ?? '').trim();
+  if (genes !== '') {
+    const value = Number(genes);
+    // The api's rule (isVariableGeneCount): 0 keeps every gene; a chosen set needs 50 or more.
+    if (!Number.isInteger(value) || (value !== 0 && (value < 50 || value > 1_000_000))) {
+      errors.push({
+        field: 'fed-variableGenes',
+        message: `Variable genes: 0 (every gene) or a whole number from 50 to 1000000, got "${genes}".`,
+      });
+    } else input.variableGenes = value;
   }
   const seed = (values.seed ?? '').trim();
   if (seed !== '') input.seed = wholeNumber(seed, 'fed-seed', 'Seed', [0, Number.MAX_SAFE_INTEGER], errors);

@@ -20,6 +20,7 @@ const BASE = {
   roundDeadlineSeconds: '',
   hiddenSize: '',
   embeddingSize: '',
+  variableGenes: '',
   secureAggregation: true,
   institutions: ['a', 'b', 'c'],
   datasets: {},
@@ -92,6 +93,19 @@ describe('federationInput (the start form)', () => {
       { field: 'fed-seed', message: `Seed: a whole number from 0 to ${Number.MAX_SAFE_INTEGER}, got "-1".` },
       { field: 'fed-institutions', message: 'Institutions: choose at least one.' },
     ]);
+  });
+
+  it('takes a variable-gene count of 0 or at least 50, as the api does', () => {
+    expect(start({ variableGenes: '2000' }).input).toMatchObject({ variableGenes: 2000 });
+    expect(start({ variableGenes: '0' }).input).toMatchObject({ variableGenes: 0 });
+    expect(start({}).input).not.toHaveProperty('variableGenes');
+    for (const typed of ['20', '1.5', 'many'])
+      expect(start({ variableGenes: typed }).errors).toEqual([
+        {
+          field: 'fed-variableGenes',
+          message: `Variable genes: 0 (every gene) or a whole number from 50 to 1000000, got "${typed}".`,
+        },
+      ]);
   });
 
   it('bounds checkpointEvery by the rounds, typed or the preset’s', () => {

@@ -9,7 +9,12 @@ import {
 } from '@nestjs/common';
 import type { Queue } from 'bullmq';
 import { z } from 'zod';
-import { chooseSecureAggregation, type SecureAggregationSkipped } from '@fl/federation';
+import {
+  chooseSecureAggregation,
+  isVariableGeneCount,
+  MIN_VARIABLE_GENES,
+  type SecureAggregationSkipped,
+} from '@fl/federation';
 import type { Federation as FederationRow, Prisma, Round as RoundRow } from '@fl/persistence';
 import { checkpointEveryProblem, defaultCheckpointEvery, type ControlJob } from '@fl/platform';
 import { defaultThreshold } from '@fl/secure-agg';
@@ -55,6 +60,11 @@ export interface FederationOptions {
   allowSingletonTypes: boolean;
   /** Model versions kept besides the final and pinned ones: every k-th round (@fl/platform retention). */
   checkpointEvery: number;
+  /**
+   * Train on this many genes of largest normalised dispersion, chosen before the first round from
+   * the institutions' summed gene scores (the variable-genes preset); absent: every gene.
+   */
+  variableGenes?: number;
   /** The training preset that supplied the left-out rounds, localSteps and learningRate, if named. */
   preset?: string;
 }
@@ -81,6 +91,12 @@ const startSchema = z
     rounds: z.number().int().min(1).max(100_000).nullish(),
     localSteps: z.number().int().min(1).max(10_000).nullish(),
     learningRate: z.number().positive().max(1).nullish(),
+    variableGenes: z
+      .number()
+      .refine(isVariableGeneCount, {
+        message: `must be 0 (every gene) or a whole number of at least ${MIN_VARIABLE_GENES} genes`,
+      })
+      .nullish(),
     seed: z.number().int().min(0),
     hiddenSize: z.number().int().min(1).max(100_000),
     embeddingSize: z.number().int().min(1).max(10_000),
@@ -112,6 +128,7 @@ const startSchema = z
       rounds: i.rounds ?? defaults.rounds,
       localSteps: i.localSteps ?? defaults.localSteps,
       learningRate: i.learningRate ?? defaults.learningRate,
+      variableGenes: i.variableGenes ?? defaults.variableGenes,
     };
   })
   .refine((i) => i.embeddingSize <= i.hiddenSize, {
@@ -201,6 +218,7 @@ export class FederationsService {
       allowSingletonTypes: input.allowSingletonTypes,
       // Stored resolved, so the aggregator, the api and the dashboard read the same k.
       checkpointEvery: input.checkpointEvery ?? defaultCheckpointEvery(input.rounds),
+      ...(input.variableGenes > 0 && { variableGenes: input.variableGenes }),
       ...(input.preset != null && { preset: input.preset }),
     };
     const row = await this.db.$transaction(async (tx) => {

@@ -13,19 +13,17 @@ export interface PlatformPreset {
 }
 
 /**
- * The aggregator trains one model per federation on the union of the institutions' genes; an
- * ensemble (several models with different seeds, averaged at annotation) and a gene selection
- * (a round of gene statistics before training) exist only in the command line so far.
+ * The aggregator trains one model per federation (on the union of the institutions' genes, or on
+ * the variable genes its gene-statistics phase chooses); an ensemble (several models with
+ * different seeds, averaged at annotation) exists only in the command line so far.
  */
 export function availableOnPlatform(preset: TrainingPreset): boolean {
-  return preset.ensembleSize === 1 && preset.variableGenes === 0;
+  return preset.ensembleSize === 1;
 }
 
 /** What keeps a preset to the command line, in words. */
 function commandLineOnly(preset: TrainingPreset): string {
-  return preset.ensembleSize > 1
-    ? `trains ${preset.ensembleSize} models`
-    : `chooses the ${preset.variableGenes} most variable genes before training`;
+  return `trains ${preset.ensembleSize} models`;
 }
 
 /** Every preset of the command line, in its order, with whether a federation may use it. */
@@ -69,11 +67,19 @@ export function presetProblem(name: string): string | null {
   return null;
 }
 
-/** rounds, localSteps and learningRate of the named preset (the published one when none or unknown). */
+/**
+ * rounds, localSteps, learningRate and variableGenes of the named preset (the published one when
+ * none or unknown).
+ */
 export function presetDefaults(
   name: string | null | undefined,
-): Pick<TrainingPreset, 'rounds' | 'localSteps' | 'learningRate'> {
+): Pick<TrainingPreset, 'rounds' | 'localSteps' | 'learningRate' | 'variableGenes'> {
   const known = name != null && (PRESET_NAMES as string[]).includes(name);
   const preset: TrainingPreset = TRAINING_PRESETS[known ? (name as PresetName) : DEFAULT_PRESET];
-  return { rounds: preset.rounds, localSteps: preset.localSteps, learningRate: preset.learningRate };
+  return {
+    rounds: preset.rounds,
+    localSteps: preset.localSteps,
+    learningRate: preset.learningRate,
+    variableGenes: preset.variableGenes,
+  };
 }

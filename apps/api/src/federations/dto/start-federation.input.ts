@@ -38,6 +38,12 @@ export class StartFederationInput {
   localSteps?: number | null;
   @Field(() => Float, { nullable: true, description: "Default: the preset's, else 0.0005 (published)." })
   learningRate?: number | null;
+  @Field(() => Int, {
+    nullable: true,
+    description:
+      "Train on this many genes of largest normalised dispersion, chosen before the first round from the institutions' summed gene scores (through secure aggregation when it is on); 0: every gene. Default: the preset's (2000 for variable-genes), else 0. At least 50 when not 0.",
+  })
+  variableGenes?: number | null;
   @Field(() => Int, { defaultValue: 0 }) seed!: number;
   @Field(() => Int, { defaultValue: 500 }) hiddenSize!: number;
   @Field(() => Int, { defaultValue: 20 }) embeddingSize!: number;

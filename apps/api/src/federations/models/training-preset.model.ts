@@ -13,12 +13,12 @@ export class TrainingPreset {
   @Field(() => Int, { description: 'Models trained with different seeds (1: a single model).' })
   ensembleSize!: number;
   @Field(() => Int, {
-    description: 'Genes of largest dispersion the model trains on (0: every gene of the institutions).',
+    description: 'Genes of largest normalised dispersion the model trains on (0: every gene of the institutions), chosen before training from the institutions’ summed gene scores.',
   })
   variableGenes!: number;
   @Field({
     description:
-      'Whether a federation may use it (ensembleSize 1, variableGenes 0); the others run only in the command line so far.',
+      'Whether a federation may use it (ensembleSize 1); an ensemble runs only in the command line so far.',
   })
   availableOnPlatform!: boolean;
 }
