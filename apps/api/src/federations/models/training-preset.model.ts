@@ -13,7 +13,8 @@ export class TrainingPreset {
   @Field(() => Int, { description: 'Models trained with different seeds (1: a single model).' })
   ensembleSize!: number;
   @Field(() => Int, {
-    description: 'Genes of largest normalised dispersion the model trains on (0: every gene of the institutions), chosen before training from the institutions’ summed gene scores.',
+    description:
+      'Genes of largest normalised dispersion the model trains on (0: every gene of the institutions), chosen before training from the institutions’ summed gene scores.',
   })
   variableGenes!: number;
   @Field({
