@@ -192,6 +192,11 @@ export interface DriverState {
   union?: ObjectRef & { count: number };
   /** Secure aggregation: the last key epoch used for gene statistics (its own clip and lanes). */
   geneEpoch?: number;
+  /**
+   * Runs of phase 'genes' so far, minus one: each run's jobs get fresh ids, so a resume after a
+   * failure asks again instead of reading the failed job's stored outcome.
+   */
+  geneAttempt?: number;
   /** How the model's genes were chosen (absent: every gene of the union). */
   geneSelection?: { from: number; chosen: number; secure: boolean; seconds: number };
   /** Secure aggregation: the current key epoch and its set-up messages (base64 wire envelopes). */
@@ -320,13 +325,17 @@ export class FederationDriver {
    */
   private async chooseGenes(): Promise<void> {
     const started = performance.now();
+    const attempt = (this.state.geneAttempt ?? -1) + 1;
+    this.state.geneAttempt = attempt;
+    if (this.plan.options.secureAggregation) this.state.geneEpoch = this.nextEpoch();
+    await this.ports.state.save(this.state);
     const unionRef = this.state.union!;
     const union = decodeGenes((await this.ports.getBuffer(unionRef.key, unionRef.sha256)).toString('utf8'));
     const unionObject = await this.readable(unionRef);
     const secure = this.plan.options.secureAggregation;
     const summed = secure
-      ? await this.sumGeneScoresSecurely(unionObject, union.length)
-      : await this.sumGeneScores(unionObject, union.length);
+      ? await this.sumGeneScoresSecurely(unionObject, union.length, attempt)
+      : await this.sumGeneScores(unionObject, union.length, attempt);
     const chosen = topGenes(summed, this.plan.options.variableGenes!).map((g) => union[g]);
     this.state.geneSelection = {
       from: union.length,
@@ -338,14 +347,14 @@ export class FederationDriver {
   }
 
   /** Secure aggregation off: the scores arrive in the clear and are summed as the embedded sum. */
-  private async sumGeneScores(union: ReadableObject, nGenes: number): Promise<Int32Array> {
+  private async sumGeneScores(union: ReadableObject, nGenes: number, attempt: number): Promise<Int32Array> {
     const results = await this.all(async (inst, i) => {
       const key = objectKeys.geneScores(this.plan.federationId, inst);
       return this.ports.call(
         inst,
         'gene-scores',
         { spec: this.spec(i), union, upload: { key, url: await this.ports.presignedPutUrl(key) } },
-        this.opts('gene-scores', inst),
+        this.opts('gene-scores', inst, 0, attempt),
       );
     });
     const scores = await Promise.all(
@@ -360,10 +369,12 @@ export class FederationDriver {
    * Secure aggregation on: a key epoch of its own (the scores' clipping range and 32-bit lanes),
    * one masked round of every institution, and the unmasked sum.
    */
-  private async sumGeneScoresSecurely(union: ReadableObject, nGenes: number): Promise<Int32Array> {
-    const epoch = this.nextEpoch();
-    this.state.geneEpoch = epoch;
-    await this.ports.state.save(this.state);
+  private async sumGeneScoresSecurely(
+    union: ReadableObject,
+    nGenes: number,
+    attempt: number,
+  ): Promise<Int32Array> {
+    const epoch = this.state.geneEpoch!;
     const params = this.geneStatisticsParams();
     const { server } = await this.exchangeKeys(epoch, params, this.order);
     const missing = this.order.filter((inst) => !server.memberList().includes(inst));
@@ -385,7 +396,7 @@ export class FederationDriver {
           upload: { key, url: await this.ports.presignedPutUrl(key) },
           secure: { epoch, round, participants },
         },
-        this.opts('gene-scores', inst, round, 0, epoch),
+        this.opts('gene-scores', inst, round, attempt, epoch),
       );
     });
     for (const [i, r] of results.entries()) {
@@ -401,7 +412,7 @@ export class FederationDriver {
         inst,
         'unmask',
         { spec: this.spec(i), round, epoch, request: toBase64(encodeUnmaskRequest(requests.get(inst)!)) },
-        this.opts('unmask', inst, round, 0, epoch),
+        this.opts('unmask', inst, round, attempt, epoch),
       ),
     );
     const aggregate = await server.finishRound(

@@ -119,28 +119,35 @@ describe('the gene-statistics phase (variable-genes preset) of a distributed fed
     expect(words.filter((w, i) => w === plain[i]).length).toBeLessThan(3);
   });
 
-  it('fails the federation naming an institution that cannot score its genes, and a resume finishes it with fresh keys', async () => {
-    const secure = { ...options, secureAggregation: true };
-    const fed = await MemoryFederation.create({ references, options: secure });
-    fed.intercept = (institution, name) =>
-      institution === 'pbmc-10x-5p-vdj' && name === 'gene-scores'
-        ? { ok: false, reason: 'out of memory', timedOut: false, stateLost: false }
-        : undefined;
-    const failed = fed.driver().run();
-    await expect(failed).rejects.toThrow(FederationFailed);
-    await expect(failed).rejects.toThrow(/pbmc-10x-5p-vdj: out of memory/);
-    expect(fed.state.state!.phase).toBe('genes');
-    expect(fed.state.state!.geneEpoch).toBe(0);
-    fed.intercept = undefined;
-    const end = await fed.driver().run();
-    expect(end.phase).toBe('done');
-    expect(end.geneEpoch).toBe(1);
-    expect(end.secagg!.epoch).toBe(2);
-    const reference = await embedded(secure);
-    expect(Buffer.from((await fed.finalWeights()).buffer)).toEqual(
-      Buffer.from(reference.model.params.buffer),
-    );
-  });
+  it.each([true, false])(
+    'fails the federation naming an institution that cannot score its genes, and a resume asks again (secure %s)',
+    async (secureAggregation) => {
+      const o = { ...options, secureAggregation };
+      const fed = await MemoryFederation.create({ references, options: o });
+      fed.intercept = (institution, name) =>
+        institution === 'pbmc-10x-5p-vdj' && name === 'gene-scores'
+          ? { ok: false, reason: 'out of memory', timedOut: false, stateLost: false }
+          : undefined;
+      const failed = fed.driver().run();
+      await expect(failed).rejects.toThrow(FederationFailed);
+      await expect(failed).rejects.toThrow(/pbmc-10x-5p-vdj: out of memory/);
+      expect(fed.state.state!.phase).toBe('genes');
+      // The failed job's outcome stays recorded under its id (as BullMQ keeps it): the resume's
+      // jobs must be new ones.
+      fed.intercept = undefined;
+      const end = await fed.driver().run();
+      expect(end.phase).toBe('done');
+      expect(end.geneAttempt).toBe(1);
+      if (secureAggregation) {
+        expect(end.geneEpoch).toBe(1);
+        expect(end.secagg!.epoch).toBe(2);
+      }
+      const reference = await embedded(o);
+      expect(Buffer.from((await fed.finalWeights()).buffer)).toEqual(
+        Buffer.from(reference.model.params.buffer),
+      );
+    },
+  );
 
   it('skips the phase when the union has no more genes than asked for', async () => {
     const all = { ...options, rounds: 1, variableGenes: 50_000 };
