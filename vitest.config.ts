@@ -39,6 +39,9 @@ export default defineConfig({
     exclude: phase === 'parallel' ? [...TIMING_SPECS, '**/node_modules/**'] : ['**/node_modules/**'],
     fileParallelism: phase !== 'timing',
     testTimeout: 60_000,
+    // expect.poll's default of 1 s is less than a certify or an upload takes on a loaded 2-core
+    // machine; a poll that succeeds returns at once, so only a failing one waits longer.
+    expect: { poll: { timeout: 10_000 } },
     hookTimeout: 120_000,
     pool: 'forks',
   },
