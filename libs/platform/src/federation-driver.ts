@@ -404,7 +404,12 @@ export class FederationDriver {
       const bytes = await this.ports.getBuffer(r.scores.key, r.scores.sha256);
       const vector = new Uint32Array(bytes.byteLength / 4);
       new Uint8Array(vector.buffer).set(bytes);
-      server.acceptMaskedInput({ envelope: decodeEnvelopeWire(fromBase64(r.maskedEnvelope)), vector });
+      try {
+        server.acceptMaskedInput({ envelope: decodeEnvelopeWire(fromBase64(r.maskedEnvelope)), vector });
+      } catch (e) {
+        // Unlike a round, the sum cannot go on without it (other genes would be chosen).
+        throw new FederationFailed(`${this.order[i]}'s gene scores were refused: ${(e as Error).message}`);
+      }
     }
     const requests = server.unmaskRequests();
     const answers = await this.all(async (inst, i) =>

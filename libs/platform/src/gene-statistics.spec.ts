@@ -149,6 +149,20 @@ describe('the gene-statistics phase (variable-genes preset) of a distributed fed
     },
   );
 
+  it('refuses masked gene scores that are not the ones the institution signed, naming it', async () => {
+    const secure = { ...options, secureAggregation: true };
+    const fed = await MemoryFederation.create({ references, options: secure });
+    const put = fed.store.putBuffer.bind(fed.store);
+    fed.store.putBuffer = async (key, data) => {
+      const bytes = Buffer.from(data);
+      if (key.endsWith('gene-statistics/pbmc-10x-3p-v2.bin')) bytes[0] ^= 1; // changed after signing
+      return put(key, bytes);
+    };
+    await expect(fed.driver().run()).rejects.toThrow(/pbmc-10x-3p-v2's gene scores were refused/);
+    expect(fed.state.state!.phase).toBe('genes');
+    expect(fed.state.state!.genes).toBeUndefined();
+  });
+
   it('skips the phase when the union has no more genes than asked for', async () => {
     const all = { ...options, rounds: 1, variableGenes: 50_000 };
     const fed = await MemoryFederation.create({ references, options: all });
