@@ -54,7 +54,7 @@ interface FederatedSpec {
   seed: number;
   rounds: number;
   threads: number;
-  /** The preset's name, or "<preset>, <n> genes" when --variable-genes overrode it. */
+  /** The preset's name, or "<preset>, <n> genes per institution" when --variable-genes overrode it. */
   preset: string;
   ensembleSize: number;
   variableGenes: number;
@@ -207,7 +207,7 @@ async function main(): Promise<void> {
     .option('--rounds <n>', "rounds (per model; default: the preset's)")
     .option(
       '--variable-genes <n>',
-      "genes of largest dispersion to train on, 0 every gene (default: the preset's)",
+      "genes of largest dispersion per institution to train on, 0 every gene (default: the preset's)",
     )
     .option('--threads <n>', 'worker threads', String(availableParallelism()))
     .option('--out-dir <dir>', 'where hard-cases-<date>.{json,md} go', 'bench-output')
@@ -259,7 +259,9 @@ async function main(): Promise<void> {
       ? preset.variableGenes
       : positive('--variable-genes', o.variableGenes, true, 0);
   const label =
-    variableGenes === preset.variableGenes ? String(o.preset) : `${String(o.preset)}, ${variableGenes} genes`;
+    variableGenes === preset.variableGenes
+      ? String(o.preset)
+      : `${String(o.preset)}, ${variableGenes} genes per institution`;
   const threads = positive('--threads', o.threads, true);
   const lr: LogisticRegressionOptions = {
     maxSteps: positive('--lr-steps', o.lrSteps, true),

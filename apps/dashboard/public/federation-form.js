@@ -119,7 +119,7 @@ function build() {
       field({ id: 'fed-learningRate', label: 'Learning rate', control: input({ inputmode: 'decimal' }) }),
       field({
         id: 'fed-variableGenes',
-        label: 'Variable genes (0: every gene)',
+        label: 'Variable genes per institution (0: every gene)',
         control: input({ inputmode: 'numeric' }),
       }),
       field({ id: 'fed-seed', label: 'Seed', control: input({ inputmode: 'numeric', placeholder: '0' }) }),

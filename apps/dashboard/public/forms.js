@@ -117,7 +117,7 @@ export function federationInput(values, { consortiumId, presets = [] }) {
     if (!Number.isInteger(value) || (value !== 0 && (value < 50 || value > 1_000_000))) {
       errors.push({
         field: 'fed-variableGenes',
-        message: `Variable genes: 0 (every gene) or a whole number from 50 to 1000000, got "${genes}".`,
+        message: `Variable genes per institution: 0 (every gene) or a whole number from 50 to 1000000, got "${genes}".`,
       });
     } else input.variableGenes = value;
   }

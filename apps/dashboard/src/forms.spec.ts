@@ -103,7 +103,7 @@ describe('federationInput (the start form)', () => {
       expect(start({ variableGenes: typed }).errors).toEqual([
         {
           field: 'fed-variableGenes',
-          message: `Variable genes: 0 (every gene) or a whole number from 50 to 1000000, got "${typed}".`,
+          message: `Variable genes per institution: 0 (every gene) or a whole number from 50 to 1000000, got "${typed}".`,
         },
       ]);
   });

@@ -38,8 +38,9 @@ export interface TrainingOptions {
   /** Models trained (seeds `ensembleSeed(seed, k)`); absent or 1: a single model. */
   ensembleSize?: number;
   /**
-   * Trained on this many genes of largest dispersion, chosen from the institutions' summed gene
-   * statistics (`--variable-genes`); absent or 0: every gene of the union (the published method).
+   * Genes of largest dispersion per institution (`--variable-genes`): the model was trained on
+   * this many times the institutions (at most the union), chosen from the institutions' summed
+   * gene statistics; absent or 0: every gene of the union (the published method).
    */
   variableGenes?: number;
   /** The preset the options came from (`--preset`), when one was named. */

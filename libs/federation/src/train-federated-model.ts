@@ -20,6 +20,7 @@ import {
   sumDispersionsPlain,
   sumDispersionsSecure,
   topGenes,
+  variableGeneTotal,
 } from './variable-genes';
 import { createThreadedPool } from './threads/threaded-pool';
 import { findWorkerScript } from './threads/worker-handle';
@@ -236,8 +237,8 @@ export async function trainFederatedModel(
 }
 
 /**
- * The model's genes: every gene of the union, or (`variableGenes` > 0) the genes of largest
- * normalised dispersion summed over institutions. Each institution computes its dispersions on its own
+ * The model's genes: every gene of the union, or (`variableGenes` > 0) the variableGenes x
+ * institutions genes of largest normalised dispersion summed over institutions. Each institution computes its dispersions on its own
  * cells; only their sum is seen, through secure aggregation when the federation uses it.
  */
 async function selectModelGenes(
@@ -247,12 +248,13 @@ async function selectModelGenes(
   variableGenes: number | undefined,
   opts: TrainFederatedOptions,
 ): Promise<{ genes: string[]; data: InstitutionData[] }> {
-  if (!variableGenes || variableGenes >= union.length) return { genes: union, data: aligned };
+  const total = variableGenes ? variableGeneTotal(variableGenes, aligned.length) : 0;
+  if (!total || total >= union.length) return { genes: union, data: aligned };
   const dispersions = aligned.map((d) => normalisedDispersions(d.values, d.nCells, union.length));
   const summed = opts.secureAggregation
     ? await sumDispersionsSecure(institutions, dispersions, opts.secureAggregation)
     : sumDispersionsPlain(dispersions);
-  const keep = topGenes(summed, variableGenes);
+  const keep = topGenes(summed, total);
   return {
     genes: keep.map((g) => union[g]),
     data: aligned.map((d) => keepGenes(d, union.length, keep)),

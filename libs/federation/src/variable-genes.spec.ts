@@ -141,19 +141,23 @@ describe('training on the most variable genes', () => {
   beforeAll(async () => {
     await initBackend('wasm');
   });
-  // lab-b and lab-c lack MARK50-MARK59: those score UNSEEN_GENE_SCORE there and rank last.
+  // lab-b and lab-c lack MARK160-MARK199: those score UNSEEN_GENE_SCORE there and rank last.
   const references = () => [
-    institution('lab-a', 6, 1),
-    institution('lab-b', 5, 2, 50),
-    institution('lab-c', 4, 3, 50),
+    institution('lab-a', 6, 1, 200),
+    institution('lab-b', 5, 2, 160),
+    institution('lab-c', 4, 3, 160),
   ];
   const small = { rounds: 20, hiddenSize: 16, embeddingSize: 4, learningRate: 0.01, seed: 3 };
 
-  it('trains on the chosen number of genes, those every institution measures first', async () => {
+  it('trains on the chosen number of genes per institution, those every institution measures first', async () => {
     const trained = await trainFederatedModel(references(), { ...small, variableGenes: 50 });
-    expect(trained.model.genes).toEqual(Array.from({ length: 50 }, (_, g) => `mark${g}`));
-    expect(trained.model.shape.inputSize).toBe(50);
-    expect(trained.geneSelection).toMatchObject({ from: 60, chosen: 50, secure: false });
+    // 50 per institution, 3 institutions: 150 of the union's 200, all among the 160 measured
+    // everywhere, in the union's order.
+    const everywhere = Array.from({ length: 160 }, (_, g) => `mark${g}`);
+    expect(trained.model.genes).toHaveLength(150);
+    expect(everywhere.filter((g) => trained.model.genes.includes(g))).toEqual(trained.model.genes);
+    expect(trained.model.shape.inputSize).toBe(150);
+    expect(trained.geneSelection).toMatchObject({ from: 200, chosen: 150, secure: false });
     expect(trained.geneSelection!.seconds).toBeGreaterThanOrEqual(0);
     expect(trained.options.variableGenes).toBe(50);
     // The model annotates a query on its own genes (the query's others are dropped).
@@ -172,15 +176,16 @@ describe('training on the most variable genes', () => {
     });
     expect(secure.options.aggregation).toBe('secagg-fedavg-uniform');
     expect(secure.model.genes).toEqual(clear.model.genes);
-    expect(secure.geneSelection).toMatchObject({ from: 60, chosen: 50, secure: true });
+    expect(secure.geneSelection).toMatchObject({ from: 200, chosen: 150, secure: true });
   });
 
   it('keeps every gene at 0 or at a count above the union, and records nothing then', async () => {
     const all = await trainFederatedModel(references(), { ...small, rounds: 1, variableGenes: 0 });
-    expect(all.model.genes).toHaveLength(60);
+    expect(all.model.genes).toHaveLength(200);
     expect(all.options).not.toHaveProperty('variableGenes');
     expect(all).not.toHaveProperty('geneSelection');
-    const more = await trainFederatedModel(references(), { ...small, rounds: 1, variableGenes: 500 });
+    // 70 x 3 institutions = 210, more than the union's 200.
+    const more = await trainFederatedModel(references(), { ...small, rounds: 1, variableGenes: 70 });
     expect(more.model.genes).toEqual(all.model.genes);
   });
 

@@ -161,7 +161,19 @@ export function keepGenes(data: InstitutionData, nGenes: number, keep: readonly 
   return { ...data, values };
 }
 
-/** The fewest genes a model may be trained on when genes are chosen (0 means every gene). */
+/**
+ * How many genes a federation of `institutions` keeps for `variableGenes` per institution: the
+ * per-institution count times the institutions (the union's size caps it where it is used).
+ * Why per institution: one study's 2,000 most variable genes rescue a small single-study
+ * reference, but 2,000 genes in all cost multi-study references 1-2 points, which 2,000 per
+ * study recovers (docs/algorithm.md, Presets). The embedded federation and the platform's
+ * aggregator both count with this.
+ */
+export function variableGeneTotal(variableGenes: number, institutions: number): number {
+  return variableGenes * institutions;
+}
+
+/** The fewest genes per institution a model may be trained on when genes are chosen (0: every gene). */
 export const MIN_VARIABLE_GENES = 50;
 
 /** Whether `count` is a valid `variableGenes`: 0 (every gene) or a whole number >= MIN_VARIABLE_GENES. */

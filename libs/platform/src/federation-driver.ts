@@ -7,6 +7,7 @@ import {
   sumDispersionsPlain,
   topGenes,
   updateClip,
+  variableGeneTotal,
   type SecureAggregationSkipped,
   type TrainingOptions,
   type Weighting,
@@ -87,8 +88,9 @@ export interface FederationOptions {
   roundDeadlineSeconds: number;
   allowSingletonTypes?: boolean;
   /**
-   * Train on this many genes of largest normalised dispersion (the variable-genes preset), chosen
-   * before the first round from the institutions' summed gene scores; 0 or absent: every gene.
+   * Genes of largest normalised dispersion per institution (the variable-genes preset): the model
+   * trains on variableGeneTotal(variableGenes, institutions) of them, chosen before the first
+   * round from the institutions' summed gene scores; 0 or absent: every gene.
    */
   variableGenes?: number;
   /**
@@ -298,7 +300,7 @@ export class FederationDriver {
     // The gene union in federation order: the embedded federation's buildGeneUnion, same input.
     const genes = buildGeneUnion(geneLists);
     this.state.institutions = summaries;
-    const wanted = this.plan.options.variableGenes ?? 0;
+    const wanted = this.variableGeneTotal();
     if (wanted > 0 && wanted < genes.length) {
       // The model's genes are chosen from the union first (a gene-statistics round).
       const union = await this.ports.putBuffer(
@@ -336,7 +338,7 @@ export class FederationDriver {
     const summed = secure
       ? await this.sumGeneScoresSecurely(unionObject, union.length, attempt)
       : await this.sumGeneScores(unionObject, union.length, attempt);
-    const chosen = topGenes(summed, this.plan.options.variableGenes!).map((g) => union[g]);
+    const chosen = topGenes(summed, this.variableGeneTotal()).map((g) => union[g]);
     this.state.geneSelection = {
       from: union.length,
       chosen: chosen.length,
@@ -433,6 +435,11 @@ export class FederationDriver {
       clip: DISPERSION_CLIP,
       bits: 32,
     };
+  }
+
+  /** How many genes the model keeps when it chooses them (0: every gene). */
+  private variableGeneTotal(): number {
+    return variableGeneTotal(this.plan.options.variableGenes ?? 0, this.order.length);
   }
 
   /** A key epoch no earlier set-up used (the gene statistics' and the rounds' share one counter). */

@@ -61,8 +61,9 @@ export interface FederationOptions {
   /** Model versions kept besides the final and pinned ones: every k-th round (@fl/platform retention). */
   checkpointEvery: number;
   /**
-   * Train on this many genes of largest normalised dispersion, chosen before the first round from
-   * the institutions' summed gene scores (the variable-genes preset); absent: every gene.
+   * Genes of largest normalised dispersion per institution (the variable-genes preset): the model
+   * trains on this many times the institutions, chosen before the first round from the
+   * institutions' summed gene scores; absent: every gene.
    */
   variableGenes?: number;
   /** The training preset that supplied the left-out rounds, localSteps and learningRate, if named. */

@@ -29,7 +29,7 @@ describe('training presets on the platform', () => {
       learningRate: 0.0005,
       variableGenes: 0,
     });
-    expect(presetDefaults('variable-genes')).toMatchObject({ rounds: 300, variableGenes: 2000 });
+    expect(presetDefaults('variable-genes')).toMatchObject({ rounds: 600, variableGenes: 2000 });
     const published = { rounds: 300, localSteps: 1, learningRate: 0.0005, variableGenes: 0 };
     expect(presetDefaults(undefined)).toEqual(published);
     expect(presetDefaults(null)).toEqual(published);

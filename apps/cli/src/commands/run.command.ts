@@ -251,7 +251,7 @@ export function runCommand(): Command {
     )
     .option(
       '--variable-genes <n>',
-      "train on the n genes of largest dispersion, summed over institutions (0: every gene; default: the preset's, 0 published)",
+      "train on n genes of largest dispersion per institution (n x institutions in all; scores summed over institutions; 0: every gene; default: the preset's, 0 published)",
       variableGenesOption,
     )
     .option(

@@ -41,7 +41,7 @@ export class StartFederationInput {
   @Field(() => Int, {
     nullable: true,
     description:
-      "Train on this many genes of largest normalised dispersion, chosen before the first round from the institutions' summed gene scores (through secure aggregation when it is on); 0: every gene. Default: the preset's (2000 for variable-genes), else 0. At least 50 when not 0.",
+      "Genes of largest normalised dispersion per institution: the model trains on this many times the institutions (at most the union), chosen before the first round from the institutions' summed gene scores (through secure aggregation when it is on); 0: every gene. Default: the preset's (2000 for variable-genes), else 0. At least 50 when not 0.",
   })
   variableGenes?: number | null;
   @Field(() => Int, { defaultValue: 0 }) seed!: number;

@@ -14,7 +14,7 @@ export class TrainingPreset {
   ensembleSize!: number;
   @Field(() => Int, {
     description:
-      'Genes of largest normalised dispersion the model trains on (0: every gene of the institutions), chosen before training from the institutions’ summed gene scores.',
+      'Genes of largest normalised dispersion per institution the model trains on (times the institutions; 0: every gene of the institutions), chosen before training from the institutions’ summed gene scores.',
   })
   variableGenes!: number;
   @Field({
