@@ -1,15 +1,10 @@
 import { describe, expect, it } from 'vitest';
-import { readExpression } from '@fl/formats';
-import { SINGLE_INSTITUTION_SKIP, trainFederatedModel } from '@fl/federation';
+import { SINGLE_INSTITUTION_SKIP } from '@fl/federation';
 import type { FederationOptions } from './federation-driver';
 import { MemoryFederation } from './testing/in-memory-federation';
+import { embeddedFederation, PBMC_MINI_REFERENCES } from './testing/pbmc-mini';
 
-// Three PBMC institutions cut from ../shared/datasets/pbmc (examples/pbmc-mini, see its README).
-const references = [
-  { institution: 'pbmc3k-10x-v1', path: 'examples/pbmc-mini/train/pbmc3k_10x_v1.csv.gz' },
-  { institution: 'pbmc-10x-3p-v2', path: 'examples/pbmc-mini/train/pbmc_10x_3p_v2.tsv.gz' },
-  { institution: 'pbmc-10x-5p-vdj', path: 'examples/pbmc-mini/train/pbmc_10x_5p_vdj.csv.gz' },
-];
+const references = PBMC_MINI_REFERENCES;
 
 const base: FederationOptions = {
   rounds: 4,
@@ -23,17 +18,7 @@ const base: FederationOptions = {
   roundDeadlineSeconds: 30,
 };
 
-async function embedded(options: FederationOptions, institutions = references) {
-  const refs = [];
-  for (const r of institutions)
-    refs.push({ name: r.institution, matrix: await readExpression(r.path, { role: 'reference' }) });
-  return trainFederatedModel(refs, {
-    ...options,
-    backend: 'cpu',
-    threads: 1,
-    secureAggregation: options.secureAggregation ? {} : false,
-  });
-}
+const embedded = embeddedFederation;
 
 describe('FederationDriver (in-memory transport)', () => {
   it('gives the embedded federation model bit for bit, secure aggregation off', async () => {

@@ -1,24 +1,15 @@
 import { describe, expect, it } from 'vitest';
 import { readExpression } from '@fl/formats';
-import {
-  dispersionFixedPoint,
-  normalisedDispersions,
-  prepareInstitutionData,
-  trainFederatedModel,
-} from '@fl/federation';
+import { dispersionFixedPoint, normalisedDispersions, prepareInstitutionData } from '@fl/federation';
 import { encodeRange, wordsFor } from '@fl/secure-agg';
 import { FederationFailed, type FederationOptions } from './federation-driver';
 import { decodeGenes } from './model-objects';
 import { MemoryFederation } from './testing/in-memory-federation';
+import { embeddedFederation, PBMC_MINI_REFERENCES } from './testing/pbmc-mini';
 
-// Three PBMC institutions cut from ../shared/datasets/pbmc (examples/pbmc-mini, see its README);
-// their genes unite to about 1,000, of which the variable-genes federations below keep 300
-// (100 per institution).
-const references = [
-  { institution: 'pbmc3k-10x-v1', path: 'examples/pbmc-mini/train/pbmc3k_10x_v1.csv.gz' },
-  { institution: 'pbmc-10x-3p-v2', path: 'examples/pbmc-mini/train/pbmc_10x_3p_v2.tsv.gz' },
-  { institution: 'pbmc-10x-5p-vdj', path: 'examples/pbmc-mini/train/pbmc_10x_5p_vdj.csv.gz' },
-];
+// examples/pbmc-mini's three institutions unite about 1,000 genes, of which the variable-genes
+// federations below keep 300 (100 per institution).
+const references = PBMC_MINI_REFERENCES;
 
 const options: FederationOptions = {
   rounds: 3,
@@ -33,17 +24,7 @@ const options: FederationOptions = {
   variableGenes: 100,
 };
 
-async function embedded(o: FederationOptions) {
-  const refs = [];
-  for (const r of references)
-    refs.push({ name: r.institution, matrix: await readExpression(r.path, { role: 'reference' }) });
-  return trainFederatedModel(refs, {
-    ...o,
-    backend: 'cpu',
-    threads: 1,
-    secureAggregation: o.secureAggregation ? {} : false,
-  });
-}
+const embedded = embeddedFederation;
 
 async function modelGenes(fed: MemoryFederation): Promise<string[]> {
   const ref = fed.state.state!.genes!;

@@ -3,12 +3,10 @@ import type { DriverState, FederationOptions } from './federation-driver';
 import { ModelVersionPruner, type StoredModelVersion } from './model-retention';
 import { objectKeys } from './object-keys';
 import { MemoryFederation } from './testing/in-memory-federation';
+import { PBMC_MINI_REFERENCES } from './testing/pbmc-mini';
 
 // Two PBMC institutions of examples/pbmc-mini, a small model: the rounds themselves do not matter.
-const references = [
-  { institution: 'pbmc3k-10x-v1', path: 'examples/pbmc-mini/train/pbmc3k_10x_v1.csv.gz' },
-  { institution: 'pbmc-10x-3p-v2', path: 'examples/pbmc-mini/train/pbmc_10x_3p_v2.tsv.gz' },
-];
+const references = PBMC_MINI_REFERENCES.slice(0, 2);
 
 const options: FederationOptions = {
   rounds: 5,
