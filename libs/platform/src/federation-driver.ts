@@ -233,6 +233,13 @@ const MAX_CAUSE_CHARS = 500;
 function clip(reason: string): string {
   return reason.length > MAX_CAUSE_CHARS ? `${reason.slice(0, MAX_CAUSE_CHARS)}…` : reason;
 }
+/** A worker's masked input as the server takes it: its signed header and its vector's words. */
+function maskedInput(envelope: string, bytes: Uint8Array) {
+  const vector = new Uint32Array(bytes.byteLength / 4);
+  new Uint8Array(vector.buffer).set(bytes);
+  return { envelope: decodeEnvelopeWire(fromBase64(envelope)), vector };
+}
+
 /** Rounds an institution whose key set-up failed sits out before it is tried again. */
 const KEY_RETRY_ROUNDS = 10;
 
@@ -310,31 +317,32 @@ export class FederationDriver {
       this.state.union = { key: union.key, sha256: union.sha256, count: genes.length };
       this.state.phase = 'genes';
       await this.ports.state.save(this.state);
-      this.emit('status', 'running');
-      return;
+    } else {
+      await this.startModel(genes);
     }
-    await this.startModel(genes);
+    this.emit('status', 'running');
   }
 
   /**
    * The variable-genes preset's choice, as the embedded federation makes it (selectModelGenes):
    * every institution scores the union's genes on its own cells, the scores are summed as exact
    * fixed-point integers (through a secure round of their own under secure aggregation: the
-   * aggregator sees only the sum), and the `variableGenes` genes of largest sum are the model's.
+   * aggregator sees only the sum), and the variableGenes x institutions genes of largest sum
+   * are the model's.
    * Everyone must take part, as in `describe`: a sum over fewer institutions would choose other
    * genes than the embedded federation. A failure fails the federation; resuming it repeats this
    * step with fresh keys.
    */
   private async chooseGenes(): Promise<void> {
     const started = performance.now();
+    const secure = this.plan.options.secureAggregation;
     const attempt = (this.state.geneAttempt ?? -1) + 1;
     this.state.geneAttempt = attempt;
-    if (this.plan.options.secureAggregation) this.state.geneEpoch = this.nextEpoch();
+    if (secure) this.state.geneEpoch = this.nextEpoch();
     await this.ports.state.save(this.state);
     const unionRef = this.state.union!;
     const union = decodeGenes((await this.ports.getBuffer(unionRef.key, unionRef.sha256)).toString('utf8'));
     const unionObject = await this.readable(unionRef);
-    const secure = this.plan.options.secureAggregation;
     const summed = secure
       ? await this.sumGeneScoresSecurely(unionObject, union.length, attempt)
       : await this.sumGeneScores(unionObject, union.length, attempt);
@@ -401,13 +409,14 @@ export class FederationDriver {
         this.opts('gene-scores', inst, round, attempt, epoch),
       );
     });
+    // Every masked vector at once (transfers overlap), then each is checked and added.
+    const vectors = await Promise.all(
+      results.map((r) => this.ports.getBuffer(r.scores.key, r.scores.sha256)),
+    );
     for (const [i, r] of results.entries()) {
       if (!r.maskedEnvelope) throw new FederationFailed(`${this.order[i]} sent unmasked gene scores`);
-      const bytes = await this.ports.getBuffer(r.scores.key, r.scores.sha256);
-      const vector = new Uint32Array(bytes.byteLength / 4);
-      new Uint8Array(vector.buffer).set(bytes);
       try {
-        server.acceptMaskedInput({ envelope: decodeEnvelopeWire(fromBase64(r.maskedEnvelope)), vector });
+        server.acceptMaskedInput(maskedInput(r.maskedEnvelope, vectors[i]));
       } catch (e) {
         // Unlike a round, the sum cannot go on without it (other genes would be chosen).
         throw new FederationFailed(`${this.order[i]}'s gene scores were refused: ${(e as Error).message}`);
@@ -430,11 +439,7 @@ export class FederationDriver {
 
   /** The embedded gene-statistics session's settings (sumDispersionsSecure): same clip and lanes. */
   private geneStatisticsParams(): { threshold: number; clip: number; bits: LaneBits } {
-    return {
-      threshold: this.plan.options.threshold ?? defaultThreshold(this.order.length),
-      clip: DISPERSION_CLIP,
-      bits: 32,
-    };
+    return { threshold: this.secaggParams().threshold, clip: DISPERSION_CLIP, bits: 32 };
   }
 
   /** How many genes the model keeps when it chooses them (0: every gene). */
@@ -462,7 +467,6 @@ export class FederationDriver {
     this.global = { round: 0, params: initial };
     this.state.phase = this.plan.options.secureAggregation ? 'keys' : 'rounds';
     await this.ports.state.save(this.state);
-    this.emit('status', 'running');
   }
 
   /**
@@ -876,9 +880,7 @@ export class FederationDriver {
         if (!r.maskedEnvelope) throw new Error('an unmasked update under secure aggregation');
         const bytes = await fetched.get(inst)!;
         if (bytes instanceof Error) throw bytes;
-        const vector = new Uint32Array(bytes.byteLength / 4);
-        new Uint8Array(vector.buffer).set(bytes);
-        server.acceptMaskedInput({ envelope: decodeEnvelopeWire(fromBase64(r.maskedEnvelope)), vector });
+        server.acceptMaskedInput(maskedInput(r.maskedEnvelope, bytes));
       } catch (e) {
         // A refused input (bad signature, wrong round or participants, damaged object) counts as
         // a dropout: the survivors' sum is still exact, and the institution re-keys next round.
