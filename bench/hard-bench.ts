@@ -209,6 +209,7 @@ async function main(): Promise<void> {
       '--variable-genes <n>',
       "genes of largest dispersion per institution to train on, 0 every gene (default: the preset's)",
     )
+    .option('--ensemble-size <n>', "models averaged at annotation (default: the preset's)")
     .option('--threads <n>', 'worker threads', String(availableParallelism()))
     .option('--out-dir <dir>', 'where hard-cases-<date>.{json,md} go', 'bench-output')
     .option('--list', 'print the case names and exit')
@@ -253,15 +254,17 @@ async function main(): Promise<void> {
   const baselines = parseBaselines(String(o.baselines));
   const preset = TRAINING_PRESETS[o.preset as PresetName];
   const rounds = o.rounds === undefined ? preset.rounds : positive('--rounds', o.rounds, true);
-  const ensembleSize = preset.ensembleSize;
+  const ensembleSize =
+    o.ensembleSize === undefined ? preset.ensembleSize : positive('--ensemble-size', o.ensembleSize, true);
   const variableGenes =
     o.variableGenes === undefined
       ? preset.variableGenes
       : positive('--variable-genes', o.variableGenes, true, 0);
-  const label =
-    variableGenes === preset.variableGenes
-      ? String(o.preset)
-      : `${String(o.preset)}, ${variableGenes} genes per institution`;
+  const changed = [
+    ...(variableGenes === preset.variableGenes ? [] : [`${variableGenes} genes per institution`]),
+    ...(ensembleSize === preset.ensembleSize ? [] : [`${ensembleSize} models`]),
+  ];
+  const label = [String(o.preset), ...changed].join(', ');
   const threads = positive('--threads', o.threads, true);
   const lr: LogisticRegressionOptions = {
     maxSteps: positive('--lr-steps', o.lrSteps, true),

@@ -49,6 +49,11 @@ describe('scprivacy run --preset', () => {
       ['ensemble', ['--preset', 'ensemble', '--ensemble-size', '2']],
       // 100 genes per institution, three institutions: 300 of the union's genes.
       ['variable', ['--preset', 'variable-genes', '--variable-genes', '100']],
+      // The same genes and seed: its first model must be the 'variable' run's model.
+      [
+        'variable-ensemble',
+        ['--preset', 'variable-genes-ensemble', '--variable-genes', '100', '--ensemble-size', '2'],
+      ],
     ] as const) {
       const r = train(name, [...extra]);
       expect(r.stderr, name).toMatch(/^(warning: secure aggregation is off[^\n]*\n)?$/);
@@ -129,6 +134,36 @@ describe('scprivacy run --preset', () => {
     ).toBe(true);
   });
 
+  it('trains the variable-genes ensemble on the same genes, its first model the single model of the seed', async () => {
+    const manifest = JSON.parse((await file('variable-ensemble', 'model/manifest.json')).toString()) as {
+      options: { variableGenes: number; ensembleSize: number; preset: string; rounds: number };
+      geneCount: number;
+    };
+    expect(manifest.options).toMatchObject({
+      variableGenes: 100,
+      ensembleSize: 2,
+      preset: 'variable-genes-ensemble',
+      rounds: 30,
+    });
+    expect(manifest.geneCount).toBe(300);
+    for (const path of ['model/genes.txt', 'model/weights.bin', 'model/landmarks.json']) {
+      expect((await file('variable-ensemble', path)).equals(await file('variable', path)), path).toBe(true);
+    }
+    // The second model (another seed) differs from the first, and annotation averages both.
+    expect(
+      (await file('variable-ensemble', 'model/weights-1.bin')).equals(
+        await file('variable', 'model/weights.bin'),
+      ),
+    ).toBe(false);
+    const r = annotateAgain('variable-ensemble', 'variable-ensemble-again');
+    expect(r.status).toBe(0);
+    expect(
+      (await readFile(join(dir, 'variable-ensemble-again', 'predictions.csv'))).equals(
+        await file('variable-ensemble', 'predictions.csv'),
+      ),
+    ).toBe(true);
+  });
+
   it('refuses fewer than 50 variable genes, naming the option', () => {
     const r = runCli(['run', '--train', join(EXAMPLES, 'train'), '--variable-genes', '20']);
     expect(r.status).not.toBe(0);
@@ -149,7 +184,7 @@ describe('scprivacy run --preset', () => {
     const r = runCli(['run', '--train', join(EXAMPLES, 'train'), '--preset', 'best']);
     expect(r.status).not.toBe(0);
     expect(r.stderr).toMatch(
-      /--preset <name>' argument 'best' is invalid. Allowed choices are published, ensemble, variable-genes/,
+      /--preset <name>' argument 'best' is invalid. Allowed choices are published, ensemble, variable-genes, variable-genes-ensemble/,
     );
   });
 });

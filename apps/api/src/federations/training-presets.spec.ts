@@ -19,6 +19,11 @@ describe('training presets on the platform', () => {
       ensembleSize: 1,
       variableGenes: 2000,
     });
+    expect(listed.find((p) => p.name === 'variable-genes-ensemble')).toMatchObject({
+      availableOnPlatform: false,
+      ensembleSize: 3,
+      variableGenes: 2000,
+    });
     expect(listed.every((p) => p.description.length > 0)).toBe(true);
   });
 
@@ -40,12 +45,15 @@ describe('training presets on the platform', () => {
   it('names the known presets for an unknown one and sends the ensemble to the command line', () => {
     expect(presetProblem('published')).toBeNull();
     expect(presetProblem('Published')).toBe(
-      'unknown preset "Published" (expected one of published, ensemble, variable-genes)',
+      'unknown preset "Published" (expected one of published, ensemble, variable-genes, variable-genes-ensemble)',
     );
     expect(presetProblem('ensemble')).toBe(
       'the "ensemble" preset trains 3 models and runs only in the command line so far ' +
         '(scprivacy run --preset ensemble); use "published", "variable-genes" or leave preset out',
     );
     expect(presetProblem('variable-genes')).toBeNull();
+    expect(presetProblem('variable-genes-ensemble')).toMatch(
+      /^the "variable-genes-ensemble" preset trains 3 models and runs only in the command line so far/,
+    );
   });
 });
