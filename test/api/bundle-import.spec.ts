@@ -178,9 +178,24 @@ describe('api: hostile model bundles (POST /model-versions/import)', () => {
       /manifest\.json: options\.rounds: expected a whole number between 1 and 1000000/,
     ],
     [
-      'an ensemble of models',
-      () => edited((m) => ((m.options as Record<string, unknown>).ensembleSize = 4)),
-      /manifest\.json: options\.ensembleSize: an ensemble of models \(scprivacy run --preset ensemble\) cannot be imported into the platform yet/,
+      'an ensemble larger than the command line makes',
+      () => edited((m) => ((m.options as Record<string, unknown>).ensembleSize = 17)),
+      /manifest\.json: options\.ensembleSize: expected a whole number between 1 and 16/,
+    ],
+    [
+      'an ensemble without its further models',
+      () => edited((m) => ((m.options as Record<string, unknown>).ensembleSize = 2)),
+      /manifest\.json: files: weights-1\.bin is missing; options\.ensembleSize 2 needs weights-<k>\.bin and landmarks-<k>\.json for k = 1 to 1/,
+    ],
+    [
+      "a further model's file listed for a single model",
+      () => edited((m) => ((m.files as Record<string, unknown>)['weights-1.bin'] = '0'.repeat(64))),
+      /manifest\.json: files: weights-1\.bin is listed but options\.ensembleSize is 1/,
+    ],
+    [
+      'a file list naming a path outside the bundle',
+      () => edited((m) => ((m.files as Record<string, unknown>)['../../etc/passwd'] = '0'.repeat(64))),
+      /manifest\.json: files\.\.\.\/\.\.\/etc\/passwd: not a file of a model bundle/,
     ],
     [
       'an institution name with NUL',

@@ -128,7 +128,13 @@ export class PrismaFederationState implements FederationStatePort {
           cellCounts: s.cellCounts,
         };
         return this.prisma.landmarkSet.upsert({
-          where: { modelVersionId_institution: { modelVersionId: version.id, institution: s.institution } },
+          where: {
+            modelVersionId_member_institution: {
+              modelVersionId: version.id,
+              member: 0,
+              institution: s.institution,
+            },
+          },
           create: {
             federationId: this.federationId,
             modelVersionId: version.id,

@@ -29,7 +29,14 @@ export interface ModelVersionManifest {
   genes: ObjectRef & { count: number };
   /** Public summaries of the institutions, in the federation's order. */
   institutions: BundleManifest['institutions'];
+  /** Floats in each model's weights. */
   parameterCount: number;
+  /**
+   * An ensemble's further models (`scprivacy run --preset ensemble`): model k's weights at k - 1,
+   * each like the version's own object. Absent for a single model. Each model's landmark sets are
+   * the version's LandmarkSet rows of that `member`.
+   */
+  members?: ObjectRef[];
 }
 
 export function encodeWeights(params: Float32Array): Uint8Array {
@@ -95,12 +102,14 @@ export function decodeLandmarkSet(text: string, embeddingSize: number, what = 'l
 export async function assembleModel(
   store: BlobReader,
   version: { objectKey: string; sha256: string; manifest: ModelVersionManifest },
-  landmarkObjects: readonly ObjectRef[],
+  landmarkObjects: readonly (ObjectRef & { member?: number })[],
 ): Promise<FederatedModel> {
   const { manifest } = version;
-  const [weights, genesText, ...landmarkTexts] = await Promise.all([
+  const members = manifest.members ?? [];
+  const [weights, genesText, ...rest] = await Promise.all([
     store.getBuffer(version.objectKey, version.sha256),
     store.getBuffer(manifest.genes.key, manifest.genes.sha256),
+    ...members.map((m) => store.getBuffer(m.key, m.sha256)),
     ...landmarkObjects.map((l) => store.getBuffer(l.key, l.sha256)),
   ]);
   const genes = decodeGenes(genesText.toString('utf8'));
@@ -109,13 +118,34 @@ export async function assembleModel(
       `${manifest.genes.key}: ${genes.length} genes, the model expects ${manifest.shape.inputSize}`,
     );
   }
+  const sets = rest
+    .slice(members.length)
+    .map((t, i) =>
+      decodeLandmarkSet(t.toString('utf8'), manifest.shape.embeddingSize, landmarkObjects[i].key),
+    );
+  // Each model's sets in the order given (the caller's institution order).
+  const setsOf = (member: number) => {
+    const own = sets.filter((_, i) => (landmarkObjects[i].member ?? 0) === member);
+    if (own.length === 0)
+      throw new Error(`model ${member + 1} of ${members.length + 1} has no landmark sets`);
+    return own;
+  };
+  const stray = landmarkObjects.find((l) => (l.member ?? 0) > members.length);
+  if (stray)
+    throw new Error(
+      `${stray.key}: a landmark set of model ${stray.member! + 1}; the version has ${members.length + 1}`,
+    );
   return {
     genes,
     shape: manifest.shape,
     params: decodeWeights(weights, manifest.parameterCount, version.objectKey),
-    landmarks: landmarkTexts.map((t, i) =>
-      decodeLandmarkSet(t.toString('utf8'), manifest.shape.embeddingSize, landmarkObjects[i].key),
-    ),
+    landmarks: setsOf(0),
+    ...(members.length > 0 && {
+      ensemble: members.map((m, k) => ({
+        params: decodeWeights(rest[k], manifest.parameterCount, m.key),
+        landmarks: setsOf(k + 1),
+      })),
+    }),
   };
 }
 

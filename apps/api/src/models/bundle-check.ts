@@ -9,6 +9,7 @@ import { InputError } from '@fl/formats';
 // TensorFlow.js into every validation thread.
 import { parameterLayout } from '../../../../libs/engine/src/model-shape';
 import { BundleTooLargeError } from './bundle-errors';
+import { bundleFileKind, isMemberFile, MAX_ENSEMBLE } from './bundle-files';
 
 // @fl/federation's values, typed by them (a change there fails the typecheck here): importing the
 // package's index would load the whole federation library into the thread.
@@ -89,16 +90,8 @@ function manifestSchema(limits: BundleCheckLimits) {
           embeddingSize: wholeNumber(1, MAX_EMBEDDING),
           weighting: z.enum(['uniform', 'numExamples']),
           aggregation: text(64),
-          // The platform stores and serves one model per version: an ensemble's further members
-          // (weights-<k>.bin) would be dropped and its annotations silently differ from the CLI's.
-          ensembleSize: z
-            .literal(1, {
-              errorMap: () => ({
-                message:
-                  'an ensemble of models (scprivacy run --preset ensemble) cannot be imported into the platform yet; import a single model',
-              }),
-            })
-            .optional(),
+          // An ensemble's further models come as weights-<k>.bin and landmarks-<k>.json.
+          ensembleSize: wholeNumber(1, MAX_ENSEMBLE).optional(),
           // Fewer genes than the references had: the bundle's gene list says which.
           variableGenes: wholeNumber(0, limits.maxGenes).optional(),
           preset: text(64).optional(),
@@ -136,10 +129,24 @@ function manifestSchema(limits: BundleCheckLimits) {
         )
         .min(1, 'expected at least one institution')
         .max(MAX_INSTITUTIONS, `expected at most ${MAX_INSTITUTIONS} institutions`),
-      files: z.object(
-        { 'genes.txt': sha256Hex, 'weights.bin': sha256Hex, 'landmarks.json': sha256Hex },
-        { invalid_type_error: 'expected an object', required_error: 'required' },
-      ),
+      files: z
+        .object(
+          { 'genes.txt': sha256Hex, 'weights.bin': sha256Hex, 'landmarks.json': sha256Hex },
+          { invalid_type_error: 'expected an object', required_error: 'required' },
+        )
+        // Only names a bundle has: each is read from the extracted folder.
+        .catchall(sha256Hex)
+        .superRefine((files, ctx) => {
+          for (const name of Object.keys(files)) {
+            if (bundleFileKind(name) === undefined || name === 'manifest.json')
+              ctx.addIssue({
+                code: 'custom',
+                path: [name],
+                message:
+                  'not a file of a model bundle (genes.txt, weights.bin, landmarks.json, weights-<k>.bin, landmarks-<k>.json)',
+              });
+          }
+        }),
     },
     { invalid_type_error: 'expected a JSON object' },
   );
@@ -191,6 +198,8 @@ export interface CheckedBundle {
   manifest: CheckedManifest;
   genes: string[];
   landmarks: CheckedLandmarks;
+  /** An ensemble's further models, k = 1, 2, ...: their weights file and parsed landmarks. */
+  members: { weightsFile: string; landmarks: CheckedLandmarks }[];
 }
 
 /**
@@ -210,6 +219,8 @@ export async function checkBundle(
     await readJson(dir, 'manifest.json', where('manifest.json')),
     where('manifest.json'),
   );
+  const memberCount = (manifest.options.ensembleSize ?? 1) - 1;
+  checkMemberFiles(manifest, memberCount, where('manifest.json'));
   await verifyChecksums(dir, manifest, archiveName);
   const { shape } = manifest;
   const total = parameterLayout(shape).total;
@@ -219,11 +230,17 @@ export async function checkBundle(
         `${shape.hiddenSize} x ${shape.embeddingSize} takes`,
     );
   }
-  const weightBytes = (await stat(join(dir, 'weights.bin'))).size;
-  if (weightBytes !== total * 4) {
-    throw new InputError(
-      `${where('weights.bin')}: ${weightBytes} bytes; the manifest's shape needs ${total * 4} (${total} float32)`,
-    );
+  const memberFiles = Array.from({ length: memberCount }, (_, i) => ({
+    weights: `weights-${i + 1}.bin`,
+    landmarks: `landmarks-${i + 1}.json`,
+  }));
+  for (const file of ['weights.bin', ...memberFiles.map((m) => m.weights)]) {
+    const weightBytes = (await stat(join(dir, file))).size;
+    if (weightBytes !== total * 4) {
+      throw new InputError(
+        `${where(file)}: ${weightBytes} bytes; the manifest's shape needs ${total * 4} (${total} float32)`,
+      );
+    }
   }
   const genes = (await readFile(join(dir, 'genes.txt'), 'utf8')).split('\n').filter((g) => g.length > 0);
   if (genes.length !== shape.inputSize) {
@@ -231,13 +248,39 @@ export async function checkBundle(
       `${where('genes.txt')}: ${genes.length} genes; the manifest's shape.inputSize says ${shape.inputSize}`,
     );
   }
-  await capLandmarks(dir, manifest, archiveName);
-  const landmarks = parseWith(
-    landmarksSchema(shape.embeddingSize),
-    await readJson(dir, 'landmarks.json', where('landmarks.json')),
-    where('landmarks.json'),
-  );
-  return { manifest, genes, landmarks };
+  const readLandmarks = async (file: string) => {
+    await capLandmarks(dir, file, manifest, archiveName);
+    return parseWith(
+      landmarksSchema(shape.embeddingSize),
+      await readJson(dir, file, where(file)),
+      where(file),
+    );
+  };
+  const landmarks = await readLandmarks('landmarks.json');
+  const members = [];
+  for (const m of memberFiles)
+    members.push({ weightsFile: m.weights, landmarks: await readLandmarks(m.landmarks) });
+  return { manifest, genes, landmarks, members };
+}
+
+/** An ensemble of n models lists exactly the weights and landmarks of models 1 .. n - 1. */
+function checkMemberFiles(manifest: Manifest, memberCount: number, what: string): void {
+  const expected = new Set<string>();
+  for (let k = 1; k <= memberCount; k++) expected.add(`weights-${k}.bin`).add(`landmarks-${k}.json`);
+  const listed = Object.keys(manifest.files).filter(isMemberFile);
+  const size = memberCount + 1;
+  for (const file of listed) {
+    if (!expected.has(file))
+      throw new InputError(
+        `${what}: files: ${file} is listed but options.ensembleSize is ${size}, so the bundle holds models 0 to ${size - 1}`,
+      );
+  }
+  for (const file of expected) {
+    if (!listed.includes(file))
+      throw new InputError(
+        `${what}: files: ${file} is missing; options.ensembleSize ${size} needs weights-<k>.bin and landmarks-<k>.json for k = 1 to ${size - 1}`,
+      );
+  }
 }
 
 /** JSON of a double, its comma, a line break and saveBundle's indentation, with room to spare. */
@@ -253,15 +296,20 @@ const BYTES_SLACK = 64 * 1024;
  * institution (one more for a merged set), each of at most the manifest's distinct cell types,
  * each of shape.embeddingSize numbers. A tiny model cannot bring 64 MiB of landmarks to parse.
  */
-async function capLandmarks(dir: string, manifest: Manifest, archiveName: string): Promise<void> {
+async function capLandmarks(
+  dir: string,
+  file: string,
+  manifest: Manifest,
+  archiveName: string,
+): Promise<void> {
   const sets = manifest.institutions.length;
   const types = Math.max(1, new Set(manifest.institutions.flatMap((i) => i.types)).size);
   const e = manifest.shape.embeddingSize;
   const cap = BYTES_SLACK + (sets + 1) * (BYTES_PER_SET + types * (BYTES_PER_TYPE + e * BYTES_PER_NUMBER));
-  const bytes = (await stat(join(dir, 'landmarks.json'))).size;
+  const bytes = (await stat(join(dir, file))).size;
   if (bytes > cap) {
     throw new BundleTooLargeError(
-      `${archiveName}: landmarks.json holds ${bytes} bytes; ${sets} institutions x ${types} cell types x ` +
+      `${archiveName}: ${file} holds ${bytes} bytes; ${sets} institutions x ${types} cell types x ` +
         `${e} numbers (shape.embeddingSize) take at most ${cap} bytes`,
     );
   }

@@ -18,8 +18,13 @@ export interface PreparedBundle {
   weightsPath: string;
   /** genes.txt as the object store keeps it (one gene a line, no blank lines). */
   genes: { path: string; count: number };
-  /** One object per landmark set, in the bundle's order, as storeModelObjects encodes it. */
-  landmarks: { path: string; institution: string; types: string[]; cellCounts: number[] }[];
+  /**
+   * One object per landmark set, as storeModelObjects encodes it: model 0's in the bundle's
+   * order, then each further model's of an ensemble (`member` k).
+   */
+  landmarks: { path: string; member: number; institution: string; types: string[]; cellCounts: number[] }[];
+  /** An ensemble's further models' weights-<k>.bin, k = 1, 2, ..., stored as they are. */
+  memberWeightsPaths: string[];
 }
 
 /**
@@ -33,24 +38,26 @@ export async function prepareBundle(
   limits: BundleCheckLimits,
   outDir: string,
 ): Promise<PreparedBundle> {
-  const { manifest, genes, landmarks } = await checkBundle(dir, archiveName, limits);
+  const { manifest, genes, landmarks, members } = await checkBundle(dir, archiveName, limits);
   await mkdir(outDir, { recursive: true });
   const genesPath = join(outDir, 'genes.txt');
   await writeFile(genesPath, encodeGenes(genes));
   const sets: PreparedBundle['landmarks'] = [];
-  for (const [i, set] of landmarks.institutions.entries()) {
-    const path = join(outDir, `landmarks-${String(i).padStart(3, '0')}.json`);
-    const encoded = encodeLandmarkSet(
-      {
-        institution: set.institution,
-        types: set.types,
-        cellCounts: set.cellCounts,
-        landmarks: Float32Array.from(set.landmarks.flat()),
-      },
-      manifest.shape.embeddingSize,
-    );
-    await writeFile(path, encoded);
-    sets.push({ path, institution: set.institution, types: set.types, cellCounts: set.cellCounts });
+  for (const [member, file] of [landmarks, ...members.map((m) => m.landmarks)].entries()) {
+    for (const [i, set] of file.institutions.entries()) {
+      const path = join(outDir, `landmarks-${member}-${String(i).padStart(3, '0')}.json`);
+      const encoded = encodeLandmarkSet(
+        {
+          institution: set.institution,
+          types: set.types,
+          cellCounts: set.cellCounts,
+          landmarks: Float32Array.from(set.landmarks.flat()),
+        },
+        manifest.shape.embeddingSize,
+      );
+      await writeFile(path, encoded);
+      sets.push({ path, member, institution: set.institution, types: set.types, cellCounts: set.cellCounts });
+    }
   }
   return {
     manifest: {
@@ -64,6 +71,7 @@ export async function prepareBundle(
       institutions: manifest.institutions,
     },
     weightsPath: join(dir, 'weights.bin'),
+    memberWeightsPaths: members.map((m) => join(dir, m.weightsFile)),
     genes: { path: genesPath, count: genes.length },
     landmarks: sets,
   };

@@ -7,7 +7,14 @@ import type { PreparedBundle } from './bundle-prepare';
 export interface StoredBundle {
   weights: StoredObject;
   manifest: ModelVersionManifest;
-  landmarks: (StoredObject & { institution: string; types: string[]; cellCounts: number[] })[];
+  /** An ensemble's further models' weights (model k at k - 1). */
+  members: StoredObject[];
+  landmarks: (StoredObject & {
+    member: number;
+    institution: string;
+    types: string[];
+    cellCounts: number[];
+  })[];
 }
 
 /**
@@ -21,21 +28,37 @@ export async function storeBundleFiles(
 ): Promise<StoredBundle> {
   const put = (key: string, path: string) => store.putStream(key, createReadStream(path));
   const weights = await put(`${prefix}/weights.bin`, bundle.weightsPath);
+  const members: StoredObject[] = [];
+  for (const [i, path] of bundle.memberWeightsPaths.entries())
+    members.push(await put(`${prefix}/weights-${i + 1}.bin`, path));
   const genes = await put(`${prefix}/genes.txt`, bundle.genes.path);
   const landmarks: StoredBundle['landmarks'] = [];
-  for (const [i, set] of bundle.landmarks.entries()) {
-    const stored = await put(`${prefix}/landmarks/${String(i).padStart(3, '0')}.json`, set.path);
-    landmarks.push({ ...stored, institution: set.institution, types: set.types, cellCounts: set.cellCounts });
+  const counts = new Map<number, number>();
+  for (const set of bundle.landmarks) {
+    // Model 0's keys are a single model's (landmarks/000.json); model k's: landmarks/<k>-000.json.
+    const i = counts.get(set.member) ?? 0;
+    counts.set(set.member, i + 1);
+    const name = `${set.member > 0 ? `${set.member}-` : ''}${String(i).padStart(3, '0')}`;
+    const stored = await put(`${prefix}/landmarks/${name}.json`, set.path);
+    landmarks.push({
+      ...stored,
+      member: set.member,
+      institution: set.institution,
+      types: set.types,
+      cellCounts: set.cellCounts,
+    });
   }
   const { manifest } = bundle;
   return {
     weights,
+    members,
     manifest: {
       shape: manifest.shape,
       options: manifest.options,
       genes: { key: genes.key, sha256: genes.sha256, count: bundle.genes.count },
       institutions: manifest.institutions,
       parameterCount: manifest.parameterCount,
+      ...(members.length > 0 && { members: members.map((m) => ({ key: m.key, sha256: m.sha256 })) }),
     },
     landmarks,
   };

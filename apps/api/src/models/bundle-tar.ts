@@ -9,9 +9,10 @@ import tar from 'tar-stream';
 import { formatBytes } from '../common/multipart-upload';
 import { BundleTooLargeError } from './bundle-errors';
 
-/** The files of a command-line model bundle (libs/federation saveBundle). */
-export const BUNDLE_FILES = ['manifest.json', 'genes.txt', 'weights.bin', 'landmarks.json'] as const;
-type BundleFile = (typeof BUNDLE_FILES)[number];
+import { bundleFileKind, type BundleFileKind } from './bundle-files';
+
+/** A bundle file's name: one of BUNDLE_FILES or an ensemble member's (weights-<k>.bin ...). */
+type BundleFile = string;
 
 const MIB = 1024 * 1024;
 
@@ -20,7 +21,7 @@ const MIB = 1024 * 1024;
  * by the bundle limit only; the others are text whose size the manifest's shape explains
  * (100,000 gene names; landmarks as JSON numbers), with room to spare.
  */
-const FILE_MAX_BYTES: Record<BundleFile, number> = {
+const FILE_MAX_BYTES: Record<BundleFileKind, number> = {
   'manifest.json': MIB,
   'genes.txt': 16 * MIB,
   'landmarks.json': 64 * MIB,
@@ -40,7 +41,7 @@ export interface BundleLimits {
 
 /** A tar of the bundle folder `dir`, its files under `folder/` (as `tar -cf x.tar folder` makes). */
 export async function packBundle(dir: string, folder: string): Promise<Readable> {
-  const names = (await readdir(dir)).filter((n) => (BUNDLE_FILES as readonly string[]).includes(n)).sort();
+  const names = (await readdir(dir)).filter((n) => bundleFileKind(n) !== undefined).sort();
   const files = await Promise.all(
     names.map(async (name) => ({ name, data: await readFile(join(dir, name)) })),
   );
@@ -115,7 +116,7 @@ async function extractInto(archive: string, archiveName: string, dir: string, li
         continue;
       }
       claim(placed, base, header.name, archiveName);
-      const cap = Math.min(FILE_MAX_BYTES[base], limits.maxBytes);
+      const cap = Math.min(FILE_MAX_BYTES[bundleFileKind(base)!], limits.maxBytes);
       const tooLarge = (bytes: number) =>
         new BundleTooLargeError(
           `${archiveName}: ${header.name} holds ${bytes} bytes; a bundle's ${base} may hold at most ` +
@@ -161,8 +162,8 @@ function bundleFileOf(header: tar.Header, archiveName: string): BundleFile | und
     );
   }
   const parts = segments.filter((p: string) => p !== '' && p !== '.');
-  const base = parts[parts.length - 1] as BundleFile;
-  const wanted = header.type !== 'directory' && parts.length <= 2 && BUNDLE_FILES.includes(base);
+  const base: BundleFile = parts[parts.length - 1];
+  const wanted = header.type !== 'directory' && parts.length <= 2 && bundleFileKind(base) !== undefined;
   return wanted ? base : undefined;
 }
 

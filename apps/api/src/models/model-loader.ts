@@ -29,6 +29,6 @@ export async function assembleModelVersion(
   return assembleModel(
     store,
     { objectKey: version.objectKey, sha256: version.sha256, manifest },
-    ordered.map((l) => ({ key: l.objectKey, sha256: l.sha256 })),
+    ordered.map((l) => ({ key: l.objectKey, sha256: l.sha256, member: l.member })),
   );
 }

@@ -108,6 +108,7 @@ export function toLandmarkSet(row: LandmarkSetRow): LandmarkSet {
     federationId: row.federationId,
     modelVersionId: row.modelVersionId,
     institution: row.institution,
+    member: row.member,
     sha256: row.sha256,
     types: row.types,
     cellCounts: row.cellCounts,
@@ -342,7 +343,7 @@ export class ModelVersionsService {
             round: manifest.options.rounds,
             objectKey: stored.weights.key,
             sha256: stored.weights.sha256,
-            sizeBytes: BigInt(stored.weights.bytes),
+            sizeBytes: BigInt(stored.weights.bytes + stored.members.reduce((n, m) => n + m.bytes, 0)),
             backend: manifest.backend,
             manifest: versionManifest as unknown as Prisma.InputJsonObject,
             source: 'import',
@@ -352,6 +353,7 @@ export class ModelVersionsService {
           await tx.landmarkSet.create({
             data: {
               modelVersionId: id,
+              member: l.member,
               institution: l.institution,
               objectKey: l.key,
               sha256: l.sha256,
