@@ -213,8 +213,8 @@ describe('api: federations', () => {
         learningRate: TRAINING_PRESETS[name].learningRate,
         ensembleSize: TRAINING_PRESETS[name].ensembleSize,
         variableGenes: TRAINING_PRESETS[name].variableGenes,
-        // A single model (on every gene or on the variable ones): what the aggregator trains.
-        availableOnPlatform: TRAINING_PRESETS[name].ensembleSize === 1,
+        // The aggregator trains every preset (an ensemble's models side by side).
+        availableOnPlatform: true,
       }));
       for (const token of [x.adminToken, a.token]) {
         const data = await api.gqlOk<{ trainingPresets: unknown[] }>(PRESETS, {}, token);
@@ -258,17 +258,17 @@ describe('api: federations', () => {
       });
     });
 
-    it('should refuse an unknown preset naming the known ones, and the ensemble preset', async () => {
+    it('should refuse an unknown preset naming the known ones, and a bad gene count or ensemble size', async () => {
       const before = await api.db.federation.count();
       const unknown = await start({ institutions: [a.name, b.name], preset: 'fastest' });
       expect(unknown.errors?.[0].extensions?.code).toBe('BAD_USER_INPUT');
       expect(unknown.errors?.[0].message).toBe(
         `Invalid federation: preset: unknown preset "fastest" (expected one of ${PRESET_NAMES.join(', ')})`,
       );
-      const ensemble = await start({ institutions: [a.name, b.name], preset: 'ensemble' });
-      expect(ensemble.errors?.[0].extensions?.code).toBe('BAD_USER_INPUT');
-      expect(ensemble.errors?.[0].message).toMatch(
-        /^Invalid federation: preset: the "ensemble" preset trains 3 models and runs only in the command line so far \(scprivacy run --preset ensemble\)/,
+      const huge = await start({ institutions: [a.name, b.name], preset: 'ensemble', ensembleSize: 17 });
+      expect(huge.errors?.[0].extensions?.code).toBe('BAD_USER_INPUT');
+      expect(huge.errors?.[0].message).toBe(
+        'Invalid federation: ensembleSize: must be a whole number from 1 to 16',
       );
       const tooFew = await start({
         institutions: [a.name, b.name],
@@ -298,6 +298,22 @@ describe('api: federations', () => {
       expect(own.data!.startFederation.options).toMatchObject({ variableGenes: 500 });
       const off = await start({ institutions: [a.name, b.name], preset: 'variable-genes', variableGenes: 0 });
       expect(off.data!.startFederation.options).not.toHaveProperty('variableGenes');
+    });
+
+    it("should take an ensemble preset's models, record them, and let the caller change their number", async () => {
+      const preset = await start({ institutions: [a.name, b.name], preset: 'variable-genes-ensemble' });
+      expect(preset.errors).toBeUndefined();
+      expect(preset.data!.startFederation.options).toMatchObject({
+        preset: 'variable-genes-ensemble',
+        ensembleSize: 3,
+        variableGenes: 2000,
+        rounds: 200,
+      });
+      const own = await start({ institutions: [a.name, b.name], preset: 'ensemble', ensembleSize: 5 });
+      expect(own.data!.startFederation.options).toMatchObject({ ensembleSize: 5, rounds: 200 });
+      // One model: nothing recorded, as for a federation that names no preset.
+      const single = await start({ institutions: [a.name, b.name], preset: 'ensemble', ensembleSize: 1 });
+      expect(single.data!.startFederation.options).not.toHaveProperty('ensembleSize');
     });
 
     it('should not record a preset that was not named', async () => {

@@ -39,6 +39,29 @@ describe('the platform end to end', () => {
     }).start();
   }, 240_000);
 
+  /** Uploads the example query for annotation with a model version; its result.txt. */
+  async function annotateThroughRest(modelVersionId: string): Promise<string> {
+    const upload = await stack.upload('/api/v1/annotations', EXAMPLE.query, stack.adminToken, {
+      modelVersionId,
+    });
+    expect(upload.status).toBe(202);
+    const job = (await upload.json()) as { id: string };
+    let status = '';
+    for (let i = 0; i < 600 && status !== 'completed'; i++) {
+      const res = await fetch(`${stack.apiUrl}/api/v1/annotations/${job.id}`, {
+        headers: { authorization: `Bearer ${stack.adminToken}` },
+      });
+      status = ((await res.json()) as { status: string }).status;
+      if (status === 'failed') throw new Error('annotation job failed');
+      if (status !== 'completed') await new Promise((r) => setTimeout(r, 200));
+    }
+    const result = await fetch(`${stack.apiUrl}/api/v1/annotations/${job.id}/result.txt`, {
+      headers: { authorization: `Bearer ${stack.adminToken}` },
+    });
+    expect(result.status).toBe(200);
+    return result.text();
+  }
+
   afterAll(async () => {
     await stack?.stop();
     if (!process.env.KEEP_E2E_DIR) await rm(dir, { recursive: true, force: true });
@@ -72,37 +95,21 @@ describe('the platform end to end', () => {
     );
 
     // Annotation through REST, against the final model version.
-    const upload = await stack.upload('/api/v1/annotations', EXAMPLE.query, stack.adminToken, {
-      modelVersionId: final.id,
-    });
-    expect(upload.status).toBe(202);
-    const job = (await upload.json()) as { id: string };
-    let status = '';
-    for (let i = 0; i < 600 && status !== 'completed'; i++) {
-      const res = await fetch(`${stack.apiUrl}/api/v1/annotations/${job.id}`, {
-        headers: { authorization: `Bearer ${stack.adminToken}` },
-      });
-      status = ((await res.json()) as { status: string }).status;
-      if (status === 'failed') throw new Error('annotation job failed');
-      if (status !== 'completed') await new Promise((r) => setTimeout(r, 200));
-    }
-    const result = await fetch(`${stack.apiUrl}/api/v1/annotations/${job.id}/result.txt`, {
-      headers: { authorization: `Bearer ${stack.adminToken}` },
-    });
-    expect(result.status).toBe(200);
     const query = await readExpression(EXAMPLE.query, { role: 'query' });
-    const expected = formatResultTxt([await annotateMatrix(embedded.model, query)]);
-    expect(await result.text()).toBe(expected);
+    expect(await annotateThroughRest(final.id)).toBe(
+      formatResultTxt([await annotateMatrix(embedded.model, query)]),
+    );
   });
 
-  it('chooses the variable genes through a secure gene-statistics round and trains the embedded model bit for bit', async () => {
+  it('chooses the variable genes through a secure gene-statistics round, trains the embedded ensemble bit for bit and annotates with it', async () => {
     // pbmc-mini's institutions unite about 1,000 genes: the preset's 2,000 per institution would
-    // keep them all; 100 per institution keeps 300.
+    // keep them all; 100 per institution keeps 300. Two models (the preset's three cost time).
     const id = await startFederation(stack, {
-      name: 'e2e-variable-genes',
+      name: 'e2e-variable-genes-ensemble',
       ...TRAINING,
-      preset: 'variable-genes',
+      preset: 'variable-genes-ensemble',
       variableGenes: 100,
+      ensembleSize: 2,
       secureAggregation: true,
       roundDeadlineSeconds: 120,
     });
@@ -118,16 +125,24 @@ describe('the platform end to end', () => {
     const embedded = await embeddedModel({
       ...TRAINING,
       variableGenes: 100,
+      ensembleSize: 2,
       backend: 'wasm',
       secureAggregation: {},
     });
     expect(distributed.model.genes).toEqual(embedded.model.genes);
-    expect(distributed.manifest.options).toMatchObject({ variableGenes: 100 });
-    expect(
-      Buffer.from(distributed.model.params.buffer).equals(Buffer.from(embedded.model.params.buffer)),
-    ).toBe(true);
-    expect(distributed.model.landmarks.map((l) => Array.from(l.landmarks))).toEqual(
-      embedded.model.landmarks.map((l) => Array.from(l.landmarks)),
+    expect(distributed.manifest.options).toMatchObject({ variableGenes: 100, ensembleSize: 2 });
+    const models = (m: typeof embedded.model) => [m, ...(m.ensemble ?? [])];
+    expect(models(distributed.model)).toHaveLength(2);
+    models(embedded.model).forEach((m, k) => {
+      const d = models(distributed.model)[k];
+      expect(Buffer.from(d.params.buffer).equals(Buffer.from(m.params.buffer)), `model ${k}`).toBe(true);
+      expect(d.landmarks.map((l) => Array.from(l.landmarks))).toEqual(
+        m.landmarks.map((l) => Array.from(l.landmarks)),
+      );
+    });
+    const query = await readExpression(EXAMPLE.query, { role: 'query' });
+    expect(await annotateThroughRest(final.id)).toBe(
+      formatResultTxt([await annotateMatrix(embedded.model, query)]),
     );
   });
 

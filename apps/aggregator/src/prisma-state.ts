@@ -131,13 +131,14 @@ export class PrismaFederationState implements FederationStatePort {
           where: {
             modelVersionId_member_institution: {
               modelVersionId: version.id,
-              member: 0,
+              member: s.member,
               institution: s.institution,
             },
           },
           create: {
             federationId: this.federationId,
             modelVersionId: version.id,
+            member: s.member,
             institution: s.institution,
             ...data,
           },

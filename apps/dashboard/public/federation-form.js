@@ -25,6 +25,7 @@ function showPresetDefaults() {
   $('fed-localSteps').placeholder = String(preset.localSteps);
   $('fed-learningRate').placeholder = String(preset.learningRate);
   $('fed-variableGenes').placeholder = preset.variableGenes ? String(preset.variableGenes) : 'every gene';
+  $('fed-ensembleSize').placeholder = String(preset.ensembleSize ?? 1);
   $('fed-preset-hint').textContent = preset.description;
 }
 
@@ -122,6 +123,11 @@ function build() {
         label: 'Variable genes per institution (0: every gene)',
         control: input({ inputmode: 'numeric' }),
       }),
+      field({
+        id: 'fed-ensembleSize',
+        label: 'Models (ensemble, each from its own seed)',
+        control: input({ inputmode: 'numeric' }),
+      }),
       field({ id: 'fed-seed', label: 'Seed', control: input({ inputmode: 'numeric', placeholder: '0' }) }),
       field({
         id: 'fed-weighting',
@@ -215,6 +221,7 @@ function values(form) {
     localSteps: text('fed-localSteps'),
     learningRate: text('fed-learningRate'),
     variableGenes: text('fed-variableGenes'),
+    ensembleSize: text('fed-ensembleSize'),
     seed: text('fed-seed'),
     weighting: text('fed-weighting'),
     checkpointEvery: text('fed-checkpointEvery'),

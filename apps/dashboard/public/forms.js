@@ -49,6 +49,7 @@ const LIMITS = {
   roundDeadlineSeconds: [10, 604_800],
   hiddenSize: [1, 100_000],
   embeddingSize: [1, 10_000],
+  ensembleSize: [1, 16],
 };
 
 function wholeNumber(text, field, label, [min, max], errors) {
@@ -63,7 +64,7 @@ function wholeNumber(text, field, label, [min, max], errors) {
 /**
  * The start form's values → StartFederationInput. `values`: strings as typed (name, preset,
  * rounds, localSteps, learningRate, seed, roundDeadlineSeconds, checkpointEvery, threshold,
- * weighting, hiddenSize, embeddingSize, variableGenes), `secureAggregation` (boolean), `institutions` (names, in the order chosen) and
+ * weighting, hiddenSize, embeddingSize, variableGenes, ensembleSize), `secureAggregation` (boolean), `institutions` (names, in the order chosen) and
  * `datasets` ({ institution: [dataset ids] }, empty = all of them). Empty optional fields are left
  * out, so the api (or the preset) chooses. Returns { input, errors }.
  */
@@ -90,6 +91,7 @@ export function federationInput(values, { consortiumId, presets = [] }) {
     ['roundDeadlineSeconds', 'Round deadline (seconds)'],
     ['hiddenSize', 'Hidden layer size'],
     ['embeddingSize', 'Embedding size'],
+    ['ensembleSize', 'Models (ensemble)'],
   ]) {
     const text = (values[key] ?? '').trim();
     if (text !== '') input[key] = wholeNumber(text, `fed-${key}`, label, LIMITS[key], errors);

@@ -21,6 +21,7 @@ const BASE = {
   hiddenSize: '',
   embeddingSize: '',
   variableGenes: '',
+  ensembleSize: '',
   secureAggregation: true,
   institutions: ['a', 'b', 'c'],
   datasets: {},
@@ -106,6 +107,15 @@ describe('federationInput (the start form)', () => {
           message: `Variable genes per institution: 0 (every gene) or a whole number from 50 to 1000000, got "${typed}".`,
         },
       ]);
+  });
+
+  it('takes a number of models from 1 to 16, as the api does', () => {
+    expect(start({ ensembleSize: '3' }).input).toMatchObject({ ensembleSize: 3 });
+    expect(start({}).input).not.toHaveProperty('ensembleSize');
+    expect(start({ ensembleSize: '17' }).errors.map((e: { field: string }) => e.field)).toEqual([
+      'fed-ensembleSize',
+    ]);
+    expect(start({ ensembleSize: '17' }).errors[0].message).toMatch(/^Models \(ensemble\): /);
   });
 
   it('bounds checkpointEvery by the rounds, typed or the preset’s', () => {

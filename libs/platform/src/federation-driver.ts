@@ -3,6 +3,7 @@ import {
   buildGeneUnion,
   DEFAULT_SECAGG_BITS,
   DISPERSION_CLIP,
+  ensembleSeed,
   FedAvg,
   sumDispersionsPlain,
   topGenes,
@@ -42,6 +43,7 @@ import {
   type JobResult,
   type ReadableObject,
   type TrainResult,
+  type WrittenObject,
 } from './jobs';
 import { applyAggregate, decodeAggregate, encodeAggregate, type AggregateRef } from './model-chain';
 import {
@@ -93,6 +95,11 @@ export interface FederationOptions {
    * round from the institutions' summed gene scores; 0 or absent: every gene.
    */
   variableGenes?: number;
+  /**
+   * Models trained side by side with their own seeds (the ensemble presets; absent: 1). Every
+   * model version's weights hold them one after another; annotation averages their correlations.
+   */
+  ensembleSize?: number;
   /**
    * Model versions kept besides the final one and pinned ones: every k-th round (retention.ts).
    * Secure aggregation stores a full model only at those rounds (between them, each round's
@@ -162,6 +169,8 @@ export interface ModelVersionRecord {
 
 export interface LandmarkRecord {
   institution: string;
+  /** The model of an ensemble it belongs to (0: the first or only one). */
+  member: number;
   object: { key: string; sha256: string; bytes: number };
   types: string[];
   cellCounts: number[];
@@ -459,7 +468,12 @@ export class FederationDriver {
       Buffer.from(encodeGenes(genes)),
     );
     this.state.genes = { key: genesObject.key, sha256: genesObject.sha256, count: genes.length };
-    const initial = initParameters(this.shape(), this.plan.options.seed);
+    // Model k of an ensemble starts where the embedded federation's model k does.
+    const shape = this.shape();
+    const perModel = this.modelParameterCount();
+    const initial = new Float32Array(perModel * this.ensembleSize());
+    for (let k = 0; k < this.ensembleSize(); k++)
+      initial.set(initParameters(shape, ensembleSeed(this.plan.options.seed, k)), k * perModel);
     const model = await this.storeModel(0, initial, 'init');
     this.state.model = model;
     this.state.modelRound = 0;
@@ -791,41 +805,61 @@ export class FederationDriver {
   private async landmarks(): Promise<void> {
     const model = await this.readable(this.state.model!);
     const genes = await this.readable(this.state.genes!);
-    const sets = await this.all(async (inst, i) => {
-      const key = objectKeys.landmarks(this.plan.federationId, inst);
-      return this.ports.call(
+    const writable = async (key: string) => ({ key, url: await this.ports.presignedPutUrl(key) });
+    const further = Array.from({ length: this.ensembleSize() - 1 }, (_, k) => k + 1);
+    const sets = await this.all(async (inst, i) =>
+      this.ports.call(
         inst,
         'landmarks',
-        { spec: this.spec(i), genes, model, upload: { key, url: await this.ports.presignedPutUrl(key) } },
+        {
+          spec: this.spec(i),
+          genes,
+          model,
+          upload: await writable(objectKeys.landmarks(this.plan.federationId, inst)),
+          ...(further.length > 0 && {
+            memberUploads: await Promise.all(
+              further.map((k) => writable(objectKeys.landmarks(this.plan.federationId, inst, k))),
+            ),
+          }),
+        },
         this.opts('landmarks', inst, this.state.round),
-      );
-    });
-    if (this.plan.options.secureAggregation) {
-      const trust = await this.verifier();
+      ),
+    );
+    // Every model's set of every institution, model by model.
+    const records: LandmarkRecord[] = [];
+    const signed: { inst: string; object: WrittenObject; envelope?: string }[] = [];
+    for (let k = 0; k < this.ensembleSize(); k++) {
       sets.forEach((s, i) => {
         const inst = this.order[i];
-        if (!s.envelope) throw new FederationFailed(`${inst} sent unsigned landmarks`);
-        const payload = trust.verify(decodeEnvelopeWire(fromBase64(s.envelope)), {
+        const own = k === 0 ? { landmarks: s.landmarks, envelope: s.envelope } : s.members?.[k - 1];
+        if (!own) throw new FederationFailed(`${inst} sent no landmarks for model ${k + 1} of the ensemble`);
+        signed.push({ inst, object: own.landmarks, envelope: own.envelope });
+        records.push({
+          institution: inst,
+          member: k,
+          object: own.landmarks,
+          types: s.types,
+          cellCounts: s.cellCounts,
+        });
+      });
+    }
+    if (this.plan.options.secureAggregation) {
+      const trust = await this.verifier();
+      for (const { inst, object, envelope } of signed) {
+        if (!envelope) throw new FederationFailed(`${inst} sent unsigned landmarks`);
+        const payload = trust.verify(decodeEnvelopeWire(fromBase64(envelope)), {
           federationId: this.plan.federationId,
           round: 0,
           phase: 'landmarks',
           recipient: 'server',
           sender: inst,
         });
-        if (sha256Hex(payload) !== s.landmarks.sha256) {
+        if (sha256Hex(payload) !== object.sha256) {
           throw new FederationFailed(`${inst}'s stored landmarks are not the ones it signed`);
         }
-      });
+      }
     }
-    await this.ports.state.recordLandmarks(
-      this.state.round,
-      sets.map((s, i) => ({
-        institution: this.order[i],
-        object: s.landmarks,
-        types: s.types,
-        cellCounts: s.cellCounts,
-      })),
-    );
+    await this.ports.state.recordLandmarks(this.state.round, records);
     this.state.phase = 'done';
     await this.ports.state.save(this.state);
     this.emit('status', 'completed');
@@ -1094,9 +1128,20 @@ export class FederationDriver {
     return { inputSize: this.state.genes!.count, hiddenSize, embeddingSize };
   }
 
-  private parameterCount(): number {
+  /** One model's parameters. */
+  private modelParameterCount(): number {
     const { inputSize, hiddenSize, embeddingSize } = this.shape();
     return inputSize * hiddenSize + hiddenSize + hiddenSize * embeddingSize + embeddingSize;
+  }
+
+  /** Models trained side by side (1 but for the ensemble presets). */
+  private ensembleSize(): number {
+    return this.plan.options.ensembleSize ?? 1;
+  }
+
+  /** The federation's parameter vector: every model's parameters, one model after another. */
+  private parameterCount(): number {
+    return this.modelParameterCount() * this.ensembleSize();
   }
 
   private trainingOptions(): TrainingOptions {
@@ -1111,6 +1156,7 @@ export class FederationDriver {
       weighting: o.weighting,
       aggregation: `${o.secureAggregation ? 'secagg-' : ''}fedavg-${o.weighting}`,
       ...(o.variableGenes ? { variableGenes: o.variableGenes } : {}),
+      ...(this.ensembleSize() > 1 && { ensembleSize: this.ensembleSize() }),
       ...(o.secureAggregationSkipped && { secureAggregationSkipped: o.secureAggregationSkipped }),
     };
   }
@@ -1134,7 +1180,8 @@ export class FederationDriver {
           types: s.types,
           typeCounts: s.typeCounts,
         })),
-        parameterCount: params.length,
+        // Per model: the object holds ensembleSize models of this many floats.
+        parameterCount: this.modelParameterCount(),
       },
     });
     return weights;
@@ -1156,6 +1203,7 @@ export class FederationDriver {
       hiddenSize: o.hiddenSize,
       embeddingSize: o.embeddingSize,
       allowSingletonTypes: o.allowSingletonTypes ?? false,
+      ...(this.ensembleSize() > 1 && { ensembleSize: this.ensembleSize() }),
       datasets: this.plan.participants[index].datasets,
     };
   }

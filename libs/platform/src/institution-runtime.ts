@@ -2,6 +2,7 @@ import { parameterLayout, type ModelShape } from '@fl/engine';
 import {
   buildGeneUnion,
   deriveSeed,
+  ensembleSeed,
   institutionInfo,
   LocalInstitution,
   normaliseGeneName,
@@ -81,7 +82,12 @@ interface FederationState {
   matrices: ExpressionMatrix[];
   genes?: { sha256: string; list: string[] };
   data?: InstitutionData;
-  local?: LocalInstitution;
+  /**
+   * One LocalInstitution per model of the ensemble (one for a single model), each training on its
+   * own view of `params`: the models' parameters one after another, as the federation's vector.
+   */
+  locals?: LocalInstitution[];
+  params?: Float32Array;
   shape?: ModelShape;
   /** Secure-aggregation clients by key epoch. */
   secagg: Map<number, SecAggClient>;
@@ -167,13 +173,18 @@ export class InstitutionRuntime {
     const started = performance.now();
     const { params: global, bytesIn } = await this.globalModel(state, job);
     const fetched = performance.now();
-    const { loss } = state.local!.train(global, job.spec.localSteps);
+    const perModel = parameterLayout(state.shape!).total;
+    let loss = 0;
+    state.locals!.forEach((local, k) => {
+      loss += local.train(global.subarray(k * perModel, (k + 1) * perModel), job.spec.localSteps).loss;
+    });
+    loss /= state.locals!.length;
     const trained = performance.now();
     let payload: Uint8Array;
     let maskedEnvelope: string | undefined;
     if (job.secure) {
       const client = await this.secaggClient(job.spec, job.secure.epoch);
-      const params = state.local!.params;
+      const params = state.params!;
       const words = wordsFor(params.length, job.secure.bits);
       if (state.scratch?.length !== words) state.scratch = new Uint32Array(words);
       // The round's update (params - global), as the embedded SecureFedAvg masks it.
@@ -185,7 +196,7 @@ export class InstitutionRuntime {
       payload = new Uint8Array(masked.vector.buffer, masked.vector.byteOffset, masked.vector.byteLength);
       maskedEnvelope = toBase64(encodeEnvelopeWire(masked.envelope));
     } else {
-      payload = encodeWeights(state.local!.params);
+      payload = encodeWeights(state.params!);
     }
     const masked = performance.now();
     const update = await this.options.writeObject(job.upload, payload);
@@ -212,7 +223,7 @@ export class InstitutionRuntime {
     state: FederationState,
     job: TrainJob,
   ): Promise<{ params: Float32Array; bytesIn: number }> {
-    const total = state.local!.params.length;
+    const total = state.params!.length;
     const updates = job.updates ?? [];
     const target = job.round - 1;
     const modelRound = job.modelRound ?? target;
@@ -256,35 +267,48 @@ export class InstitutionRuntime {
     return { envelope: toBase64(encodeEnvelopeWire(response)) };
   }
 
-  /** Median embedding per cell type with the final model. */
+  /** Median embedding per cell type with the final model (every model's, for an ensemble). */
   async landmarks(job: LandmarksJob): Promise<LandmarksResult> {
     const state = await this.prepared(job.spec, job.genes);
     const info = institutionInfo(state.data!, job.spec.index);
     const params = decodeWeights(
       await this.options.readObject(job.model),
-      state.local!.params.length,
+      state.params!.length,
       job.model.key,
     );
-    const set = {
-      institution: this.institution,
-      types: info.types,
-      cellCounts: info.typeCounts,
-      landmarks: state.local!.landmarks(params),
-    };
-    const bytes = Buffer.from(encodeLandmarkSet(set, job.spec.embeddingSize));
-    const landmarks = await this.options.writeObject(job.upload, bytes);
-    // Signed like every protocol message, so nobody can pass other landmarks off as ours.
-    const envelope = this.options.signer?.sign(
-      { federationId: job.spec.federationId, round: 0, phase: 'landmarks', recipient: 'server' },
-      bytes,
-    );
+    const perModel = parameterLayout(state.shape!).total;
+    const targets = [job.upload, ...(job.memberUploads ?? [])];
+    if (targets.length !== state.locals!.length) {
+      throw new Error(
+        `the landmarks job has ${targets.length} upload(s) for an ensemble of ${state.locals!.length} model(s)`,
+      );
+    }
+    const written = [];
+    for (const [k, local] of state.locals!.entries()) {
+      const set = {
+        institution: this.institution,
+        types: info.types,
+        cellCounts: info.typeCounts,
+        landmarks: local.landmarks(params.subarray(k * perModel, (k + 1) * perModel)),
+      };
+      const bytes = Buffer.from(encodeLandmarkSet(set, job.spec.embeddingSize));
+      const landmarks = await this.options.writeObject(targets[k], bytes);
+      // Signed like every protocol message, so nobody can pass other landmarks off as ours.
+      const envelope = this.options.signer?.sign(
+        { federationId: job.spec.federationId, round: 0, phase: 'landmarks', recipient: 'server' },
+        bytes,
+      );
+      written.push({ landmarks, envelope: envelope && toBase64(encodeEnvelopeWire(envelope)) });
+    }
     // The federation is over: its cells, model and secrets leave this process's memory.
     this.forget(job.spec.federationId);
+    const [first, ...members] = written;
     return {
-      landmarks,
-      types: set.types,
-      cellCounts: set.cellCounts,
-      envelope: envelope && toBase64(encodeEnvelopeWire(envelope)),
+      landmarks: first.landmarks,
+      types: info.types,
+      cellCounts: info.typeCounts,
+      envelope: first.envelope,
+      ...(members.length > 0 && { members }),
     };
   }
 
@@ -333,11 +357,23 @@ export class InstitutionRuntime {
       state.genes = { sha256: genesObject.sha256, list: genes };
       state.data = data;
       state.shape = shape;
-      // The same seed stream as the embedded federation's institution at this index.
-      state.local = new LocalInstitution(
-        data,
-        { shape, seed: deriveSeed(spec.seed, spec.index), learningRate: spec.learningRate },
-        new Float32Array(parameterLayout(shape).total),
+      // The same seed streams as the embedded federation's institution at this index, in each
+      // model of the ensemble (ensembleSeed: model 0 keeps the federation's seed).
+      const perModel = parameterLayout(shape).total;
+      const models = spec.ensembleSize ?? 1;
+      state.params = new Float32Array(perModel * models);
+      state.locals = Array.from(
+        { length: models },
+        (_, k) =>
+          new LocalInstitution(
+            data,
+            {
+              shape,
+              seed: deriveSeed(ensembleSeed(spec.seed, k), spec.index),
+              learningRate: spec.learningRate,
+            },
+            state.params!.subarray(k * perModel, (k + 1) * perModel),
+          ),
       );
     }
     return state;

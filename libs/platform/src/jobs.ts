@@ -45,6 +45,12 @@ export interface FederationSpec {
   hiddenSize: number;
   embeddingSize: number;
   allowSingletonTypes: boolean;
+  /**
+   * Models trained side by side (an ensemble, the ensemble presets; absent: 1). Model k starts
+   * from its own seed (ensembleSeed); the federation's parameter vector holds the models one
+   * after another, so each round's mean is every model's own.
+   */
+  ensembleSize?: number;
   datasets: DatasetSource[];
 }
 
@@ -167,9 +173,13 @@ export interface LandmarksJob {
   genes: ReadableObject;
   model: ReadableObject;
   upload: WritableObject;
+  /** An ensemble's further models' landmark sets go here (model k at k - 1). */
+  memberUploads?: WritableObject[];
 }
 export interface LandmarksResult {
   landmarks: WrittenObject;
+  /** An ensemble's further models' sets (model k at k - 1), each signed like the first. */
+  members?: { landmarks: WrittenObject; envelope?: string }[];
   /**
    * The landmark set's bytes signed by the institution's certified key (wire envelope, base64;
    * phase 'landmarks', round 0, recipient 'server'), when it has a certified identity.

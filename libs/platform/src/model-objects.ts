@@ -29,15 +29,17 @@ export interface ModelVersionManifest {
   genes: ObjectRef & { count: number };
   /** Public summaries of the institutions, in the federation's order. */
   institutions: BundleManifest['institutions'];
-  /** Floats in each model's weights. */
-  parameterCount: number;
   /**
-   * An ensemble's further models (`scprivacy run --preset ensemble`): model k's weights at k - 1,
-   * each like the version's own object. Absent for a single model. Each model's landmark sets are
-   * the version's LandmarkSet rows of that `member`.
+   * Floats in each model's weights. An ensemble's version (options.ensembleSize models, the
+   * ensemble presets) holds its models' weights one after another in its one weights object, and
+   * each model's landmark sets are the version's LandmarkSet rows of that `member`.
    */
-  members?: ObjectRef[];
+  parameterCount: number;
 }
+
+/** Models a version holds (options.ensembleSize; 1 for a single model). */
+export const modelCount = (manifest: Pick<ModelVersionManifest, 'options'>): number =>
+  manifest.options.ensembleSize ?? 1;
 
 export function encodeWeights(params: Float32Array): Uint8Array {
   return new Uint8Array(params.buffer, params.byteOffset, params.byteLength);
@@ -105,11 +107,9 @@ export async function assembleModel(
   landmarkObjects: readonly (ObjectRef & { member?: number })[],
 ): Promise<FederatedModel> {
   const { manifest } = version;
-  const members = manifest.members ?? [];
-  const [weights, genesText, ...rest] = await Promise.all([
+  const [weights, genesText, ...landmarkTexts] = await Promise.all([
     store.getBuffer(version.objectKey, version.sha256),
     store.getBuffer(manifest.genes.key, manifest.genes.sha256),
-    ...members.map((m) => store.getBuffer(m.key, m.sha256)),
     ...landmarkObjects.map((l) => store.getBuffer(l.key, l.sha256)),
   ]);
   const genes = decodeGenes(genesText.toString('utf8'));
@@ -118,34 +118,28 @@ export async function assembleModel(
       `${manifest.genes.key}: ${genes.length} genes, the model expects ${manifest.shape.inputSize}`,
     );
   }
-  const sets = rest
-    .slice(members.length)
-    .map((t, i) =>
-      decodeLandmarkSet(t.toString('utf8'), manifest.shape.embeddingSize, landmarkObjects[i].key),
-    );
-  // Each model's sets in the order given (the caller's institution order).
-  const setsOf = (member: number) => {
-    const own = sets.filter((_, i) => (landmarkObjects[i].member ?? 0) === member);
-    if (own.length === 0)
-      throw new Error(`model ${member + 1} of ${members.length + 1} has no landmark sets`);
-    return own;
-  };
-  const stray = landmarkObjects.find((l) => (l.member ?? 0) > members.length);
+  const models = modelCount(manifest);
+  const perModel = manifest.parameterCount;
+  const params = decodeWeights(weights, perModel * models, version.objectKey);
+  const sets = landmarkTexts.map((t, i) =>
+    decodeLandmarkSet(t.toString('utf8'), manifest.shape.embeddingSize, landmarkObjects[i].key),
+  );
+  const stray = landmarkObjects.find((l) => (l.member ?? 0) >= models);
   if (stray)
-    throw new Error(
-      `${stray.key}: a landmark set of model ${stray.member! + 1}; the version has ${members.length + 1}`,
-    );
+    throw new Error(`${stray.key}: a landmark set of model ${stray.member! + 1}; the version has ${models}`);
+  // Each model's weights (a view) and its sets, in the order given (the caller's institution order).
+  const model = (k: number) => {
+    const landmarks = sets.filter((_, i) => (landmarkObjects[i].member ?? 0) === k);
+    if (landmarks.length === 0) throw new Error(`model ${k + 1} of ${models} has no landmark sets`);
+    return { params: params.subarray(k * perModel, (k + 1) * perModel), landmarks };
+  };
+  const [first, ...rest] = Array.from({ length: models }, (_, k) => model(k));
   return {
     genes,
     shape: manifest.shape,
-    params: decodeWeights(weights, manifest.parameterCount, version.objectKey),
-    landmarks: setsOf(0),
-    ...(members.length > 0 && {
-      ensemble: members.map((m, k) => ({
-        params: decodeWeights(rest[k], manifest.parameterCount, m.key),
-        landmarks: setsOf(k + 1),
-      })),
-    }),
+    params: first.params,
+    landmarks: first.landmarks,
+    ...(rest.length > 0 && { ensemble: rest }),
   };
 }
 

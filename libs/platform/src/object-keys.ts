@@ -21,8 +21,9 @@ export const objectKeys = {
   /** One institution's (masked, under secure aggregation) update of one round. */
   update: (federationId: string, round: number, institution: string) =>
     `federations/${federationId}/rounds/${String(round).padStart(5, '0')}/${institution}.bin`,
-  landmarks: (federationId: string, institution: string) =>
-    `federations/${federationId}/landmarks/${institution}.json`,
+  /** Model `member` of an ensemble's landmarks: model 0's (a single model's) keep the plain name. */
+  landmarks: (federationId: string, institution: string, member = 0) =>
+    `federations/${federationId}/landmarks/${member > 0 ? `${member}/` : ''}${institution}.json`,
   importedModel: (modelVersionId: string, file: string) => `models/${modelVersionId}/${file}`,
   annotationInput: (jobId: string, fileName: string) => `annotations/${jobId}/input/${fileName}`,
   annotationResult: (jobId: string, file: 'result.txt' | 'predictions.csv') => `annotations/${jobId}/${file}`,

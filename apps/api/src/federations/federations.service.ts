@@ -66,6 +66,8 @@ export interface FederationOptions {
    * institutions' summed gene scores; absent: every gene.
    */
   variableGenes?: number;
+  /** Models trained side by side (the ensemble presets); absent: 1. */
+  ensembleSize?: number;
   /** The training preset that supplied the left-out rounds, localSteps and learningRate, if named. */
   preset?: string;
 }
@@ -97,6 +99,12 @@ const startSchema = z
       .refine(isVariableGeneCount, {
         message: `must be 0 (every gene) or a whole number of at least ${MIN_VARIABLE_GENES} genes`,
       })
+      .nullish(),
+    ensembleSize: z
+      .number()
+      .int('must be a whole number from 1 to 16')
+      .min(1, 'must be a whole number from 1 to 16')
+      .max(16, 'must be a whole number from 1 to 16')
       .nullish(),
     seed: z.number().int().min(0),
     hiddenSize: z.number().int().min(1).max(100_000),
@@ -130,6 +138,7 @@ const startSchema = z
       localSteps: i.localSteps ?? defaults.localSteps,
       learningRate: i.learningRate ?? defaults.learningRate,
       variableGenes: i.variableGenes ?? defaults.variableGenes,
+      ensembleSize: i.ensembleSize ?? defaults.ensembleSize,
     };
   })
   .refine((i) => i.embeddingSize <= i.hiddenSize, {
@@ -220,6 +229,7 @@ export class FederationsService {
       // Stored resolved, so the aggregator, the api and the dashboard read the same k.
       checkpointEvery: input.checkpointEvery ?? defaultCheckpointEvery(input.rounds),
       ...(input.variableGenes > 0 && { variableGenes: input.variableGenes }),
+      ...(input.ensembleSize > 1 && { ensembleSize: input.ensembleSize }),
       ...(input.preset != null && { preset: input.preset }),
     };
     const row = await this.db.$transaction(async (tx) => {

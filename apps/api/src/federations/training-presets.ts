@@ -13,17 +13,12 @@ export interface PlatformPreset {
 }
 
 /**
- * The aggregator trains one model per federation (on the union of the institutions' genes, or on
- * the variable genes its gene-statistics phase chooses); an ensemble (several models with
- * different seeds, averaged at annotation) exists only in the command line so far.
+ * Every preset runs on the platform: the aggregator chooses variable genes in a gene-statistics
+ * phase, and trains an ensemble's models side by side in one parameter vector. Kept as a
+ * function (and a GraphQL field) so a future preset the aggregator cannot run is refused by name.
  */
-export function availableOnPlatform(preset: TrainingPreset): boolean {
-  return preset.ensembleSize === 1;
-}
-
-/** What keeps a preset to the command line, in words. */
-function commandLineOnly(preset: TrainingPreset): string {
-  return `trains ${preset.ensembleSize} models`;
+export function availableOnPlatform(_preset: TrainingPreset): boolean {
+  return true;
 }
 
 /** Every preset of the command line, in its order, with whether a federation may use it. */
@@ -57,8 +52,8 @@ export function presetProblem(name: string): string | null {
   const preset: TrainingPreset = TRAINING_PRESETS[name as PresetName];
   if (!availableOnPlatform(preset)) {
     return (
-      `the "${name}" preset ${commandLineOnly(preset)} and runs only in the command line ` +
-      `so far (scprivacy run --preset ${name}); use ${platformPresets()
+      `the "${name}" preset runs only in the command line so far (scprivacy run --preset ${name}); ` +
+      `use ${platformPresets()
         .filter((p) => p.availableOnPlatform)
         .map((p) => `"${p.name}"`)
         .join(', ')} or leave preset out`
@@ -68,12 +63,12 @@ export function presetProblem(name: string): string | null {
 }
 
 /**
- * rounds, localSteps, learningRate and variableGenes of the named preset (the published one when
- * none or unknown).
+ * rounds, localSteps, learningRate, variableGenes and ensembleSize of the named preset (the
+ * published one when none or unknown).
  */
 export function presetDefaults(
   name: string | null | undefined,
-): Pick<TrainingPreset, 'rounds' | 'localSteps' | 'learningRate' | 'variableGenes'> {
+): Pick<TrainingPreset, 'rounds' | 'localSteps' | 'learningRate' | 'variableGenes' | 'ensembleSize'> {
   const known = name != null && (PRESET_NAMES as string[]).includes(name);
   const preset: TrainingPreset = TRAINING_PRESETS[known ? (name as PresetName) : DEFAULT_PRESET];
   return {
@@ -81,5 +76,6 @@ export function presetDefaults(
     localSteps: preset.localSteps,
     learningRate: preset.learningRate,
     variableGenes: preset.variableGenes,
+    ensembleSize: preset.ensembleSize,
   };
 }

@@ -1,4 +1,5 @@
 import { createReadStream } from 'node:fs';
+import { Readable } from 'node:stream';
 import type { ModelVersionManifest } from '@fl/platform';
 import type { ObjectStore, StoredObject } from '@fl/storage';
 import type { PreparedBundle } from './bundle-prepare';
@@ -7,8 +8,6 @@ import type { PreparedBundle } from './bundle-prepare';
 export interface StoredBundle {
   weights: StoredObject;
   manifest: ModelVersionManifest;
-  /** An ensemble's further models' weights (model k at k - 1). */
-  members: StoredObject[];
   landmarks: (StoredObject & {
     member: number;
     institution: string;
@@ -27,10 +26,9 @@ export async function storeBundleFiles(
   bundle: PreparedBundle,
 ): Promise<StoredBundle> {
   const put = (key: string, path: string) => store.putStream(key, createReadStream(path));
-  const weights = await put(`${prefix}/weights.bin`, bundle.weightsPath);
-  const members: StoredObject[] = [];
-  for (const [i, path] of bundle.memberWeightsPaths.entries())
-    members.push(await put(`${prefix}/weights-${i + 1}.bin`, path));
+  // An ensemble's models one after another in one object, as a federation's versions hold them.
+  const paths = [bundle.weightsPath, ...bundle.memberWeightsPaths];
+  const weights = await store.putStream(`${prefix}/weights.bin`, Readable.from(concatenated(paths)));
   const genes = await put(`${prefix}/genes.txt`, bundle.genes.path);
   const landmarks: StoredBundle['landmarks'] = [];
   const counts = new Map<number, number>();
@@ -51,15 +49,18 @@ export async function storeBundleFiles(
   const { manifest } = bundle;
   return {
     weights,
-    members,
     manifest: {
       shape: manifest.shape,
       options: manifest.options,
       genes: { key: genes.key, sha256: genes.sha256, count: bundle.genes.count },
       institutions: manifest.institutions,
       parameterCount: manifest.parameterCount,
-      ...(members.length > 0 && { members: members.map((m) => ({ key: m.key, sha256: m.sha256 })) }),
     },
     landmarks,
   };
+}
+
+/** The files' bytes one after another, streamed. */
+async function* concatenated(paths: readonly string[]): AsyncGenerator<Buffer> {
+  for (const path of paths) for await (const chunk of createReadStream(path)) yield chunk as Buffer;
 }

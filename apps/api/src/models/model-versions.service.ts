@@ -343,7 +343,7 @@ export class ModelVersionsService {
             round: manifest.options.rounds,
             objectKey: stored.weights.key,
             sha256: stored.weights.sha256,
-            sizeBytes: BigInt(stored.weights.bytes + stored.members.reduce((n, m) => n + m.bytes, 0)),
+            sizeBytes: BigInt(stored.weights.bytes),
             backend: manifest.backend,
             manifest: versionManifest as unknown as Prisma.InputJsonObject,
             source: 'import',

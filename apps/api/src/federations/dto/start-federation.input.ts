@@ -28,7 +28,7 @@ export class StartFederationInput {
   @Field(() => String, {
     nullable: true,
     description:
-      "A training preset's name (trainingPresets): it supplies rounds, localSteps and learningRate when they are left out. Only presets with availableOnPlatform.",
+      "A training preset's name (trainingPresets): it supplies rounds, localSteps and learningRate when they are left out. Every preset of the command line.",
   })
   preset?: string | null;
   // No GraphQL defaults: a preset's values apply only to what the caller left out (null).
@@ -44,6 +44,12 @@ export class StartFederationInput {
       "Genes of largest normalised dispersion per institution: the model trains on this many times the institutions (at most the union), chosen before the first round from the institutions' summed gene scores (through secure aggregation when it is on); 0: every gene. Default: the preset's (2000 for variable-genes), else 0. At least 50 when not 0.",
   })
   variableGenes?: number | null;
+  @Field(() => Int, {
+    nullable: true,
+    description:
+      "Models trained side by side, each from its own seed, their landmark correlations averaged at annotation (1 to 16). Default: the preset's (3 for ensemble and variable-genes-ensemble), else 1.",
+  })
+  ensembleSize?: number | null;
   @Field(() => Int, { defaultValue: 0 }) seed!: number;
   @Field(() => Int, { defaultValue: 500 }) hiddenSize!: number;
   @Field(() => Int, { defaultValue: 20 }) embeddingSize!: number;
