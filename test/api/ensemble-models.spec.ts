@@ -18,6 +18,7 @@ import { makeBundleTar, QUERY } from './support/model-bundle';
 interface VersionJson {
   id: string;
   sha256: string;
+  models: number;
   sizeBytes: number;
   manifest: { options: { ensembleSize?: number }; parameterCount: number };
 }
@@ -80,6 +81,7 @@ describe('api: an imported ensemble of models', () => {
     });
     version = (await res.json()) as VersionJson;
     expect(version.manifest.options.ensembleSize).toBe(3);
+    expect(version.models).toBe(3);
     // One weights object holding the three models one after another, as a federation's.
     expect(version.sizeBytes).toBe(3 * 4 * version.manifest.parameterCount);
     const weights = Buffer.concat(

@@ -58,9 +58,9 @@ export async function waitForFederation(
 
 export async function modelVersions(stack: Stack, federationId: string) {
   const data = await stack.gql<{
-    federation: { modelVersions: { id: string; round: number; sha256: string }[] };
+    federation: { modelVersions: { id: string; round: number; sha256: string; models: number }[] };
   }>(
-    'query($id: ID!) { federation(id: $id) { modelVersions { id round sha256 } } }',
+    'query($id: ID!) { federation(id: $id) { modelVersions { id round sha256 models } } }',
     { id: federationId },
     stack.adminToken,
   );

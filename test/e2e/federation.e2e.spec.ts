@@ -121,6 +121,7 @@ describe('the platform end to end', () => {
     );
     expect(federation.geneCount).toBe(300);
     const final = (await modelVersions(stack, id)).find((v) => v.round === 3)!;
+    expect(final.models).toBe(2);
     const distributed = await downloadBundle(stack, final.id);
     const embedded = await embeddedModel({
       ...TRAINING,

@@ -93,7 +93,7 @@ export const START_FEDERATION = `mutation ConsoleStart($input: StartFederationIn
 
 export const MODEL_VERSIONS = `query ConsoleModels {
   modelVersions(limit: 1000) {
-    id federationId round parentId sha256 backend sizeBytes source kind pinned exportable createdAt
+    id federationId round parentId sha256 backend sizeBytes models source kind pinned exportable createdAt
   }
   federations { id name status }
 }`;

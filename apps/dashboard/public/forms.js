@@ -223,6 +223,11 @@ export function jobSeconds(job) {
 }
 
 /** Lineage of a model version: "federation X, round n" / "imported" / "from <parent>". */
+/** "ensemble of 3 models" for an ensemble's version; null for a single model. */
+export function ensembleNote(version) {
+  return version.models > 1 ? `ensemble of ${version.models} models` : null;
+}
+
 export function versionOrigin(version, federationNames = new Map()) {
   if (version.source === 'import')
     return version.parentId ? `imported, from ${version.parentId.slice(0, 8)}` : 'imported';

@@ -4,7 +4,7 @@
 // its download.
 import { MODEL_VERSIONS, downloadBundle, graphql } from './api.js';
 import { $, announce, h, redraw, saveBlob, table, time } from './dom.js';
-import { versionOrigin } from './forms.js';
+import { ensembleNote, versionOrigin } from './forms.js';
 import { fileNameFromDisposition, formatBytes, shortSha, versionRetention } from './rounds.js';
 
 let ctx = null;
@@ -73,6 +73,7 @@ function render() {
               : versionOrigin(v, federationNames),
             parent ? ' ' : null,
             parent ? h('div', { class: 'hint' }, `from ${versionOrigin(parent, federationNames)}`) : null,
+            ensembleNote(v) ? h('div', { class: 'hint' }, ensembleNote(v)) : null,
           ),
           h('td', {}, versionRetention(v)),
           h('td', {}, h('code', { title: v.sha256 }, shortSha(v.sha256))),

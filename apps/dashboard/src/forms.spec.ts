@@ -109,6 +109,11 @@ describe('federationInput (the start form)', () => {
       ]);
   });
 
+  it('notes an ensemble version, and nothing for a single model', () => {
+    expect(forms.ensembleNote({ models: 3 })).toBe('ensemble of 3 models');
+    expect(forms.ensembleNote({ models: 1 })).toBeNull();
+  });
+
   it('takes a number of models from 1 to 16, as the api does', () => {
     expect(start({ ensembleSize: '3' }).input).toMatchObject({ ensembleSize: 3 });
     expect(start({}).input).not.toHaveProperty('ensembleSize');

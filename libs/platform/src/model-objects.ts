@@ -37,9 +37,9 @@ export interface ModelVersionManifest {
   parameterCount: number;
 }
 
-/** Models a version holds (options.ensembleSize; 1 for a single model). */
-export const modelCount = (manifest: Pick<ModelVersionManifest, 'options'>): number =>
-  manifest.options.ensembleSize ?? 1;
+/** Models a version holds (options.ensembleSize; 1 for a single model or a manifest without options). */
+export const modelCount = (manifest: Partial<Pick<ModelVersionManifest, 'options'>> | null): number =>
+  manifest?.options?.ensembleSize ?? 1;
 
 export function encodeWeights(params: Float32Array): Uint8Array {
   return new Uint8Array(params.buffer, params.byteOffset, params.byteLength);

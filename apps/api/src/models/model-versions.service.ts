@@ -14,7 +14,13 @@ import {
 } from '@nestjs/common';
 import { saveBundle } from '@fl/federation';
 import type { LandmarkSet as LandmarkSetRow, Prisma } from '@fl/persistence';
-import { retentionPolicy, versionKind, type ModelVersionManifest, type RetentionPolicy } from '@fl/platform';
+import {
+  modelCount,
+  retentionPolicy,
+  versionKind,
+  type ModelVersionManifest,
+  type RetentionPolicy,
+} from '@fl/platform';
 import type { ObjectStore } from '@fl/storage';
 import pkg from '../../../../package.json';
 import { actorOf, type Principal } from '../auth/principal';
@@ -94,6 +100,7 @@ export function toModelVersion(row: VersionRow): ModelVersion {
     sizeBytes: Number(row.sizeBytes),
     backend: row.backend,
     manifest: row.manifest,
+    models: modelCount(row.manifest as unknown as ModelVersionManifest),
     source: row.source,
     createdAt: row.createdAt,
     kind: kindOf(row),

@@ -58,6 +58,10 @@ export class ModelVersion {
   @Field(() => JSONValue, { description: 'Model shape, training options, genes, institutions.' })
   manifest!: unknown;
 
+  @ApiProperty({ description: "Models it holds: 1, or an ensemble's size (options.ensembleSize)." })
+  @Field(() => Int, { description: "Models it holds: 1, or an ensemble's size (options.ensembleSize)." })
+  models!: number;
+
   @ApiProperty({ enum: ['federation', 'import'] })
   @Field({ description: "'federation' or 'import'" })
   source!: string;
