@@ -19,7 +19,7 @@ export class TrainingPreset {
   variableGenes!: number;
   @Field({
     description:
-      'Whether a federation may use it (ensembleSize 1); an ensemble runs only in the command line so far.',
+      'Whether a federation may use it. Every preset can (an ensemble trains its models side by side); kept for a future preset the aggregator cannot run.',
   })
   availableOnPlatform!: boolean;
 }
