@@ -49,16 +49,6 @@ export function presetProblem(name: string): string | null {
   if (!(PRESET_NAMES as string[]).includes(name)) {
     return `unknown preset "${name}" (expected one of ${PRESET_NAMES.join(', ')})`;
   }
-  const preset: TrainingPreset = TRAINING_PRESETS[name as PresetName];
-  if (!availableOnPlatform(preset)) {
-    return (
-      `the "${name}" preset runs only in the command line so far (scprivacy run --preset ${name}); ` +
-      `use ${platformPresets()
-        .filter((p) => p.availableOnPlatform)
-        .map((p) => `"${p.name}"`)
-        .join(', ')} or leave preset out`
-    );
-  }
   return null;
 }
 
