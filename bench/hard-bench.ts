@@ -10,7 +10,13 @@ import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Command, Option } from 'commander';
-import { PRESET_NAMES, TRAINING_PRESETS, type PresetName } from '@fl/federation';
+import {
+  isInputDropout,
+  MAX_INPUT_DROPOUT,
+  PRESET_NAMES,
+  TRAINING_PRESETS,
+  type PresetName,
+} from '@fl/federation';
 import {
   geneScaling,
   poolReferences,
@@ -58,6 +64,7 @@ interface FederatedSpec {
   preset: string;
   ensembleSize: number;
   variableGenes: number;
+  inputDropout: number;
 }
 
 interface BaselineSpec {
@@ -210,6 +217,7 @@ async function main(): Promise<void> {
       "genes of largest dispersion per institution to train on, 0 every gene (default: the preset's)",
     )
     .option('--ensemble-size <n>', "models averaged at annotation (default: the preset's)")
+    .option('--input-dropout <p>', "gene dropout while training, 0 none (default: the preset's)")
     .option('--threads <n>', 'worker threads', String(availableParallelism()))
     .option('--out-dir <dir>', 'where hard-cases-<date>.{json,md} go', 'bench-output')
     .option('--list', 'print the case names and exit')
@@ -260,9 +268,16 @@ async function main(): Promise<void> {
     o.variableGenes === undefined
       ? preset.variableGenes
       : positive('--variable-genes', o.variableGenes, true, 0);
+  const inputDropout = o.inputDropout === undefined ? preset.inputDropout : Number(o.inputDropout);
+  if (!isInputDropout(inputDropout)) {
+    throw new BenchUsageError(
+      `--input-dropout: expected a number from 0 to ${MAX_INPUT_DROPOUT}, got "${o.inputDropout}"`,
+    );
+  }
   const changed = [
     ...(variableGenes === preset.variableGenes ? [] : [`${variableGenes} genes per institution`]),
     ...(ensembleSize === preset.ensembleSize ? [] : [`${ensembleSize} models`]),
+    ...(inputDropout === preset.inputDropout ? [] : [`gene dropout ${inputDropout}`]),
   ];
   const label = [String(o.preset), ...changed].join(', ');
   const threads = positive('--threads', o.threads, true);
@@ -290,6 +305,7 @@ async function main(): Promise<void> {
           variableGenes,
           rounds,
           ensembleSize,
+          inputDropout,
           threads,
           lr,
           cases: records,
@@ -342,6 +358,7 @@ async function main(): Promise<void> {
         preset: label,
         ensembleSize,
         variableGenes,
+        inputDropout,
       };
       const run = attempt<FederatedRecord>({ case: c.name, seed }, spec);
       if (run === undefined) continue;

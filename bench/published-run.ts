@@ -18,6 +18,8 @@ export interface PublishedRunOptions {
   ensembleSize?: number;
   /** Genes of largest dispersion to train on (`--preset variable-genes`); 0 or absent: every gene. */
   variableGenes?: number;
+  /** Gene dropout of the local steps; 0 or absent: none. */
+  inputDropout?: number;
 }
 
 export interface PublishedRun {
@@ -44,12 +46,14 @@ export async function runPublished(
     bits = 16,
     ensembleSize = 1,
     variableGenes = 0,
+    inputDropout = 0,
   } = options;
   const trained = await trainFederatedModel(references, {
     rounds,
     localSteps,
     ensembleSize,
     variableGenes,
+    inputDropout,
     seed,
     threads,
     allowSingletonTypes: true,

@@ -83,6 +83,24 @@ describe('api: hostile model bundles (POST /model-versions/import)', () => {
     expect(await refused(await withCount(-3))).toMatch(/manifest\.json: options\.variableGenes: /);
   });
 
+  it("should keep a bundle's gene dropout in its options, and refuse a bad one naming it", async () => {
+    const withDropout = (p: unknown) =>
+      bundleTar(
+        withFiles(files, {}, (m) => {
+          (m.options as Record<string, unknown>).inputDropout = p;
+        }),
+      );
+    const res = await importTar(await withDropout(0.2));
+    expect(res.status).toBe(201);
+    const { id } = (await res.json()) as { id: string };
+    const row = await api.db.modelVersion.findUniqueOrThrow({ where: { id } });
+    expect((row.manifest as { options: Record<string, unknown> }).options.inputDropout).toBe(0.2);
+    expect(await refused(await withDropout(1.5))).toMatch(
+      /manifest\.json: options\.inputDropout: expected a number from 0 to 0\.9/,
+    );
+    expect(await refused(await withDropout('a lot'))).toMatch(/options\.inputDropout: expected a number/);
+  });
+
   it('should answer 400 to a tar holding a/manifest.json and b/manifest.json, and keep running', async () => {
     const data = await tarOf([
       { name: 'a/manifest.json', data: files['manifest.json'] },

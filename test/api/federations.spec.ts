@@ -201,7 +201,7 @@ describe('api: federations', () => {
 
   describe('training presets', () => {
     const PRESETS = `{ trainingPresets {
-      name description rounds localSteps learningRate ensembleSize variableGenes availableOnPlatform
+      name description rounds localSteps learningRate ensembleSize variableGenes inputDropout availableOnPlatform
     } }`;
 
     it('should list the command line presets to admins and members, not to the operator', async () => {
@@ -213,6 +213,7 @@ describe('api: federations', () => {
         learningRate: TRAINING_PRESETS[name].learningRate,
         ensembleSize: TRAINING_PRESETS[name].ensembleSize,
         variableGenes: TRAINING_PRESETS[name].variableGenes,
+        inputDropout: TRAINING_PRESETS[name].inputDropout,
         // The aggregator trains every preset (an ensemble's models side by side).
         availableOnPlatform: true,
       }));
@@ -279,6 +280,11 @@ describe('api: federations', () => {
       expect(tooFew.errors?.[0].message).toBe(
         'Invalid federation: variableGenes: must be 0 (every gene) or a whole number of at least 50 genes',
       );
+      const dropout = await start({ institutions: [a.name, b.name], inputDropout: 0.95 });
+      expect(dropout.errors?.[0].extensions?.code).toBe('BAD_USER_INPUT');
+      expect(dropout.errors?.[0].message).toBe(
+        'Invalid federation: inputDropout: must be a number from 0 (none) to 0.9',
+      );
       expect(await api.db.federation.count()).toBe(before);
     });
 
@@ -314,6 +320,18 @@ describe('api: federations', () => {
       // One model: nothing recorded, as for a federation that names no preset.
       const single = await start({ institutions: [a.name, b.name], preset: 'ensemble', ensembleSize: 1 });
       expect(single.data!.startFederation.options).not.toHaveProperty('ensembleSize');
+    });
+
+    it('should record a gene dropout asked for, and none when 0 or left out', async () => {
+      const own = await start({ institutions: [a.name, b.name], inputDropout: 0.2, rounds: 3 });
+      expect(own.errors).toBeUndefined();
+      expect(own.data!.startFederation.options).toMatchObject({ inputDropout: 0.2 });
+      const row = await api.db.federation.findUniqueOrThrow({ where: { id: own.data!.startFederation.id } });
+      expect(row.options).toMatchObject({ inputDropout: 0.2 });
+      for (const inputDropout of [0, undefined]) {
+        const none = await start({ institutions: [a.name, b.name], rounds: 3, inputDropout });
+        expect(none.data!.startFederation.options).not.toHaveProperty('inputDropout');
+      }
     });
 
     it('should not record a preset that was not named', async () => {

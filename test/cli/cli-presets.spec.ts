@@ -46,6 +46,7 @@ describe('scprivacy run --preset', () => {
     for (const [name, extra] of [
       ['default', []],
       ['published', ['--preset', 'published']],
+      ['dropout', ['--input-dropout', '0.2']],
       ['ensemble', ['--preset', 'ensemble', '--ensemble-size', '2']],
       // 100 genes per institution, three institutions: 300 of the union's genes.
       ['variable', ['--preset', 'variable-genes', '--variable-genes', '100']],
@@ -162,6 +163,35 @@ describe('scprivacy run --preset', () => {
         await file('variable-ensemble', 'predictions.csv'),
       ),
     ).toBe(true);
+  });
+
+  it('trains with gene dropout when asked, records it, and annotates again the same', async () => {
+    const manifest = JSON.parse((await file('dropout', 'model/manifest.json')).toString()) as {
+      options: Record<string, unknown>;
+    };
+    expect(manifest.options.inputDropout).toBe(0.2);
+    const plain = JSON.parse((await file('default', 'model/manifest.json')).toString()) as typeof manifest;
+    expect(plain.options).not.toHaveProperty('inputDropout');
+    // The same seed and batches, but values dropped: another model.
+    expect(
+      (await file('dropout', 'model/weights.bin')).equals(await file('default', 'model/weights.bin')),
+    ).toBe(false);
+    const r = annotateAgain('dropout', 'dropout-again');
+    expect(r.status).toBe(0);
+    expect(
+      (await readFile(join(dir, 'dropout-again', 'predictions.csv'))).equals(
+        await file('dropout', 'predictions.csv'),
+      ),
+    ).toBe(true);
+  });
+
+  it('refuses a gene dropout outside 0-0.9, naming the option', () => {
+    for (const bad of ['1', '-0.1', 'lots']) {
+      const r = runCli(['run', '--train', join(EXAMPLES, 'train'), '--input-dropout', bad]);
+      expect(r.status, bad).not.toBe(0);
+      expect(r.stderr).toContain(`--input-dropout must be a number from 0 (none) to 0.9, got "${bad}"`);
+      expect(r.stderr).not.toMatch(/\n\s+at /);
+    }
   });
 
   it('refuses fewer than 50 variable genes, naming the option', () => {

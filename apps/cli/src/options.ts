@@ -1,6 +1,6 @@
 import { InvalidArgumentError } from 'commander';
 import { availableParallelism } from 'node:os';
-import { isVariableGeneCount, MIN_VARIABLE_GENES } from '@fl/federation';
+import { isInputDropout, isVariableGeneCount, MAX_INPUT_DROPOUT, MIN_VARIABLE_GENES } from '@fl/federation';
 
 /** Commander argument parsers that name the option and what was expected. */
 export function positiveInt(name: string) {
@@ -28,6 +28,16 @@ export function nonNegativeInt(name: string) {
       throw new InvalidArgumentError(`${name} must be a whole number >= 0, got "${value}"`);
     return n;
   };
+}
+
+/** `--input-dropout`: the library's rule (0, none, up to MAX_INPUT_DROPOUT). */
+export function inputDropoutOption(value: string): number {
+  const n = Number(value);
+  if (value.trim() === '' || !isInputDropout(n))
+    throw new InvalidArgumentError(
+      `--input-dropout must be a number from 0 (none) to ${MAX_INPUT_DROPOUT}, got "${value}"`,
+    );
+  return n;
 }
 
 /** `--variable-genes`: the library's rule (0, every gene, or at least MIN_VARIABLE_GENES). */

@@ -26,6 +26,7 @@ function showPresetDefaults() {
   $('fed-learningRate').placeholder = String(preset.learningRate);
   $('fed-variableGenes').placeholder = preset.variableGenes ? String(preset.variableGenes) : 'every gene';
   $('fed-ensembleSize').placeholder = String(preset.ensembleSize ?? 1);
+  $('fed-inputDropout').placeholder = preset.inputDropout ? String(preset.inputDropout) : 'none (0)';
   $('fed-preset-hint').textContent = preset.description;
 }
 
@@ -128,6 +129,11 @@ function build() {
         label: 'Models (ensemble, each from its own seed)',
         control: input({ inputmode: 'numeric' }),
       }),
+      field({
+        id: 'fed-inputDropout',
+        label: 'Gene dropout while training (0 to 0.9)',
+        control: input({ inputmode: 'decimal' }),
+      }),
       field({ id: 'fed-seed', label: 'Seed', control: input({ inputmode: 'numeric', placeholder: '0' }) }),
       field({
         id: 'fed-weighting',
@@ -222,6 +228,7 @@ function values(form) {
     learningRate: text('fed-learningRate'),
     variableGenes: text('fed-variableGenes'),
     ensembleSize: text('fed-ensembleSize'),
+    inputDropout: text('fed-inputDropout'),
     seed: text('fed-seed'),
     weighting: text('fed-weighting'),
     checkpointEvery: text('fed-checkpointEvery'),

@@ -64,7 +64,7 @@ function wholeNumber(text, field, label, [min, max], errors) {
 /**
  * The start form's values → StartFederationInput. `values`: strings as typed (name, preset,
  * rounds, localSteps, learningRate, seed, roundDeadlineSeconds, checkpointEvery, threshold,
- * weighting, hiddenSize, embeddingSize, variableGenes, ensembleSize), `secureAggregation` (boolean), `institutions` (names, in the order chosen) and
+ * weighting, hiddenSize, embeddingSize, variableGenes, ensembleSize, inputDropout), `secureAggregation` (boolean), `institutions` (names, in the order chosen) and
  * `datasets` ({ institution: [dataset ids] }, empty = all of them). Empty optional fields are left
  * out, so the api (or the preset) chooses. Returns { input, errors }.
  */
@@ -122,6 +122,17 @@ export function federationInput(values, { consortiumId, presets = [] }) {
         message: `Variable genes per institution: 0 (every gene) or a whole number from 50 to 1000000, got "${genes}".`,
       });
     } else input.variableGenes = value;
+  }
+  const dropout = (values.inputDropout ?? '').trim();
+  if (dropout !== '') {
+    const value = Number(dropout);
+    // The api's rule (isInputDropout): 0, none, up to 0.9.
+    if (!(value >= 0 && value <= 0.9)) {
+      errors.push({
+        field: 'fed-inputDropout',
+        message: `Gene dropout: a number from 0 (none) to 0.9, got "${dropout}".`,
+      });
+    } else input.inputDropout = value;
   }
   const seed = (values.seed ?? '').trim();
   if (seed !== '') input.seed = wholeNumber(seed, 'fed-seed', 'Seed', [0, Number.MAX_SAFE_INTEGER], errors);

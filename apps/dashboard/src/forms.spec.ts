@@ -22,6 +22,7 @@ const BASE = {
   embeddingSize: '',
   variableGenes: '',
   ensembleSize: '',
+  inputDropout: '',
   secureAggregation: true,
   institutions: ['a', 'b', 'c'],
   datasets: {},
@@ -121,6 +122,17 @@ describe('federationInput (the start form)', () => {
       'fed-ensembleSize',
     ]);
     expect(start({ ensembleSize: '17' }).errors[0].message).toMatch(/^Models \(ensemble\): /);
+  });
+
+  it('takes a gene dropout from 0 to 0.9, as the api does', () => {
+    expect(start({ inputDropout: '0.2' }).input).toMatchObject({ inputDropout: 0.2 });
+    expect(start({ inputDropout: '0' }).input).toMatchObject({ inputDropout: 0 });
+    expect(start({}).input).not.toHaveProperty('inputDropout');
+    for (const bad of ['0.95', '-0.1', 'a lot']) {
+      const { errors } = start({ inputDropout: bad });
+      expect(errors.map((e: { field: string }) => e.field)).toEqual(['fed-inputDropout']);
+      expect(errors[0].message).toBe(`Gene dropout: a number from 0 (none) to 0.9, got "${bad}".`);
+    }
   });
 
   it('bounds checkpointEvery by the rounds, typed or the preset’s', () => {

@@ -21,6 +21,7 @@ export type { AdamOptions, AdamState } from './adam';
 export { decodeAdamState, encodeAdamState } from './adam-state-codec';
 export { groupCellsByType } from './group-cells-by-type';
 export { sampleNPairs } from './sample-npairs';
+export { dropInputs } from './input-dropout';
 export { LocalTrainer } from './local-trainer';
 export type { LocalTrainerOptions, LocalTrainerState } from './local-trainer';
 export { readTensorInto } from './read-tensor-into';

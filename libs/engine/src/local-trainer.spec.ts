@@ -97,6 +97,49 @@ describe('LocalTrainer', () => {
     expect(b.exportState().adam.m.every((x) => x === 0)).toBe(true);
   });
 
+  it('should train exactly as without dropout when inputDropout is 0', () => {
+    const run = (inputDropout?: number) => {
+      const trainer = new LocalTrainer({ shape, ...toyData(), nTypes: 4, seed: 9, inputDropout });
+      const params = initParameters(shape, 3);
+      const losses = Array.from({ length: 10 }, () => trainer.step(params));
+      return { params, losses };
+    };
+    expect(run(0)).toEqual(run(undefined));
+  });
+
+  it('should drop genes from its own generator: reproducible, and different updates', () => {
+    const run = (inputDropout: number, steps = 10) => {
+      const trainer = new LocalTrainer({ shape, ...toyData(), nTypes: 4, seed: 9, inputDropout });
+      const params = initParameters(shape, 3);
+      const losses = Array.from({ length: steps }, () => trainer.step(params));
+      return { params, losses };
+    };
+    const plain = run(0);
+    const dropped = run(0.3);
+    expect(run(0.3)).toEqual(dropped);
+    expect(dropped.params).not.toEqual(plain.params);
+    // The batches are the sampler's, untouched by dropout: the first loss (before any update)
+    // differs from the plain run's only through the dropped values.
+    expect(run(0.3, 1).losses[0]).not.toBe(plain.losses[0]);
+  });
+
+  it('should resume exactly from an exported state with gene dropout', () => {
+    const data = toyData();
+    const original = new LocalTrainer({ shape, ...data, nTypes: 4, seed: 4, inputDropout: 0.25 });
+    const params = initParameters(shape, 5);
+    for (let i = 0; i < 5; i++) original.step(params);
+    const state = original.exportState();
+    expect(state.augmentRng).toHaveLength(4);
+    const resumedParams = params.slice();
+    const resumed = new LocalTrainer({ shape, ...data, nTypes: 4, seed: 999, inputDropout: 0.25 });
+    resumed.importState(state);
+    for (let i = 0; i < 5; i++) expect(resumed.step(resumedParams)).toBe(original.step(params));
+    expect(resumedParams).toEqual(params);
+    const plainState = new LocalTrainer({ shape, ...data, nTypes: 4, seed: 4 }).exportState();
+    expect(plainState.augmentRng).toBeUndefined();
+    expect(() => resumed.importState(plainState)).toThrow(/no gene-dropout generator/);
+  });
+
   it('should give the same result with and without gene compaction, in several gene chunks', () => {
     // F = 1,200 genes at H = 2,100 span 3 gene chunks; genes 12.. are all zero except gene 700,
     // so a batch has 13 active genes (compaction applies).
@@ -108,7 +151,7 @@ describe('LocalTrainer', () => {
       values.set(toy.values.subarray(cell * 12, cell * 12 + 12), cell * 1200);
       values[cell * 1200 + 700] = (cell % 5) + 1;
     });
-    const run = (compactGenes: boolean) => {
+    const run = (compactGenes: boolean, inputDropout = 0) => {
       const trainer = new LocalTrainer({
         shape: wide,
         values,
@@ -116,6 +159,7 @@ describe('LocalTrainer', () => {
         nTypes: 4,
         seed: 3,
         compactGenes,
+        inputDropout,
       });
       const params = initParameters(wide, 4);
       const losses = Array.from({ length: 5 }, () => trainer.step(params));
@@ -130,6 +174,15 @@ describe('LocalTrainer', () => {
     // Chunk boundaries differ, so sums round differently; Adam normalises each gradient by its
     // own scale, so near-zero gradients can turn a 1e-7 difference into a visible fraction of
     // a step. Bound: 2% of the largest possible move, 5 steps x lr (5 x 0.0005).
+    expect(worst).toBeLessThan(0.02 * 5 * 0.0005);
+    // With gene dropout both draw in each cell's gene order, so they drop the same values.
+    const denseDropped = run(false, 0.3);
+    const compactDropped = run(true, 0.3);
+    compactDropped.losses.forEach((loss, i) => expect(loss).toBeCloseTo(denseDropped.losses[i], 5));
+    expect(denseDropped.losses).not.toEqual(dense.losses);
+    worst = 0;
+    for (let i = 0; i < dense.params.length; i++)
+      worst = Math.max(worst, Math.abs(compactDropped.params[i] - denseDropped.params[i]));
     expect(worst).toBeLessThan(0.02 * 5 * 0.0005);
   });
 
@@ -170,6 +223,9 @@ describe('LocalTrainer', () => {
     expect(() => new LocalTrainer({ shape, values, labelCodes, nTypes: 3, seed: 1 })).toThrow(
       /LocalTrainer: label code 3/,
     );
+    expect(
+      () => new LocalTrainer({ shape, values, labelCodes, nTypes: 4, seed: 1, inputDropout: 1 }),
+    ).toThrow(/LocalTrainer: inputDropout must be in \[0, 1\), got 1/);
     const trainer = new LocalTrainer({ shape, values, labelCodes, nTypes: 4, seed: 1 });
     expect(() => trainer.step(new Float32Array(3))).toThrow(/LocalTrainer.step: params/);
   });

@@ -9,6 +9,7 @@ import {
 } from './adam';
 import { geneChunkBounds } from './gene-chunks';
 import { groupCellsByType } from './group-cells-by-type';
+import { dropInputs } from './input-dropout';
 import { parameterLayout, type ModelShape, type ParameterLayout } from './model-shape';
 import { npairGradients } from './npair-gradients';
 import { readTensorInto } from './read-tensor-into';
@@ -20,6 +21,9 @@ import { validateShape } from './validate-shape';
 
 /** Below this fraction of genes active in a batch, the step drops the inactive genes. */
 const COMPACT_BELOW = 0.75;
+
+/** Mixed into the seed for the gene-dropout generator. */
+const AUGMENT_STREAM = 0x5bd1e995;
 
 export interface LocalTrainerOptions {
   shape: ModelShape;
@@ -40,6 +44,11 @@ export interface LocalTrainerOptions {
    * same up to float rounding; with scRNA-seq sparsity it saves most of the step's products.
    */
   compactGenes?: boolean;
+  /**
+   * Gene dropout (default 0, none): each detected value of a step's batch is zeroed with this
+   * probability before the step (`dropInputs`), from a generator of its own.
+   */
+  inputDropout?: number;
 }
 
 /** Everything needed to resume a trainer exactly (copies, safe to post to another thread). */
@@ -49,6 +58,8 @@ export interface LocalTrainerState {
   rng: number[];
   /** Steps taken (equals `adam.t`). */
   steps: number;
+  /** State of the gene-dropout generator, when the trainer has one. */
+  augmentRng?: number[];
 }
 
 /**
@@ -79,6 +90,9 @@ export class LocalTrainer {
   private readonly adamOptions: Required<AdamOptions>;
   private readonly adam: AdamState;
   private rng: RandomGenerator;
+  private readonly inputDropout: number;
+  /** Draws the gene dropout (null without it). */
+  private augmentRng: RandomGenerator | null;
 
   constructor(options: LocalTrainerOptions) {
     const { shape, values, labelCodes, nTypes, seed } = options;
@@ -121,6 +135,13 @@ export class LocalTrainer {
     this.adamOptions = { ...ADAM_DEFAULTS, ...options.adam, learningRate };
     this.adam = createAdamState(this.layout.total);
     this.rng = createRng(seed);
+    this.inputDropout = options.inputDropout ?? 0;
+    if (!(this.inputDropout >= 0 && this.inputDropout < 1)) {
+      throw new Error(`LocalTrainer: inputDropout must be in [0, 1), got ${options.inputDropout}`);
+    }
+    // Its own stream, so the batches drawn are those of a run without dropout. Trainer seeds
+    // are 32-bit (deriveSeed), which the XOR keeps distinct.
+    this.augmentRng = this.inputDropout > 0 ? createRng(seed ^ AUGMENT_STREAM) : null;
   }
 
   /** Number of steps taken. */
@@ -158,6 +179,7 @@ export class LocalTrainer {
       adam: { m: this.adam.m.slice(), v: this.adam.v.slice(), t: this.adam.t },
       rng: [...this.rng.getState()],
       steps: this.adam.t,
+      ...(this.augmentRng && { augmentRng: [...this.augmentRng.getState()] }),
     };
   }
 
@@ -175,7 +197,11 @@ export class LocalTrainer {
     ) {
       throw new Error(`LocalTrainer.importState: Adam state must hold m and v of length ${total} and t >= 0`);
     }
+    if (this.augmentRng && !state.augmentRng) {
+      throw new Error('LocalTrainer.importState: the state has no gene-dropout generator (augmentRng)');
+    }
     this.rng = rngFromState(state.rng);
+    if (this.augmentRng && state.augmentRng) this.augmentRng = rngFromState(state.augmentRng);
     this.adam.m.set(adam.m);
     this.adam.v.set(adam.v);
     this.adam.t = adam.t;
@@ -219,6 +245,7 @@ export class LocalTrainer {
       }
     }
     this.gatherBatch(bounds, compact);
+    if (this.augmentRng) this.dropBatchInputs(this.augmentRng, bounds);
 
     const x: tf.Tensor2D[] = [];
     for (let c = 0; c + 1 < bounds.length; c++) {
@@ -267,6 +294,22 @@ export class LocalTrainer {
         } else {
           this.batch.set(this.values.subarray(cellBase + start, cellBase + start + width), out);
         }
+      }
+    }
+  }
+
+  /**
+   * Gene dropout on the gathered batch, cell by cell and each cell's genes in ascending order
+   * (chunk after chunk), so the same values are dropped with and without gene compaction (the
+   * genes compaction leaves out are zero and draw nothing).
+   */
+  private dropBatchInputs(rng: RandomGenerator, bounds: Int32Array): void {
+    const rows = this.cells.length;
+    for (let r = 0; r < rows; r++) {
+      for (let c = 0; c + 1 < bounds.length; c++) {
+        const width = bounds[c + 1] - bounds[c];
+        const start = rows * bounds[c] + r * width;
+        dropInputs(rng, this.batch, start, start + width, this.inputDropout);
       }
     }
   }

@@ -10,6 +10,8 @@ export interface PoolOptions {
   shape: ModelShape;
   seeds: readonly number[];
   learningRate: number;
+  /** Gene dropout of every institution's local steps (0 or absent: none). */
+  inputDropout?: number;
   backend?: string;
 }
 
@@ -58,7 +60,12 @@ export async function createInProcessPool(
         institutionInfo(data, i),
         new LocalInstitution(
           data,
-          { shape: options.shape, seed: options.seeds[i], learningRate: options.learningRate },
+          {
+            shape: options.shape,
+            seed: options.seeds[i],
+            learningRate: options.learningRate,
+            inputDropout: options.inputDropout,
+          },
           new Float32Array(total),
         ),
       ),

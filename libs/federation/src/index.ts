@@ -24,5 +24,6 @@ export * from './update-encoding';
 export * from './secure-aggregation-choice';
 export * from './outlier-rejection';
 export * from './presets';
+export * from './input-dropout-option';
 export * from './variable-genes';
 export * from './embedded-secure-session';

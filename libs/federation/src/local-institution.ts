@@ -14,6 +14,8 @@ export interface LocalTrainingOptions {
   shape: ModelShape;
   seed: number;
   learningRate: number;
+  /** Gene dropout of the local steps (`LocalTrainer`'s `inputDropout`); absent or 0: none. */
+  inputDropout?: number;
 }
 
 /**
@@ -39,6 +41,7 @@ export class LocalInstitution {
       nTypes: data.labels.types.length,
       seed: options.seed,
       learningRate: options.learningRate,
+      inputDropout: options.inputDropout,
     });
   }
 

@@ -43,6 +43,11 @@ export interface TrainingOptions {
    * gene statistics; absent or 0: every gene of the union (the published method).
    */
   variableGenes?: number;
+  /**
+   * Gene dropout of the local steps: the probability that a detected value of a training cell is
+   * zeroed in a step (`LocalTrainer`); absent or 0: none (the published method).
+   */
+  inputDropout?: number;
   /** The preset the options came from (`--preset`), when one was named. */
   preset?: string;
   /** Present when secure aggregation was asked for but not used (one institution). */

@@ -12,6 +12,11 @@ export interface TrainingPreset {
    * variableGenes x institutions of them (variableGeneTotal). 0: every gene, the published method.
    */
   variableGenes: number;
+  /**
+   * Gene dropout of the local steps: each detected value of a training cell is zeroed with this
+   * probability in a step (`LocalTrainer`'s `inputDropout`). 0: none, the published method.
+   */
+  inputDropout: number;
   /** One line for `--help` and docs. */
   summary: string;
 }
@@ -28,6 +33,7 @@ export const TRAINING_PRESETS = {
     learningRate: 0.0005,
     ensembleSize: 1,
     variableGenes: 0,
+    inputDropout: 0,
     summary: 'the published method: one model, 300 rounds of 1 local step (the default)',
   },
   ensemble: {
@@ -36,6 +42,7 @@ export const TRAINING_PRESETS = {
     learningRate: 0.0005,
     ensembleSize: 3,
     variableGenes: 0,
+    inputDropout: 0,
     summary:
       'three models with different seeds, 200 rounds each (2x the training), their landmark correlations averaged: steadier across seeds',
   },
@@ -45,6 +52,7 @@ export const TRAINING_PRESETS = {
     learningRate: 0.0005,
     ensembleSize: 1,
     variableGenes: 2000,
+    inputDropout: 0,
     summary:
       'the published training, 600 rounds, on the 2,000 x institutions genes of largest dispersion (summed over institutions, through secure aggregation when on): rescues small references',
   },
@@ -54,6 +62,7 @@ export const TRAINING_PRESETS = {
     learningRate: 0.0005,
     ensembleSize: 3,
     variableGenes: 2000,
+    inputDropout: 0,
     summary:
       "variable-genes' genes, three models with different seeds, 200 rounds each (the same 600 rounds), their landmark correlations averaged: steadier on small references",
   },

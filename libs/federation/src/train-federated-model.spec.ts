@@ -114,6 +114,26 @@ describe(trainFederatedModel.name, () => {
     expect(Array.from(two.confidence)).toEqual(Array.from(one.confidence));
   });
 
+  it('should drop genes the same way in worker threads as in one thread, and record the rate', async (ctx) => {
+    if (!findWorkerScript()) {
+      ctx.skip(); // the worker script exists after `npm run build`; .ci/run builds first
+      return;
+    }
+    const dropped = { ...small, seed: 3, inputDropout: 0.25 };
+    const inline = await trainFederatedModel(references(), { ...dropped, threads: 1 });
+    const threaded = await trainFederatedModel(references(), { ...dropped, threads: 2 });
+    expect(Buffer.from(threaded.model.params.buffer).equals(Buffer.from(inline.model.params.buffer))).toBe(
+      true,
+    );
+    expect(inline.options.inputDropout).toBe(0.25);
+    const plain = await trainFederatedModel(references(), { ...small, seed: 3, threads: 1 });
+    expect(plain.options).not.toHaveProperty('inputDropout');
+    expect(Buffer.from(plain.model.params.buffer).equals(Buffer.from(inline.model.params.buffer))).toBe(false);
+    await expect(trainFederatedModel(references(), { ...small, inputDropout: 0.95 })).rejects.toThrow(
+      'inputDropout must be a number from 0 (none) to 0.9, got 0.95',
+    );
+  });
+
   it('should train an ensemble: member 0 is the single model, the others new seeds, the same in threads', async (ctx) => {
     const single = await trainFederatedModel(references(), { ...small, seed: 3, threads: 1 });
     const inline = await trainFederatedModel(references(), {

@@ -1,3 +1,4 @@
+import { checkInputDropout } from './input-dropout-option';
 import { DEFAULT_EMBEDDING_SIZE, DEFAULT_HIDDEN_SIZE, type ModelShape } from '@fl/engine';
 import { InputError, type ExpressionMatrix } from '@fl/formats';
 import { FedAvg, type AggregationStrategy } from './aggregation';
@@ -127,6 +128,7 @@ async function createPool(
     shape,
     seeds: data.map((_, i) => deriveSeed(options.seed, i)),
     learningRate: options.learningRate,
+    inputDropout: options.inputDropout,
     backend,
   };
   const script = findWorkerScript();
@@ -148,6 +150,8 @@ export async function trainFederatedModel(
   const ensembleSize = requested.ensembleSize ?? 1;
   const variableGenes = requested.variableGenes ?? 0;
   checkVariableGenes(variableGenes);
+  const inputDropout = requested.inputDropout ?? 0;
+  checkInputDropout(inputDropout);
   if (!Number.isInteger(ensembleSize) || ensembleSize < 1 || ensembleSize > 16) {
     throw new InputError(`ensembleSize must be a whole number from 1 to 16, got ${requested.ensembleSize}`);
   }
@@ -167,6 +171,7 @@ export async function trainFederatedModel(
       opts.strategy?.name ?? (opts.secureAggregation ? `secagg-fedavg-${weighting}` : `fedavg-${weighting}`),
     ...(ensembleSize > 1 && { ensembleSize }),
     ...(variableGenes > 0 && { variableGenes }),
+    ...(inputDropout > 0 && { inputDropout }),
     ...(opts.preset !== undefined && { preset: opts.preset }),
     ...(choice.skipped && { secureAggregationSkipped: choice.skipped }),
   };

@@ -86,6 +86,21 @@ describe('an ensemble trained by the aggregator', () => {
     await check(fed, secure);
   });
 
+  it('trains with gene dropout bit for bit, and records it in the version', async () => {
+    const dropped = { ...options, inputDropout: 0.2 };
+    const fed = await MemoryFederation.create({ references, options: dropped });
+    await fed.driver().run();
+    await check(fed, dropped);
+    const manifest = fed.state.versions.get(dropped.rounds)!.manifest as ModelVersionManifest;
+    expect(manifest.options.inputDropout).toBe(0.2);
+    // The workers did drop genes: the models are not those trained without dropout.
+    const plain = await embeddedFederation(options);
+    const weights = await fed.finalWeights();
+    expect(Buffer.from(weights.slice(0, plain.model.params.length).buffer)).not.toEqual(
+      Buffer.from(plain.model.params.slice().buffer),
+    );
+  });
+
   it('fails the federation naming an institution that returns landmarks for fewer models', async () => {
     const fed = await MemoryFederation.create({ references, options: { ...options, rounds: 1 } });
     const runtime = fed.runtimes.get('pbmc-10x-3p-v2')!;

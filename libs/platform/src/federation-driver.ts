@@ -101,6 +101,11 @@ export interface FederationOptions {
    */
   ensembleSize?: number;
   /**
+   * Gene dropout of every institution's local steps (a preset's `inputDropout`): each detected
+   * value of a training cell is zeroed with this probability in a step; 0 or absent: none.
+   */
+  inputDropout?: number;
+  /**
    * Model versions kept besides the final one and pinned ones: every k-th round (retention.ts).
    * Secure aggregation stores a full model only at those rounds (between them, each round's
    * compact aggregate). Default: ceil(rounds / 10).
@@ -1157,6 +1162,7 @@ export class FederationDriver {
       aggregation: `${o.secureAggregation ? 'secagg-' : ''}fedavg-${o.weighting}`,
       ...(o.variableGenes ? { variableGenes: o.variableGenes } : {}),
       ...(this.ensembleSize() > 1 && { ensembleSize: this.ensembleSize() }),
+      ...(o.inputDropout ? { inputDropout: o.inputDropout } : {}),
       ...(o.secureAggregationSkipped && { secureAggregationSkipped: o.secureAggregationSkipped }),
     };
   }
@@ -1204,6 +1210,7 @@ export class FederationDriver {
       embeddingSize: o.embeddingSize,
       allowSingletonTypes: o.allowSingletonTypes ?? false,
       ...(this.ensembleSize() > 1 && { ensembleSize: this.ensembleSize() }),
+      ...(o.inputDropout ? { inputDropout: o.inputDropout } : {}),
       datasets: this.plan.participants[index].datasets,
     };
   }

@@ -371,6 +371,7 @@ export class InstitutionRuntime {
               shape,
               seed: deriveSeed(ensembleSeed(spec.seed, k), spec.index),
               learningRate: spec.learningRate,
+              inputDropout: spec.inputDropout,
             },
             state.params!.subarray(k * perModel, (k + 1) * perModel),
           ),

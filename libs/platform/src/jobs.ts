@@ -51,6 +51,8 @@ export interface FederationSpec {
    * after another, so each round's mean is every model's own.
    */
   ensembleSize?: number;
+  /** Gene dropout of the local steps (`LocalTrainer`'s `inputDropout`); absent: none. */
+  inputDropout?: number;
   datasets: DatasetSource[];
 }
 

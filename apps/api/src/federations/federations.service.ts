@@ -11,7 +11,9 @@ import type { Queue } from 'bullmq';
 import { z } from 'zod';
 import {
   chooseSecureAggregation,
+  isInputDropout,
   isVariableGeneCount,
+  MAX_INPUT_DROPOUT,
   MIN_VARIABLE_GENES,
   type SecureAggregationSkipped,
 } from '@fl/federation';
@@ -68,6 +70,8 @@ export interface FederationOptions {
   variableGenes?: number;
   /** Models trained side by side (the ensemble presets); absent: 1. */
   ensembleSize?: number;
+  /** Gene dropout of the local steps (a preset's); absent: none. */
+  inputDropout?: number;
   /** The training preset that supplied the left-out rounds, localSteps and learningRate, if named. */
   preset?: string;
 }
@@ -106,6 +110,10 @@ const startSchema = z
       .min(1, 'must be a whole number from 1 to 16')
       .max(16, 'must be a whole number from 1 to 16')
       .nullish(),
+    inputDropout: z
+      .number()
+      .refine(isInputDropout, { message: `must be a number from 0 (none) to ${MAX_INPUT_DROPOUT}` })
+      .nullish(),
     seed: z.number().int().min(0),
     hiddenSize: z.number().int().min(1).max(100_000),
     embeddingSize: z.number().int().min(1).max(10_000),
@@ -139,6 +147,7 @@ const startSchema = z
       learningRate: i.learningRate ?? defaults.learningRate,
       variableGenes: i.variableGenes ?? defaults.variableGenes,
       ensembleSize: i.ensembleSize ?? defaults.ensembleSize,
+      inputDropout: i.inputDropout ?? defaults.inputDropout,
     };
   })
   .refine((i) => i.embeddingSize <= i.hiddenSize, {
@@ -230,6 +239,7 @@ export class FederationsService {
       checkpointEvery: input.checkpointEvery ?? defaultCheckpointEvery(input.rounds),
       ...(input.variableGenes > 0 && { variableGenes: input.variableGenes }),
       ...(input.ensembleSize > 1 && { ensembleSize: input.ensembleSize }),
+      ...(input.inputDropout > 0 && { inputDropout: input.inputDropout }),
       ...(input.preset != null && { preset: input.preset }),
     };
     const row = await this.db.$transaction(async (tx) => {

@@ -34,6 +34,7 @@ describe('training presets on the platform', () => {
       learningRate: 0.0005,
       variableGenes: 0,
       ensembleSize: 3,
+      inputDropout: 0,
     });
     expect(presetDefaults('variable-genes')).toMatchObject({
       rounds: 600,
@@ -45,7 +46,14 @@ describe('training presets on the platform', () => {
       variableGenes: 2000,
       ensembleSize: 3,
     });
-    const published = { rounds: 300, localSteps: 1, learningRate: 0.0005, variableGenes: 0, ensembleSize: 1 };
+    const published = {
+      rounds: 300,
+      localSteps: 1,
+      learningRate: 0.0005,
+      variableGenes: 0,
+      ensembleSize: 1,
+      inputDropout: 0,
+    };
     expect(presetDefaults(undefined)).toEqual(published);
     expect(presetDefaults(null)).toEqual(published);
     expect(presetDefaults('nonsense')).toEqual(published);

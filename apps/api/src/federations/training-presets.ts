@@ -9,6 +9,7 @@ export interface PlatformPreset {
   learningRate: number;
   ensembleSize: number;
   variableGenes: number;
+  inputDropout: number;
   availableOnPlatform: boolean;
 }
 
@@ -33,6 +34,7 @@ export function platformPresets(): PlatformPreset[] {
       learningRate: preset.learningRate,
       ensembleSize: preset.ensembleSize,
       variableGenes: preset.variableGenes,
+      inputDropout: preset.inputDropout,
       availableOnPlatform: availableOnPlatform(preset),
     };
   });
@@ -53,12 +55,15 @@ export function presetProblem(name: string): string | null {
 }
 
 /**
- * rounds, localSteps, learningRate, variableGenes and ensembleSize of the named preset (the
+ * rounds, localSteps, learningRate, variableGenes, ensembleSize and inputDropout of the named preset (the
  * published one when none or unknown).
  */
 export function presetDefaults(
   name: string | null | undefined,
-): Pick<TrainingPreset, 'rounds' | 'localSteps' | 'learningRate' | 'variableGenes' | 'ensembleSize'> {
+): Pick<
+  TrainingPreset,
+  'rounds' | 'localSteps' | 'learningRate' | 'variableGenes' | 'ensembleSize' | 'inputDropout'
+> {
   const known = name != null && (PRESET_NAMES as string[]).includes(name);
   const preset: TrainingPreset = TRAINING_PRESETS[known ? (name as PresetName) : DEFAULT_PRESET];
   return {
@@ -67,5 +72,6 @@ export function presetDefaults(
     learningRate: preset.learningRate,
     variableGenes: preset.variableGenes,
     ensembleSize: preset.ensembleSize,
+    inputDropout: preset.inputDropout,
   };
 }

@@ -8,6 +8,7 @@ import { InputError } from '@fl/formats';
 // This runs in the validation thread: the file itself, not @fl/engine's index, which would load
 // TensorFlow.js into every validation thread.
 import { parameterLayout } from '../../../../libs/engine/src/model-shape';
+import { isInputDropout, MAX_INPUT_DROPOUT } from '../../../../libs/federation/src/input-dropout-option';
 import { BundleTooLargeError } from './bundle-errors';
 import { bundleFileKind, isMemberFile, MAX_ENSEMBLE } from './bundle-files';
 
@@ -94,6 +95,11 @@ function manifestSchema(limits: BundleCheckLimits) {
           ensembleSize: wholeNumber(1, MAX_ENSEMBLE).optional(),
           // Fewer genes than the references had: the bundle's gene list says which.
           variableGenes: wholeNumber(0, limits.maxGenes).optional(),
+          // Gene dropout of the local steps (a preset's), kept as the bundle's record.
+          inputDropout: z
+            .number({ invalid_type_error: 'expected a number' })
+            .refine(isInputDropout, `expected a number from 0 to ${MAX_INPUT_DROPOUT}`)
+            .optional(),
           preset: text(64).optional(),
           // A one-institution run's record that secure aggregation was skipped (kept on import).
           secureAggregationSkipped: z

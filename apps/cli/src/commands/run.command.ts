@@ -29,6 +29,7 @@ import {
   REJECT_THRESHOLD_HELP,
   intInRange,
   variableGenesOption,
+  inputDropoutOption,
 } from '../options';
 import { Reporter } from '../reporter';
 import { TOOL_VERSION } from '../version';
@@ -45,6 +46,7 @@ interface RunOptions {
   lr?: number;
   ensembleSize?: number;
   variableGenes?: number;
+  inputDropout?: number;
   seed: number;
   rejectThreshold?: RejectThreshold;
   weighting: 'uniform' | 'numExamples';
@@ -113,6 +115,7 @@ async function run(opts: RunOptions): Promise<void> {
     learningRate: opts.lr ?? preset.learningRate,
     ensembleSize,
     variableGenes: opts.variableGenes ?? preset.variableGenes,
+    inputDropout: opts.inputDropout ?? preset.inputDropout,
     seed: opts.seed,
     weighting: opts.weighting,
     hiddenSize: opts.hiddenSize,
@@ -253,6 +256,11 @@ export function runCommand(): Command {
       '--variable-genes <n>',
       "train on n genes of largest dispersion per institution (n x institutions in all; scores summed over institutions; 0: every gene; default: the preset's, 0 published)",
       variableGenesOption,
+    )
+    .option(
+      '--input-dropout <p>',
+      "gene dropout while training: each detected value of a training cell is zeroed with probability p in a step (0: none; default: the preset's, 0 published)",
+      inputDropoutOption,
     )
     .option(
       '--seed <n>',

@@ -32,7 +32,12 @@ function handle(
           nCells: request.nCells,
           labels: { types: request.types, codes: request.codes, counts: request.counts },
         },
-        { shape: request.shape, seed: request.seed, learningRate: request.learningRate },
+        {
+          shape: request.shape,
+          seed: request.seed,
+          learningRate: request.learningRate,
+          inputDropout: request.inputDropout,
+        },
         new Float32Array(request.slot),
       );
       institutions.set(request.key, { institution, global });

@@ -32,6 +32,7 @@ export type WorkerRequest =
       shape: ModelShape;
       seed: number;
       learningRate: number;
+      inputDropout: number;
       /** Shared buffers: the global model (read) and this institution's slot (written). */
       global: SharedArrayBuffer;
       slot: SharedArrayBuffer;

@@ -176,6 +176,7 @@ export async function createThreadedPool(
             shape: options.shape,
             seed: options.seeds[i],
             learningRate: options.learningRate,
+            inputDropout: options.inputDropout ?? 0,
             global: globalBuffer,
             slot: slotBuffer,
           },

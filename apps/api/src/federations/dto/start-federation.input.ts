@@ -50,6 +50,12 @@ export class StartFederationInput {
       "Models trained side by side, each from its own seed, their landmark correlations averaged at annotation (1 to 16). Default: the preset's (3 for ensemble and variable-genes-ensemble), else 1.",
   })
   ensembleSize?: number | null;
+  @Field(() => Float, {
+    nullable: true,
+    description:
+      "Gene dropout while training: each detected value of a training cell is zeroed with this probability in a local step (0 to 0.9). Default: the preset's, else 0.",
+  })
+  inputDropout?: number | null;
   @Field(() => Int, { defaultValue: 0 }) seed!: number;
   @Field(() => Int, { defaultValue: 500 }) hiddenSize!: number;
   @Field(() => Int, { defaultValue: 20 }) embeddingSize!: number;

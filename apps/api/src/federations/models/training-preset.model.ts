@@ -17,6 +17,11 @@ export class TrainingPreset {
       'Genes of largest normalised dispersion per institution the model trains on (times the institutions; 0: every gene of the institutions), chosen before training from the institutions’ summed gene scores.',
   })
   variableGenes!: number;
+  @Field(() => Float, {
+    description:
+      'Gene dropout while training: the probability that a detected value of a training cell is zeroed in a local step (0: none, the published method).',
+  })
+  inputDropout!: number;
   @Field({
     description:
       'Whether a federation may use it. Every preset can (an ensemble trains its models side by side); kept for a future preset the aggregator cannot run.',
