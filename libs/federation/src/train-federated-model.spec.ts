@@ -128,7 +128,9 @@ describe(trainFederatedModel.name, () => {
     expect(inline.options.inputDropout).toBe(0.25);
     const plain = await trainFederatedModel(references(), { ...small, seed: 3, threads: 1 });
     expect(plain.options).not.toHaveProperty('inputDropout');
-    expect(Buffer.from(plain.model.params.buffer).equals(Buffer.from(inline.model.params.buffer))).toBe(false);
+    expect(Buffer.from(plain.model.params.buffer).equals(Buffer.from(inline.model.params.buffer))).toBe(
+      false,
+    );
     await expect(trainFederatedModel(references(), { ...small, inputDropout: 0.95 })).rejects.toThrow(
       'inputDropout must be a number from 0 (none) to 0.9, got 0.95',
     );
