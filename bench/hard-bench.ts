@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Command, Option } from 'commander';
 import {
+  isDetectionFraction,
   isInputDropout,
   MAX_INPUT_DROPOUT,
   PRESET_NAMES,
@@ -65,6 +66,7 @@ interface FederatedSpec {
   ensembleSize: number;
   variableGenes: number;
   inputDropout: number;
+  inputDropoutMinDetection: number;
 }
 
 interface BaselineSpec {
@@ -218,6 +220,10 @@ async function main(): Promise<void> {
     )
     .option('--ensemble-size <n>', "models averaged at annotation (default: the preset's)")
     .option('--input-dropout <p>', "gene dropout while training, 0 none (default: the preset's)")
+    .option(
+      '--input-dropout-min-detection <f>',
+      "gene dropout only at institutions detecting this fraction of their genes (default: the preset's)",
+    )
     .option('--threads <n>', 'worker threads', String(availableParallelism()))
     .option('--out-dir <dir>', 'where hard-cases-<date>.{json,md} go', 'bench-output')
     .option('--list', 'print the case names and exit')
@@ -274,10 +280,22 @@ async function main(): Promise<void> {
       `--input-dropout: expected a number from 0 to ${MAX_INPUT_DROPOUT}, got "${o.inputDropout}"`,
     );
   }
+  const inputDropoutMinDetection =
+    o.inputDropoutMinDetection === undefined
+      ? preset.inputDropoutMinDetection
+      : Number(o.inputDropoutMinDetection);
+  if (!isDetectionFraction(inputDropoutMinDetection)) {
+    throw new BenchUsageError(
+      `--input-dropout-min-detection: expected a fraction from 0 to 1, got "${o.inputDropoutMinDetection}"`,
+    );
+  }
   const changed = [
     ...(variableGenes === preset.variableGenes ? [] : [`${variableGenes} genes per institution`]),
     ...(ensembleSize === preset.ensembleSize ? [] : [`${ensembleSize} models`]),
     ...(inputDropout === preset.inputDropout ? [] : [`gene dropout ${inputDropout}`]),
+    ...(inputDropoutMinDetection === preset.inputDropoutMinDetection
+      ? []
+      : [`dropout from ${inputDropoutMinDetection} detected`]),
   ];
   const label = [String(o.preset), ...changed].join(', ');
   const threads = positive('--threads', o.threads, true);
@@ -306,6 +324,7 @@ async function main(): Promise<void> {
           rounds,
           ensembleSize,
           inputDropout,
+          inputDropoutMinDetection,
           threads,
           lr,
           cases: records,
@@ -359,6 +378,7 @@ async function main(): Promise<void> {
         ensembleSize,
         variableGenes,
         inputDropout,
+        inputDropoutMinDetection,
       };
       const run = attempt<FederatedRecord>({ case: c.name, seed }, spec);
       if (run === undefined) continue;

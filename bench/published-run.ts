@@ -20,6 +20,8 @@ export interface PublishedRunOptions {
   variableGenes?: number;
   /** Gene dropout of the local steps; 0 or absent: none. */
   inputDropout?: number;
+  /** Gene dropout only where an institution's detection rate reaches this; 0 or absent: everywhere. */
+  inputDropoutMinDetection?: number;
 }
 
 export interface PublishedRun {
@@ -47,6 +49,7 @@ export async function runPublished(
     ensembleSize = 1,
     variableGenes = 0,
     inputDropout = 0,
+    inputDropoutMinDetection = 0,
   } = options;
   const trained = await trainFederatedModel(references, {
     rounds,
@@ -54,6 +57,7 @@ export async function runPublished(
     ensembleSize,
     variableGenes,
     inputDropout,
+    inputDropoutMinDetection,
     seed,
     threads,
     allowSingletonTypes: true,

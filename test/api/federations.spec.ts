@@ -201,7 +201,7 @@ describe('api: federations', () => {
 
   describe('training presets', () => {
     const PRESETS = `{ trainingPresets {
-      name description rounds localSteps learningRate ensembleSize variableGenes inputDropout availableOnPlatform
+      name description rounds localSteps learningRate ensembleSize variableGenes inputDropout inputDropoutMinDetection availableOnPlatform
     } }`;
 
     it('should list the command line presets to admins and members, not to the operator', async () => {
@@ -214,6 +214,7 @@ describe('api: federations', () => {
         ensembleSize: TRAINING_PRESETS[name].ensembleSize,
         variableGenes: TRAINING_PRESETS[name].variableGenes,
         inputDropout: TRAINING_PRESETS[name].inputDropout,
+        inputDropoutMinDetection: TRAINING_PRESETS[name].inputDropoutMinDetection,
         // The aggregator trains every preset (an ensemble's models side by side).
         availableOnPlatform: true,
       }));
@@ -320,6 +321,30 @@ describe('api: federations', () => {
       // One model: nothing recorded, as for a federation that names no preset.
       const single = await start({ institutions: [a.name, b.name], preset: 'ensemble', ensembleSize: 1 });
       expect(single.data!.startFederation.options).not.toHaveProperty('ensembleSize');
+    });
+
+    it("should take the dropout preset's rate and detection bound, and record both", async () => {
+      const preset = await start({
+        institutions: [a.name, b.name],
+        preset: 'variable-genes-ensemble-dropout',
+      });
+      expect(preset.errors).toBeUndefined();
+      expect(preset.data!.startFederation.options).toMatchObject({
+        inputDropout: 0.2,
+        inputDropoutMinDetection: 0.2,
+        ensembleSize: 3,
+      });
+      const bad = await start({
+        institutions: [a.name, b.name],
+        inputDropout: 0.2,
+        inputDropoutMinDetection: 2,
+      });
+      expect(bad.errors?.[0].message).toBe(
+        'Invalid federation: inputDropoutMinDetection: must be a fraction from 0 (every institution) to 1',
+      );
+      // A bound without a rate records nothing.
+      const alone = await start({ institutions: [a.name, b.name], rounds: 3, inputDropoutMinDetection: 0.5 });
+      expect(alone.data!.startFederation.options).not.toHaveProperty('inputDropoutMinDetection');
     });
 
     it('should record a gene dropout asked for, and none when 0 or left out', async () => {

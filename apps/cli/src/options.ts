@@ -1,6 +1,12 @@
 import { InvalidArgumentError } from 'commander';
 import { availableParallelism } from 'node:os';
-import { isInputDropout, isVariableGeneCount, MAX_INPUT_DROPOUT, MIN_VARIABLE_GENES } from '@fl/federation';
+import {
+  isDetectionFraction,
+  isInputDropout,
+  isVariableGeneCount,
+  MAX_INPUT_DROPOUT,
+  MIN_VARIABLE_GENES,
+} from '@fl/federation';
 
 /** Commander argument parsers that name the option and what was expected. */
 export function positiveInt(name: string) {
@@ -36,6 +42,16 @@ export function inputDropoutOption(value: string): number {
   if (value.trim() === '' || !isInputDropout(n))
     throw new InvalidArgumentError(
       `--input-dropout must be a number from 0 (none) to ${MAX_INPUT_DROPOUT}, got "${value}"`,
+    );
+  return n;
+}
+
+/** `--input-dropout-min-detection`: a fraction from 0 (every institution) to 1. */
+export function detectionFractionOption(value: string): number {
+  const n = Number(value);
+  if (value.trim() === '' || !isDetectionFraction(n))
+    throw new InvalidArgumentError(
+      `--input-dropout-min-detection must be a fraction from 0 (every institution) to 1, got "${value}"`,
     );
   return n;
 }

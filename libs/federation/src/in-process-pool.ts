@@ -11,7 +11,8 @@ export interface PoolOptions {
   seeds: readonly number[];
   learningRate: number;
   /** Gene dropout of every institution's local steps (0 or absent: none). */
-  inputDropout?: number;
+  /** Gene dropout of each institution's local steps, in order (absent: none). */
+  inputDropouts?: readonly number[];
   backend?: string;
 }
 
@@ -64,7 +65,7 @@ export async function createInProcessPool(
             shape: options.shape,
             seed: options.seeds[i],
             learningRate: options.learningRate,
-            inputDropout: options.inputDropout,
+            inputDropout: options.inputDropouts?.[i] ?? 0,
           },
           new Float32Array(total),
         ),

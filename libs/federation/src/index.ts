@@ -25,5 +25,6 @@ export * from './secure-aggregation-choice';
 export * from './outlier-rejection';
 export * from './presets';
 export * from './input-dropout-option';
+export * from './detection-rate';
 export * from './variable-genes';
 export * from './embedded-secure-session';

@@ -48,6 +48,11 @@ export interface TrainingOptions {
    * zeroed in a step (`LocalTrainer`); absent or 0: none (the published method).
    */
   inputDropout?: number;
+  /**
+   * Gene dropout only at institutions whose cells detect at least this fraction of their genes
+   * (`detectionRate`); absent or 0: at every institution.
+   */
+  inputDropoutMinDetection?: number;
   /** The preset the options came from (`--preset`), when one was named. */
   preset?: string;
   /** Present when secure aggregation was asked for but not used (one institution). */

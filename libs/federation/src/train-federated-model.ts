@@ -1,4 +1,5 @@
-import { checkInputDropout } from './input-dropout-option';
+import { checkInputDropout, checkInputDropoutMinDetection } from './input-dropout-option';
+import { institutionDropout } from './detection-rate';
 import { DEFAULT_EMBEDDING_SIZE, DEFAULT_HIDDEN_SIZE, type ModelShape } from '@fl/engine';
 import { InputError, type ExpressionMatrix } from '@fl/formats';
 import { FedAvg, type AggregationStrategy } from './aggregation';
@@ -56,6 +57,11 @@ export interface TrainedFederation {
    * an ensemble's members summed (their worker start-ups not included, as for a single model).
    */
   trainingSeconds: number;
+  /**
+   * With `inputDropoutMinDetection`: each institution's detection rate and the gene dropout it
+   * applied (each decides on its own cells; reported here as the command line prints it).
+   */
+  inputDropoutAt?: { institution: string; detection: number; rate: number }[];
   /** `variableGenes`: how many genes were chosen from how many, how long it took, and whether securely. */
   geneSelection?: GeneSelection;
   /** Absent when secure aggregation was off or skipped (options.secureAggregationSkipped says why). */
@@ -121,6 +127,7 @@ async function createPool(
   data: InstitutionData[],
   shape: ModelShape,
   options: TrainingOptions,
+  inputDropouts: readonly number[],
   threads: number,
   backend?: string,
 ): Promise<InstitutionPool> {
@@ -128,7 +135,7 @@ async function createPool(
     shape,
     seeds: data.map((_, i) => deriveSeed(options.seed, i)),
     learningRate: options.learningRate,
-    inputDropout: options.inputDropout,
+    inputDropouts,
     backend,
   };
   const script = findWorkerScript();
@@ -152,6 +159,8 @@ export async function trainFederatedModel(
   checkVariableGenes(variableGenes);
   const inputDropout = requested.inputDropout ?? 0;
   checkInputDropout(inputDropout);
+  const minDetection = requested.inputDropoutMinDetection ?? 0;
+  checkInputDropoutMinDetection(minDetection);
   if (!Number.isInteger(ensembleSize) || ensembleSize < 1 || ensembleSize > 16) {
     throw new InputError(`ensembleSize must be a whole number from 1 to 16, got ${requested.ensembleSize}`);
   }
@@ -172,6 +181,7 @@ export async function trainFederatedModel(
     ...(ensembleSize > 1 && { ensembleSize }),
     ...(variableGenes > 0 && { variableGenes }),
     ...(inputDropout > 0 && { inputDropout }),
+    ...(inputDropout > 0 && minDetection > 0 && { inputDropoutMinDetection: minDetection }),
     ...(opts.preset !== undefined && { preset: opts.preset }),
     ...(choice.skipped && { secureAggregationSkipped: choice.skipped }),
   };
@@ -184,6 +194,12 @@ export async function trainFederatedModel(
     types: d.labels.types,
     typeCounts: d.labels.counts,
   }));
+  // Each institution decides its gene dropout on all its genes, before any gene selection.
+  const dropouts = aligned.map((d) => institutionDropout(d, union.length, options));
+  const inputDropouts = dropouts.map((d) => d.rate);
+  const inputDropoutAt = options.inputDropoutMinDetection
+    ? dropouts.map((d, i) => ({ institution: aligned[i].name, detection: d.detection ?? 0, rate: d.rate }))
+    : undefined;
   const selectionStarted = performance.now();
   const { genes, data } = await selectModelGenes(union, aligned, institutions, options.variableGenes, opts);
   const geneSelection: GeneSelection | undefined =
@@ -209,7 +225,7 @@ export async function trainFederatedModel(
     const memberData =
       last || (opts.threads ?? 1) <= 1 ? data : data.map((d) => ({ ...d, values: d.values.slice() }));
     members.push(
-      await trainMember(memberData, institutions, shape, memberOptions, opts, (summary) =>
+      await trainMember(memberData, institutions, shape, memberOptions, inputDropouts, opts, (summary) =>
         opts.onRound?.(summary, member),
       ),
     );
@@ -232,6 +248,7 @@ export async function trainFederatedModel(
     backend: first.backend,
     trainingSeconds: members.reduce((sum, m) => sum + m.seconds, 0),
     ...(geneSelection && { geneSelection }),
+    ...(inputDropoutAt && { inputDropoutAt }),
     secureAggregation: secure && {
       threshold: secure.threshold,
       bits: secure.bits,
@@ -272,10 +289,11 @@ async function trainMember(
   institutions: InstitutionInfo[],
   shape: ModelShape,
   options: TrainingOptions,
+  inputDropouts: readonly number[],
   opts: TrainFederatedOptions,
   onRound: (summary: RoundSummary) => void,
 ) {
-  const pool = await createPool(data, shape, options, opts.threads ?? 1, opts.backend);
+  const pool = await createPool(data, shape, options, inputDropouts, opts.threads ?? 1, opts.backend);
   try {
     const started = performance.now();
     const secure = opts.secureAggregation

@@ -101,6 +101,26 @@ describe('an ensemble trained by the aggregator', () => {
     );
   });
 
+  it('lets each worker decide the dropout on its own cells, on all its genes', async () => {
+    // The example files hold a few hundred well-detected genes: 27% of them detected in a pbmc3k
+    // cell, 35% and 38% in the other two. With a 30% bound only the other two drop genes.
+    const bounded = { ...options, inputDropout: 0.2, inputDropoutMinDetection: 0.3 };
+    const embedded = await embeddedFederation(bounded);
+    expect(embedded.inputDropoutAt?.map((a) => a.rate)).toEqual([0, 0.2, 0.2]);
+    expect(embedded.inputDropoutAt?.map((a) => Math.round(a.detection * 100))).toEqual([27, 35, 38]);
+    const fed = await MemoryFederation.create({ references, options: bounded });
+    await fed.driver().run();
+    await check(fed, bounded);
+    const manifest = fed.state.versions.get(bounded.rounds)!.manifest as ModelVersionManifest;
+    expect(manifest.options).toMatchObject({ inputDropout: 0.2, inputDropoutMinDetection: 0.3 });
+    // Neither the model of dropout everywhere nor that of none.
+    const weights = Buffer.from((await fed.finalWeights()).slice(0, embedded.model.params.length).buffer);
+    for (const other of [{ ...options, inputDropout: 0.2 }, options]) {
+      const model = (await embeddedFederation(other)).model.params;
+      expect(weights.equals(Buffer.from(model.slice().buffer))).toBe(false);
+    }
+  });
+
   it('fails the federation naming an institution that returns landmarks for fewer models', async () => {
     const fed = await MemoryFederation.create({ references, options: { ...options, rounds: 1 } });
     const runtime = fed.runtimes.get('pbmc-10x-3p-v2')!;

@@ -106,6 +106,11 @@ export interface FederationOptions {
    */
   inputDropout?: number;
   /**
+   * Apply the gene dropout only at institutions whose cells detect at least this fraction of
+   * their genes (each worker decides on its own cells); 0 or absent: at every institution.
+   */
+  inputDropoutMinDetection?: number;
+  /**
    * Model versions kept besides the final one and pinned ones: every k-th round (retention.ts).
    * Secure aggregation stores a full model only at those rounds (between them, each round's
    * compact aggregate). Default: ceil(rounds / 10).
@@ -1163,6 +1168,9 @@ export class FederationDriver {
       ...(o.variableGenes ? { variableGenes: o.variableGenes } : {}),
       ...(this.ensembleSize() > 1 && { ensembleSize: this.ensembleSize() }),
       ...(o.inputDropout ? { inputDropout: o.inputDropout } : {}),
+      ...(o.inputDropout && o.inputDropoutMinDetection
+        ? { inputDropoutMinDetection: o.inputDropoutMinDetection }
+        : {}),
       ...(o.secureAggregationSkipped && { secureAggregationSkipped: o.secureAggregationSkipped }),
     };
   }
@@ -1211,6 +1219,9 @@ export class FederationDriver {
       allowSingletonTypes: o.allowSingletonTypes ?? false,
       ...(this.ensembleSize() > 1 && { ensembleSize: this.ensembleSize() }),
       ...(o.inputDropout ? { inputDropout: o.inputDropout } : {}),
+      ...(o.inputDropout && o.inputDropoutMinDetection
+        ? { inputDropoutMinDetection: o.inputDropoutMinDetection }
+        : {}),
       datasets: this.plan.participants[index].datasets,
     };
   }

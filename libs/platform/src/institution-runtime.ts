@@ -3,6 +3,7 @@ import {
   buildGeneUnion,
   deriveSeed,
   ensembleSeed,
+  institutionDropout,
   institutionInfo,
   LocalInstitution,
   normaliseGeneName,
@@ -152,7 +153,7 @@ export class InstitutionRuntime {
   async geneScores(job: GeneScoresJob): Promise<GeneScoresResult> {
     const state = await this.federation(job.spec);
     const union = await this.readGenes(job.union);
-    const data = this.align(state, job.spec, union);
+    const data = this.align(combineMatrices(state.matrices, this.institution), job.spec, union);
     const scores = normalisedDispersions(data.values, data.nCells, union.length);
     if (!job.secure) {
       return { scores: await this.options.writeObject(job.upload, encodeWeights(scores)) };
@@ -348,7 +349,15 @@ export class InstitutionRuntime {
     const state = await this.federation(spec);
     if (state.genes?.sha256 !== genesObject.sha256) {
       const genes = await this.readGenes(genesObject);
-      const data = this.align(state, spec, genes);
+      const combined = combineMatrices(state.matrices, this.institution);
+      const data = this.align(combined, spec, genes);
+      // Decided on all this institution's genes, before the federation's gene selection, as
+      // the embedded federation does.
+      const inputDropout = institutionDropout(
+        { values: combined.values, nCells: combined.cellIds.length },
+        combined.genes.length,
+        spec,
+      ).rate;
       const shape = {
         inputSize: genes.length,
         hiddenSize: spec.hiddenSize,
@@ -371,7 +380,7 @@ export class InstitutionRuntime {
               shape,
               seed: deriveSeed(ensembleSeed(spec.seed, k), spec.index),
               learningRate: spec.learningRate,
-              inputDropout: spec.inputDropout,
+              inputDropout,
             },
             state.params!.subarray(k * perModel, (k + 1) * perModel),
           ),
@@ -385,8 +394,7 @@ export class InstitutionRuntime {
   }
 
   /** This institution's cells on the given genes' columns, as the embedded federation aligns them. */
-  private align(state: FederationState, spec: FederationSpec, genes: readonly string[]): InstitutionData {
-    const combined = combineMatrices(state.matrices, this.institution);
+  private align(combined: ExpressionMatrix, spec: FederationSpec, genes: readonly string[]): InstitutionData {
     return prepareInstitutionData(
       { name: this.institution, matrix: combined },
       genes,

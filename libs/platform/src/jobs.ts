@@ -53,6 +53,8 @@ export interface FederationSpec {
   ensembleSize?: number;
   /** Gene dropout of the local steps (`LocalTrainer`'s `inputDropout`); absent: none. */
   inputDropout?: number;
+  /** The dropout applies only where the institution's detection rate reaches this (absent: always). */
+  inputDropoutMinDetection?: number;
   datasets: DatasetSource[];
 }
 

@@ -11,6 +11,7 @@ import type { Queue } from 'bullmq';
 import { z } from 'zod';
 import {
   chooseSecureAggregation,
+  isDetectionFraction,
   isInputDropout,
   isVariableGeneCount,
   MAX_INPUT_DROPOUT,
@@ -72,6 +73,8 @@ export interface FederationOptions {
   ensembleSize?: number;
   /** Gene dropout of the local steps (a preset's); absent: none. */
   inputDropout?: number;
+  /** The dropout applies only at institutions detecting this fraction of their genes; absent: all. */
+  inputDropoutMinDetection?: number;
   /** The training preset that supplied the left-out rounds, localSteps and learningRate, if named. */
   preset?: string;
 }
@@ -114,6 +117,10 @@ const startSchema = z
       .number()
       .refine(isInputDropout, { message: `must be a number from 0 (none) to ${MAX_INPUT_DROPOUT}` })
       .nullish(),
+    inputDropoutMinDetection: z
+      .number()
+      .refine(isDetectionFraction, { message: 'must be a fraction from 0 (every institution) to 1' })
+      .nullish(),
     seed: z.number().int().min(0),
     hiddenSize: z.number().int().min(1).max(100_000),
     embeddingSize: z.number().int().min(1).max(10_000),
@@ -148,6 +155,7 @@ const startSchema = z
       variableGenes: i.variableGenes ?? defaults.variableGenes,
       ensembleSize: i.ensembleSize ?? defaults.ensembleSize,
       inputDropout: i.inputDropout ?? defaults.inputDropout,
+      inputDropoutMinDetection: i.inputDropoutMinDetection ?? defaults.inputDropoutMinDetection,
     };
   })
   .refine((i) => i.embeddingSize <= i.hiddenSize, {
@@ -240,6 +248,8 @@ export class FederationsService {
       ...(input.variableGenes > 0 && { variableGenes: input.variableGenes }),
       ...(input.ensembleSize > 1 && { ensembleSize: input.ensembleSize }),
       ...(input.inputDropout > 0 && { inputDropout: input.inputDropout }),
+      ...(input.inputDropout > 0 &&
+        input.inputDropoutMinDetection > 0 && { inputDropoutMinDetection: input.inputDropoutMinDetection }),
       ...(input.preset != null && { preset: input.preset }),
     };
     const row = await this.db.$transaction(async (tx) => {

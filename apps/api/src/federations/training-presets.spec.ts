@@ -24,6 +24,13 @@ describe('training presets on the platform', () => {
       ensembleSize: 3,
       variableGenes: 2000,
     });
+    expect(listed.find((p) => p.name === 'variable-genes-ensemble-dropout')).toMatchObject({
+      availableOnPlatform: true,
+      ensembleSize: 3,
+      variableGenes: 2000,
+      inputDropout: 0.2,
+      inputDropoutMinDetection: 0.2,
+    });
     expect(listed.every((p) => p.description.length > 0)).toBe(true);
   });
 
@@ -35,6 +42,7 @@ describe('training presets on the platform', () => {
       variableGenes: 0,
       ensembleSize: 3,
       inputDropout: 0,
+      inputDropoutMinDetection: 0,
     });
     expect(presetDefaults('variable-genes')).toMatchObject({
       rounds: 600,
@@ -53,6 +61,7 @@ describe('training presets on the platform', () => {
       variableGenes: 0,
       ensembleSize: 1,
       inputDropout: 0,
+      inputDropoutMinDetection: 0,
     };
     expect(presetDefaults(undefined)).toEqual(published);
     expect(presetDefaults(null)).toEqual(published);
@@ -62,7 +71,7 @@ describe('training presets on the platform', () => {
 
   it('names the known presets for an unknown one and accepts every known one', () => {
     expect(presetProblem('Published')).toBe(
-      'unknown preset "Published" (expected one of published, ensemble, variable-genes, variable-genes-ensemble)',
+      'unknown preset "Published" (expected one of published, ensemble, variable-genes, variable-genes-ensemble, variable-genes-ensemble-dropout)',
     );
     for (const name of PRESET_NAMES) expect(presetProblem(name), name).toBeNull();
   });

@@ -10,6 +10,7 @@ export interface PlatformPreset {
   ensembleSize: number;
   variableGenes: number;
   inputDropout: number;
+  inputDropoutMinDetection: number;
   availableOnPlatform: boolean;
 }
 
@@ -35,6 +36,7 @@ export function platformPresets(): PlatformPreset[] {
       ensembleSize: preset.ensembleSize,
       variableGenes: preset.variableGenes,
       inputDropout: preset.inputDropout,
+      inputDropoutMinDetection: preset.inputDropoutMinDetection,
       availableOnPlatform: availableOnPlatform(preset),
     };
   });
@@ -55,14 +57,20 @@ export function presetProblem(name: string): string | null {
 }
 
 /**
- * rounds, localSteps, learningRate, variableGenes, ensembleSize and inputDropout of the named preset (the
+ * rounds, localSteps, learningRate, variableGenes, ensembleSize and gene dropout of the named preset (the
  * published one when none or unknown).
  */
 export function presetDefaults(
   name: string | null | undefined,
 ): Pick<
   TrainingPreset,
-  'rounds' | 'localSteps' | 'learningRate' | 'variableGenes' | 'ensembleSize' | 'inputDropout'
+  | 'rounds'
+  | 'localSteps'
+  | 'learningRate'
+  | 'variableGenes'
+  | 'ensembleSize'
+  | 'inputDropout'
+  | 'inputDropoutMinDetection'
 > {
   const known = name != null && (PRESET_NAMES as string[]).includes(name);
   const preset: TrainingPreset = TRAINING_PRESETS[known ? (name as PresetName) : DEFAULT_PRESET];
@@ -73,5 +81,6 @@ export function presetDefaults(
     variableGenes: preset.variableGenes,
     ensembleSize: preset.ensembleSize,
     inputDropout: preset.inputDropout,
+    inputDropoutMinDetection: preset.inputDropoutMinDetection,
   };
 }

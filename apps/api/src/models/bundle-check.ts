@@ -8,7 +8,11 @@ import { InputError } from '@fl/formats';
 // This runs in the validation thread: the file itself, not @fl/engine's index, which would load
 // TensorFlow.js into every validation thread.
 import { parameterLayout } from '../../../../libs/engine/src/model-shape';
-import { isInputDropout, MAX_INPUT_DROPOUT } from '../../../../libs/federation/src/input-dropout-option';
+import {
+  isDetectionFraction,
+  isInputDropout,
+  MAX_INPUT_DROPOUT,
+} from '../../../../libs/federation/src/input-dropout-option';
 import { BundleTooLargeError } from './bundle-errors';
 import { bundleFileKind, isMemberFile, MAX_ENSEMBLE } from './bundle-files';
 
@@ -99,6 +103,10 @@ function manifestSchema(limits: BundleCheckLimits) {
           inputDropout: z
             .number({ invalid_type_error: 'expected a number' })
             .refine(isInputDropout, `expected a number from 0 to ${MAX_INPUT_DROPOUT}`)
+            .optional(),
+          inputDropoutMinDetection: z
+            .number({ invalid_type_error: 'expected a number' })
+            .refine(isDetectionFraction, 'expected a fraction from 0 to 1')
             .optional(),
           preset: text(64).optional(),
           // A one-institution run's record that secure aggregation was skipped (kept on import).

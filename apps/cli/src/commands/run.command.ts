@@ -30,6 +30,7 @@ import {
   intInRange,
   variableGenesOption,
   inputDropoutOption,
+  detectionFractionOption,
 } from '../options';
 import { Reporter } from '../reporter';
 import { TOOL_VERSION } from '../version';
@@ -47,6 +48,7 @@ interface RunOptions {
   ensembleSize?: number;
   variableGenes?: number;
   inputDropout?: number;
+  inputDropoutMinDetection?: number;
   seed: number;
   rejectThreshold?: RejectThreshold;
   weighting: 'uniform' | 'numExamples';
@@ -116,6 +118,7 @@ async function run(opts: RunOptions): Promise<void> {
     ensembleSize,
     variableGenes: opts.variableGenes ?? preset.variableGenes,
     inputDropout: opts.inputDropout ?? preset.inputDropout,
+    inputDropoutMinDetection: opts.inputDropoutMinDetection ?? preset.inputDropoutMinDetection,
     seed: opts.seed,
     weighting: opts.weighting,
     hiddenSize: opts.hiddenSize,
@@ -140,6 +143,11 @@ async function run(opts: RunOptions): Promise<void> {
     reporter.info(
       `Before training: chose the ${g.chosen} most variable of the institutions' ${g.from} genes in ${g.seconds.toFixed(1)} s` +
         (g.secure ? ' (their scores summed through secure aggregation)' : ''),
+    );
+  }
+  for (const at of trained.inputDropoutAt ?? []) {
+    reporter.info(
+      `Gene dropout at ${at.institution}: ${at.rate > 0 ? `${at.rate}` : 'none'} (a cell detects ${(100 * at.detection).toFixed(0)}% of its genes)`,
     );
   }
   if (trained.secureAggregation) {
@@ -261,6 +269,11 @@ export function runCommand(): Command {
       '--input-dropout <p>',
       "gene dropout while training: each detected value of a training cell is zeroed with probability p in a step (0: none; default: the preset's, 0 published)",
       inputDropoutOption,
+    )
+    .option(
+      '--input-dropout-min-detection <f>',
+      "apply the gene dropout only at institutions whose cells detect at least this fraction of their genes (plate-based data; 0: every institution; default: the preset's)",
+      detectionFractionOption,
     )
     .option(
       '--seed <n>',

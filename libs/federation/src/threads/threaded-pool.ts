@@ -176,7 +176,7 @@ export async function createThreadedPool(
             shape: options.shape,
             seed: options.seeds[i],
             learningRate: options.learningRate,
-            inputDropout: options.inputDropout ?? 0,
+            inputDropout: options.inputDropouts?.[i] ?? 0,
             global: globalBuffer,
             slot: slotBuffer,
           },

@@ -56,6 +56,12 @@ export class StartFederationInput {
       "Gene dropout while training: each detected value of a training cell is zeroed with this probability in a local step (0 to 0.9). Default: the preset's, else 0.",
   })
   inputDropout?: number | null;
+  @Field(() => Float, {
+    nullable: true,
+    description:
+      "Apply the gene dropout only at institutions whose cells detect at least this fraction of their genes (0 to 1; each institution decides on its own cells). Default: the preset's, else 0 (every institution).",
+  })
+  inputDropoutMinDetection?: number | null;
   @Field(() => Int, { defaultValue: 0 }) seed!: number;
   @Field(() => Int, { defaultValue: 500 }) hiddenSize!: number;
   @Field(() => Int, { defaultValue: 20 }) embeddingSize!: number;

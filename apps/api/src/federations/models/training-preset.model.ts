@@ -22,6 +22,11 @@ export class TrainingPreset {
       'Gene dropout while training: the probability that a detected value of a training cell is zeroed in a local step (0: none, the published method).',
   })
   inputDropout!: number;
+  @Field(() => Float, {
+    description:
+      'The gene dropout applies only at institutions whose cells detect at least this fraction of their genes (plate-based data); 0: at every institution.',
+  })
+  inputDropoutMinDetection!: number;
   @Field({
     description:
       'Whether a federation may use it. Every preset can (an ensemble trains its models side by side); kept for a future preset the aggregator cannot run.',
