@@ -1,8 +1,8 @@
-import { checkInputDropout, checkInputDropoutMinDetection } from './input-dropout-option';
-import { institutionDropout } from './detection-rate';
 import { DEFAULT_EMBEDDING_SIZE, DEFAULT_HIDDEN_SIZE, type ModelShape } from '@fl/engine';
 import { InputError, type ExpressionMatrix } from '@fl/formats';
 import { FedAvg, type AggregationStrategy } from './aggregation';
+import { institutionDropout } from './detection-rate';
+import { checkInputDropout, checkInputDropoutMinDetection } from './input-dropout-option';
 import { SecureFedAvg, type SecureAggregationOptions, type SecureRoundReport } from './secure-fed-avg';
 import { alignToGenes, buildGeneUnion } from './gene-space';
 import { createInProcessPool } from './in-process-pool';
