@@ -26,7 +26,12 @@ function showPresetDefaults() {
   $('fed-learningRate').placeholder = String(preset.learningRate);
   $('fed-variableGenes').placeholder = preset.variableGenes ? String(preset.variableGenes) : 'every gene';
   $('fed-ensembleSize').placeholder = String(preset.ensembleSize ?? 1);
-  $('fed-inputDropout').placeholder = preset.inputDropout ? String(preset.inputDropout) : 'none (0)';
+  // A preset's dropout may apply only at plate-based institutions (inputDropoutMinDetection).
+  $('fed-inputDropout').placeholder = !preset.inputDropout
+    ? 'none (0)'
+    : preset.inputDropoutMinDetection
+      ? `${preset.inputDropout} where ≥ ${Math.round(preset.inputDropoutMinDetection * 100)}% of genes detected`
+      : String(preset.inputDropout);
   $('fed-preset-hint').textContent = preset.description;
 }
 

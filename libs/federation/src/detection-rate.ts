@@ -3,8 +3,8 @@
  * over (cells x genes with a non-zero value in at least one of its cells). Genes it does not
  * measure (zero-filled when aligned to the federation's genes) do not count.
  *
- * Why: it tells plate-based data (Smart-seq2, SMARTer, CEL-seq2: 26-44% in the shared
- * datasets) from droplet data (10x, inDrop: 6-14%), which gene dropout helps and harms
+ * Why: it tells plate-based data (Smart-seq2, SMARTer, CEL-seq2: 26-45% in the shared
+ * datasets) from droplet data (10x, inDrop: 7-16%), which gene dropout helps and harms
  * respectively (docs/algorithm.md, Presets). Each institution computes it on its own cells.
  *
  * @param values cells x genes, row-major
