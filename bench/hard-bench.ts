@@ -50,6 +50,7 @@ import {
 } from './hard-report';
 import { novelDetection, scoreCase } from './hard-scoring';
 import { runPublished } from './published-run';
+import { softmaxHeadLabels } from './softmax-head';
 
 const BASELINES = ['lr', 'lr-std', 'centroid'] as const;
 type Baseline = (typeof BASELINES)[number];
@@ -67,6 +68,8 @@ interface FederatedSpec {
   variableGenes: number;
   inputDropout: number;
   inputDropoutMinDetection: number;
+  /** Regularisation strengths of the softmax-head probe (bench/softmax-head.ts); empty: none. */
+  softmaxHead: number[];
 }
 
 interface BaselineSpec {
@@ -97,6 +100,13 @@ async function runFederated(spec: FederatedSpec): Promise<FederatedRecord> {
     trainingSeconds: trained.trainingSeconds,
     ...score,
   };
+  if (spec.softmaxHead.length > 0) {
+    const labels = await softmaxHeadLabels(trained.model, data.references, data.query, spec.softmaxHead);
+    record.softmaxHead = spec.softmaxHead.map((C, i) => ({
+      C,
+      accuracy: scoreCase(data.query.cellIds, labels[i], data.truth, data.referenceTypes).accuracy,
+    }));
+  }
   if (c.heldOutType !== undefined) {
     record.cells = {
       ids: annotation.cellIds,
@@ -185,6 +195,17 @@ function parseBaselines(text: string): Baseline[] {
 const pct = (x: number) => x.toFixed(3);
 
 /** A number > 0 (or >= `least` when given), a whole one if `integer`. */
+/** `--softmax-head`: positive numbers, comma-separated. */
+function parseStrengths(text: string): number[] {
+  const cs = text.split(',').map((t) => Number(t.trim()));
+  if (cs.length === 0 || cs.some((c) => !(c > 0) || !Number.isFinite(c))) {
+    throw new BenchUsageError(
+      `--softmax-head: expected positive numbers, comma-separated (e.g. 0.01,1), got "${text}"`,
+    );
+  }
+  return cs;
+}
+
 function positive(option: string, text: string, integer: boolean, least?: number): number {
   const x = Number(text);
   if (!(least === undefined ? x > 0 : x >= least) || (integer && !Number.isInteger(x))) {
@@ -223,6 +244,10 @@ async function main(): Promise<void> {
     .option(
       '--input-dropout-min-detection <f>',
       "gene dropout only at institutions detecting this fraction of their genes (default: the preset's)",
+    )
+    .option(
+      '--softmax-head <list>',
+      'probe: also score a softmax head on the embedding, per regularisation strength C (comma-separated, e.g. 0.01,1)',
     )
     .option('--threads <n>', 'worker threads', String(availableParallelism()))
     .option('--out-dir <dir>', 'where hard-cases-<date>.{json,md} go', 'bench-output')
@@ -298,6 +323,7 @@ async function main(): Promise<void> {
       : [`dropout from ${inputDropoutMinDetection} detected`]),
   ];
   const label = [String(o.preset), ...changed].join(', ');
+  const softmaxHead = o.softmaxHead === undefined ? [] : parseStrengths(String(o.softmaxHead));
   const threads = positive('--threads', o.threads, true);
   const lr: LogisticRegressionOptions = {
     maxSteps: positive('--lr-steps', o.lrSteps, true),
@@ -379,6 +405,7 @@ async function main(): Promise<void> {
         variableGenes,
         inputDropout,
         inputDropoutMinDetection,
+        softmaxHead,
       };
       const run = attempt<FederatedRecord>({ case: c.name, seed }, spec);
       if (run === undefined) continue;
@@ -388,6 +415,9 @@ async function main(): Promise<void> {
           `(${run.excludedCells} excluded), training ${run.trainingSeconds.toFixed(1)} s` +
           (run.novel
             ? `; novel vs known AUROC ${pct(run.novel.auroc)}, auto rejects ${pct(run.novel.auto.novelRejected)} of novel, ${pct(run.novel.auto.knownRejected)} of known`
+            : '') +
+          (run.softmaxHead
+            ? `; softmax head ${run.softmaxHead.map((h) => `C ${h.C}: ${pct(h.accuracy)}`).join(', ')}`
             : ''),
       );
       await save(); // a later failure keeps what was measured

@@ -16,6 +16,8 @@ export interface FederatedRecord extends CaseScore {
   cells?: { ids: string[]; labels: string[]; confidence: number[] };
   /** Leave-one-type-out runs: how well the confidence tells the held-out type from the known ones. */
   novel?: NovelDetection;
+  /** `--softmax-head`: the query's accuracy with a softmax head on the embedding, per C. */
+  softmaxHead?: { C: number; accuracy: number }[];
 }
 
 export interface BaselineScore extends CaseScore {
@@ -188,7 +190,32 @@ export function heldOutTable(runs: readonly FederatedRecord[]): string {
 /** The accuracy table, and the held-out table when there are leave-one-type-out runs. */
 export function resultTables(cases: readonly CaseRecord[], runs: readonly FederatedRecord[]): string {
   const heldOut = runs.some((r) => r.heldOut) ? `\n\n${heldOutTable(runs)}` : '';
-  return accuracyTable(summarise(cases, runs)) + heldOut;
+  const head = runs.some((r) => r.softmaxHead) ? `\n\n${softmaxHeadTable(cases, runs)}` : '';
+  return accuracyTable(summarise(cases, runs)) + heldOut + head;
+}
+
+/**
+ * `--softmax-head` runs: per case and C, the head's median accuracy (min-max) beside the
+ * landmarks' median on the same seeds and the pooled LR.
+ */
+export function softmaxHeadTable(cases: readonly CaseRecord[], runs: readonly FederatedRecord[]): string {
+  const withHead = runs.filter((r) => r.softmaxHead);
+  const keys = [...new Set(withHead.map((r) => `${r.case} | ${presetOf(r)}`))];
+  const cs = [...new Set(withHead.flatMap((r) => r.softmaxHead!.map((h) => h.C)))].sort((a, b) => a - b);
+  const rows = keys.map((key) => {
+    const rs = withHead.filter((r) => `${r.case} | ${presetOf(r)}` === key);
+    const lr = cases.find((c) => c.case === rs[0].case)?.lr?.accuracy;
+    const cells = cs.map((C) => {
+      const acc = rs.flatMap((r) => r.softmaxHead!.filter((h) => h.C === C).map((h) => h.accuracy));
+      return acc.length ? `${f3(median(acc))} (${f3(Math.min(...acc))}-${f3(Math.max(...acc))})` : '—';
+    });
+    return `| ${key} | ${seedText(rs.map((r) => r.seed))} | ${f3(median(rs.map((r) => r.accuracy)))} | ${cells.join(' | ')} | ${f3(lr)} |`;
+  });
+  return [
+    `| case | preset | seeds | landmarks, median | ${cs.map((C) => `softmax head C ${C}, median (min-max)`).join(' | ')} | pooled LR |`,
+    `|---|---|---|---|${cs.map(() => '---|').join('')}---|`,
+    ...rows,
+  ].join('\n');
 }
 
 /** What `--report` reads: bench-output/hard-cases-<date>.json files. */

@@ -33,6 +33,7 @@ describe('npm run bench:hard, started wrongly', () => {
     [['--seeds', 'x'], /--seeds: expected seeds/],
     [['--baselines', 'svm'], /--baselines: unknown baseline "svm"/],
     [['--rounds', '0'], /--rounds: expected a positive integer/],
+    [['--softmax-head', '0.1,-1'], /--softmax-head: expected positive numbers, comma-separated/],
     [['--data', '/nonexistent-datasets'], /\/nonexistent-datasets does not exist/],
   ])('refuses %j with one message, exit code 2 and no stack trace', (args, message) => {
     const r = runHardBench(args);

@@ -6,6 +6,7 @@ import {
   resultTables,
   heldOutTable,
   seedText,
+  softmaxHeadTable,
   summarise,
   type CaseRecord,
   type FederatedRecord,
@@ -146,6 +147,26 @@ describe('the hard-case tables', () => {
     ]);
     expect(merged.runs).toHaveLength(2);
     expect(resultTables(merged.cases, merged.runs)).not.toContain('held-out type');
+  });
+
+  it('gives the softmax head probe its own table: median (min-max) per C beside the landmarks and LR', () => {
+    const withHead = (seed: number, acc: number, h1: number, h2: number): FederatedRecord => ({
+      ...run('x', seed, acc),
+      softmaxHead: [
+        { C: 0.01, accuracy: h1 },
+        { C: 1, accuracy: h2 },
+      ],
+    });
+    const runs = [withHead(1, 0.9, 0.8, 0.91), withHead(2, 0.92, 0.7, 0.93), withHead(3, 0.94, 0.75, 0.9)];
+    const table = softmaxHeadTable([record('x', 0.95)], runs);
+    expect(table).toContain(
+      '| case | preset | seeds | landmarks, median | softmax head C 0.01, median (min-max) | softmax head C 1, median (min-max) | pooled LR |',
+    );
+    expect(table).toContain(
+      '| x | published | 1-3 | 0.920 | 0.750 (0.700-0.800) | 0.910 (0.900-0.930) | 0.950 |',
+    );
+    expect(resultTables([record('x', 0.95)], runs)).toContain(table);
+    expect(resultTables([record('x', 0.95)], [run('x', 1, 0.9)])).not.toContain('softmax head');
   });
 
   it('writes seed lists as ranges', () => {

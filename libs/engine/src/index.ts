@@ -30,7 +30,7 @@ export { DEFAULT_EMBED_BATCH_SIZE, Embedder, SPARSE_DENSITY_THRESHOLD } from './
 export type { EmbedderOptions } from './embedder';
 export { embed } from './embed';
 export { computeLandmarks } from './landmarks';
-export { assignCells } from './assign';
+export { assignCells, standardise } from './assign';
 export type { Assignment, LandmarkSet } from './assign';
 export { assignEnsemble } from './assign-ensemble';
 export type { EnsembleMemberView } from './assign-ensemble';
