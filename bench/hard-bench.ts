@@ -12,7 +12,9 @@ import { fileURLToPath } from 'node:url';
 import { Command, Option } from 'commander';
 import {
   isDetectionFraction,
+  isGenesPerCell,
   isInputDropout,
+  MAX_GENES_PER_CELL,
   MAX_INPUT_DROPOUT,
   PRESET_NAMES,
   TRAINING_PRESETS,
@@ -66,6 +68,7 @@ interface FederatedSpec {
   preset: string;
   ensembleSize: number;
   variableGenes: number;
+  variableGenesPerCell: number;
   inputDropout: number;
   inputDropoutMinDetection: number;
   /** Regularisation strengths of the softmax-head probe (bench/softmax-head.ts); empty: none. */
@@ -239,6 +242,10 @@ async function main(): Promise<void> {
       '--variable-genes <n>',
       "genes of largest dispersion per institution to train on, 0 every gene (default: the preset's)",
     )
+    .option(
+      '--variable-genes-per-cell <n>',
+      "with variable genes: at most n genes per reference cell at each institution, 0 no cap (default: the preset's)",
+    )
     .option('--ensemble-size <n>', "models averaged at annotation (default: the preset's)")
     .option('--input-dropout <p>', "gene dropout while training, 0 none (default: the preset's)")
     .option(
@@ -299,6 +306,13 @@ async function main(): Promise<void> {
     o.variableGenes === undefined
       ? preset.variableGenes
       : positive('--variable-genes', o.variableGenes, true, 0);
+  const variableGenesPerCell =
+    o.variableGenesPerCell === undefined ? preset.variableGenesPerCell : Number(o.variableGenesPerCell);
+  if (!isGenesPerCell(variableGenesPerCell)) {
+    throw new BenchUsageError(
+      `--variable-genes-per-cell: expected 0 (no cap) or a whole number from 1 to ${MAX_GENES_PER_CELL}, got "${o.variableGenesPerCell}"`,
+    );
+  }
   const inputDropout = o.inputDropout === undefined ? preset.inputDropout : Number(o.inputDropout);
   if (!isInputDropout(inputDropout)) {
     throw new BenchUsageError(
@@ -316,6 +330,9 @@ async function main(): Promise<void> {
   }
   const changed = [
     ...(variableGenes === preset.variableGenes ? [] : [`${variableGenes} genes per institution`]),
+    ...(variableGenesPerCell === preset.variableGenesPerCell
+      ? []
+      : [`at most ${variableGenesPerCell} genes per cell`]),
     ...(ensembleSize === preset.ensembleSize ? [] : [`${ensembleSize} models`]),
     ...(inputDropout === preset.inputDropout ? [] : [`gene dropout ${inputDropout}`]),
     ...(inputDropoutMinDetection === preset.inputDropoutMinDetection
@@ -347,6 +364,7 @@ async function main(): Promise<void> {
           command,
           preset: label,
           variableGenes,
+          variableGenesPerCell,
           rounds,
           ensembleSize,
           inputDropout,
@@ -403,6 +421,7 @@ async function main(): Promise<void> {
         preset: label,
         ensembleSize,
         variableGenes,
+        variableGenesPerCell,
         inputDropout,
         inputDropoutMinDetection,
         softmaxHead,

@@ -18,6 +18,8 @@ export interface PublishedRunOptions {
   ensembleSize?: number;
   /** Genes of largest dispersion to train on (`--preset variable-genes`); 0 or absent: every gene. */
   variableGenes?: number;
+  /** With variableGenes: at most this many genes per reference cell at each institution; 0 or absent: no cap. */
+  variableGenesPerCell?: number;
   /** Gene dropout of the local steps; 0 or absent: none. */
   inputDropout?: number;
   /** Gene dropout only where an institution's detection rate reaches this; 0 or absent: everywhere. */
@@ -48,6 +50,7 @@ export async function runPublished(
     bits = 16,
     ensembleSize = 1,
     variableGenes = 0,
+    variableGenesPerCell = 0,
     inputDropout = 0,
     inputDropoutMinDetection = 0,
   } = options;
@@ -56,6 +59,7 @@ export async function runPublished(
     localSteps,
     ensembleSize,
     variableGenes,
+    variableGenesPerCell,
     inputDropout,
     inputDropoutMinDetection,
     seed,

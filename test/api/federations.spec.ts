@@ -201,7 +201,7 @@ describe('api: federations', () => {
 
   describe('training presets', () => {
     const PRESETS = `{ trainingPresets {
-      name description rounds localSteps learningRate ensembleSize variableGenes inputDropout inputDropoutMinDetection availableOnPlatform
+      name description rounds localSteps learningRate ensembleSize variableGenes variableGenesPerCell inputDropout inputDropoutMinDetection availableOnPlatform
     } }`;
 
     it('should list the command line presets to admins and members, not to the operator', async () => {
@@ -213,6 +213,7 @@ describe('api: federations', () => {
         learningRate: TRAINING_PRESETS[name].learningRate,
         ensembleSize: TRAINING_PRESETS[name].ensembleSize,
         variableGenes: TRAINING_PRESETS[name].variableGenes,
+        variableGenesPerCell: TRAINING_PRESETS[name].variableGenesPerCell,
         inputDropout: TRAINING_PRESETS[name].inputDropout,
         inputDropoutMinDetection: TRAINING_PRESETS[name].inputDropoutMinDetection,
         // The aggregator trains every preset (an ensemble's models side by side).
@@ -305,6 +306,30 @@ describe('api: federations', () => {
       expect(own.data!.startFederation.options).toMatchObject({ variableGenes: 500 });
       const off = await start({ institutions: [a.name, b.name], preset: 'variable-genes', variableGenes: 0 });
       expect(off.data!.startFederation.options).not.toHaveProperty('variableGenes');
+    });
+
+    it('should record a cap of variable genes per cell with variable genes, refuse a bad one naming the field, and record none without', async () => {
+      const capped = await start({
+        institutions: [a.name, b.name],
+        preset: 'variable-genes',
+        variableGenesPerCell: 10,
+      });
+      expect(capped.errors).toBeUndefined();
+      expect(capped.data!.startFederation.options).toMatchObject({
+        variableGenes: 2000,
+        variableGenesPerCell: 10,
+      });
+      const bad = await start({
+        institutions: [a.name, b.name],
+        preset: 'variable-genes',
+        variableGenesPerCell: 20_000,
+      });
+      expect(bad.errors?.[0].message).toBe(
+        'Invalid federation: variableGenesPerCell: must be 0 (no cap) or a whole number from 1 to 10000',
+      );
+      // Every gene: no cap to apply, so none is recorded.
+      const all = await start({ institutions: [a.name, b.name], rounds: 3, variableGenesPerCell: 10 });
+      expect(all.data!.startFederation.options).not.toHaveProperty('variableGenesPerCell');
     });
 
     it("should take an ensemble preset's models, record them, and let the caller change their number", async () => {

@@ -33,6 +33,10 @@ describe('npm run bench:hard, started wrongly', () => {
     [['--seeds', 'x'], /--seeds: expected seeds/],
     [['--baselines', 'svm'], /--baselines: unknown baseline "svm"/],
     [['--rounds', '0'], /--rounds: expected a positive integer/],
+    [
+      ['--variable-genes-per-cell', '2.5'],
+      /--variable-genes-per-cell: expected 0 \(no cap\) or a whole number/,
+    ],
     [['--softmax-head', '0.1,-1'], /--softmax-head: expected positive numbers, comma-separated/],
     [['--data', '/nonexistent-datasets'], /\/nonexistent-datasets does not exist/],
   ])('refuses %j with one message, exit code 2 and no stack trace', (args, message) => {

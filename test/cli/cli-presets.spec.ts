@@ -213,6 +213,27 @@ describe('scprivacy run --preset', () => {
     }
   });
 
+  it('caps the variable genes per reference cell at each institution, records it, and refuses a bad cap', async () => {
+    // 200 per institution, at most 1 per cell: pbmc3k's 196 cells keep 196, the others 120 each.
+    const r = train('capped', ['--variable-genes', '200', '--variable-genes-per-cell', '1'], false);
+    expect(r.status).toBe(0);
+    expect(r.stdout + r.stderr).toMatch(/chose the 436 most variable of the institutions' \d+ genes/);
+    const manifest = JSON.parse((await file('capped', 'model/manifest.json')).toString()) as {
+      options: Record<string, unknown>;
+      geneCount: number;
+    };
+    expect(manifest.options).toMatchObject({ variableGenes: 200, variableGenesPerCell: 1 });
+    expect(manifest.geneCount).toBe(436);
+    for (const bad of ['-1', '1.5', 'many']) {
+      const refused = runCli(['run', '--train', join(EXAMPLES, 'train'), '--variable-genes-per-cell', bad]);
+      expect(refused.status, bad).not.toBe(0);
+      expect(refused.stderr).toContain(
+        `--variable-genes-per-cell must be 0 (no cap) or a whole number from 1 to 10000, got "${bad}"`,
+      );
+      expect(refused.stderr).not.toMatch(/\n\s+at /);
+    }
+  });
+
   it('refuses fewer than 50 variable genes, naming the option', () => {
     const r = runCli(['run', '--train', join(EXAMPLES, 'train'), '--variable-genes', '20']);
     expect(r.status).not.toBe(0);

@@ -3,7 +3,9 @@ import { availableParallelism } from 'node:os';
 import {
   isDetectionFraction,
   isInputDropout,
+  isGenesPerCell,
   isVariableGeneCount,
+  MAX_GENES_PER_CELL,
   MAX_INPUT_DROPOUT,
   MIN_VARIABLE_GENES,
 } from '@fl/federation';
@@ -62,6 +64,16 @@ export function variableGenesOption(value: string): number {
   if (!isVariableGeneCount(n))
     throw new InvalidArgumentError(
       `--variable-genes must be 0 (every gene) or a whole number of at least ${MIN_VARIABLE_GENES}, got "${value}"`,
+    );
+  return n;
+}
+
+/** `--variable-genes-per-cell`: the library's rule (0, no cap, or a whole number from 1). */
+export function genesPerCellOption(value: string): number {
+  const n = Number(value);
+  if (value.trim() === '' || !isGenesPerCell(n))
+    throw new InvalidArgumentError(
+      `--variable-genes-per-cell must be 0 (no cap) or a whole number from 1 to ${MAX_GENES_PER_CELL}, got "${value}"`,
     );
   return n;
 }

@@ -25,6 +25,9 @@ function showPresetDefaults() {
   $('fed-localSteps').placeholder = String(preset.localSteps);
   $('fed-learningRate').placeholder = String(preset.learningRate);
   $('fed-variableGenes').placeholder = preset.variableGenes ? String(preset.variableGenes) : 'every gene';
+  $('fed-variableGenesPerCell').placeholder = preset.variableGenesPerCell
+    ? String(preset.variableGenesPerCell)
+    : 'no cap (0)';
   $('fed-ensembleSize').placeholder = String(preset.ensembleSize ?? 1);
   // A preset's dropout may apply only at plate-based institutions (inputDropoutMinDetection).
   $('fed-inputDropout').placeholder = !preset.inputDropout
@@ -130,6 +133,11 @@ function build() {
         control: input({ inputmode: 'numeric' }),
       }),
       field({
+        id: 'fed-variableGenesPerCell',
+        label: 'At most this many variable genes per reference cell (0: no cap)',
+        control: input({ inputmode: 'numeric' }),
+      }),
+      field({
         id: 'fed-ensembleSize',
         label: 'Models (ensemble, each from its own seed)',
         control: input({ inputmode: 'numeric' }),
@@ -232,6 +240,7 @@ function values(form) {
     localSteps: text('fed-localSteps'),
     learningRate: text('fed-learningRate'),
     variableGenes: text('fed-variableGenes'),
+    variableGenesPerCell: text('fed-variableGenesPerCell'),
     ensembleSize: text('fed-ensembleSize'),
     inputDropout: text('fed-inputDropout'),
     seed: text('fed-seed'),

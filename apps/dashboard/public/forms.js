@@ -64,7 +64,7 @@ function wholeNumber(text, field, label, [min, max], errors) {
 /**
  * The start form's values → StartFederationInput. `values`: strings as typed (name, preset,
  * rounds, localSteps, learningRate, seed, roundDeadlineSeconds, checkpointEvery, threshold,
- * weighting, hiddenSize, embeddingSize, variableGenes, ensembleSize, inputDropout), `secureAggregation` (boolean), `institutions` (names, in the order chosen) and
+ * weighting, hiddenSize, embeddingSize, variableGenes, variableGenesPerCell, ensembleSize, inputDropout), `secureAggregation` (boolean), `institutions` (names, in the order chosen) and
  * `datasets` ({ institution: [dataset ids] }, empty = all of them). Empty optional fields are left
  * out, so the api (or the preset) chooses. Returns { input, errors }.
  */
@@ -122,6 +122,17 @@ export function federationInput(values, { consortiumId, presets = [] }) {
         message: `Variable genes per institution: 0 (every gene) or a whole number from 50 to 1000000, got "${genes}".`,
       });
     } else input.variableGenes = value;
+  }
+  const perCell = (values.variableGenesPerCell ?? '').trim();
+  if (perCell !== '') {
+    const value = Number(perCell);
+    // The api's rule (isGenesPerCell): 0, no cap, or a whole number up to 10000.
+    if (!Number.isInteger(value) || value < 0 || value > 10_000) {
+      errors.push({
+        field: 'fed-variableGenesPerCell',
+        message: `Variable genes per reference cell: 0 (no cap) or a whole number from 1 to 10000, got "${perCell}".`,
+      });
+    } else input.variableGenesPerCell = value;
   }
   const dropout = (values.inputDropout ?? '').trim();
   if (dropout !== '') {

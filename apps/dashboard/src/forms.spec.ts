@@ -21,6 +21,7 @@ const BASE = {
   hiddenSize: '',
   embeddingSize: '',
   variableGenes: '',
+  variableGenesPerCell: '',
   ensembleSize: '',
   inputDropout: '',
   secureAggregation: true,
@@ -106,6 +107,19 @@ describe('federationInput (the start form)', () => {
         {
           field: 'fed-variableGenes',
           message: `Variable genes per institution: 0 (every gene) or a whole number from 50 to 1000000, got "${typed}".`,
+        },
+      ]);
+  });
+
+  it('takes a cap of variable genes per reference cell from 0 to 10000, as the api does', () => {
+    expect(start({ variableGenesPerCell: '10' }).input).toMatchObject({ variableGenesPerCell: 10 });
+    expect(start({ variableGenesPerCell: '0' }).input).toMatchObject({ variableGenesPerCell: 0 });
+    expect(start({}).input).not.toHaveProperty('variableGenesPerCell');
+    for (const typed of ['-1', '2.5', '10001', 'few'])
+      expect(start({ variableGenesPerCell: typed }).errors).toEqual([
+        {
+          field: 'fed-variableGenesPerCell',
+          message: `Variable genes per reference cell: 0 (no cap) or a whole number from 1 to 10000, got "${typed}".`,
         },
       ]);
   });

@@ -27,4 +27,5 @@ export * from './presets';
 export * from './input-dropout-option';
 export * from './detection-rate';
 export * from './variable-genes';
+export * from './gene-count-option';
 export * from './embedded-secure-session';

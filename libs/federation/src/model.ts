@@ -44,6 +44,11 @@ export interface TrainingOptions {
    */
   variableGenes?: number;
   /**
+   * With `variableGenes`: each institution's share is at most this many genes per reference cell
+   * (`institutionGeneCount`); absent or 0: `variableGenes` each.
+   */
+  variableGenesPerCell?: number;
+  /**
    * Gene dropout of the local steps: the probability that a detected value of a training cell is
    * zeroed in a step (`LocalTrainer`); absent or 0: none (the published method).
    */

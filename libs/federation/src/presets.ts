@@ -12,6 +12,8 @@ export interface TrainingPreset {
    * variableGenes x institutions of them (variableGeneTotal). 0: every gene, the published method.
    */
   variableGenes: number;
+  /** With `variableGenes`: each institution's share is at most this many genes per reference cell; 0: no cap. */
+  variableGenesPerCell: number;
   /**
    * Gene dropout of the local steps: each detected value of a training cell is zeroed with this
    * probability in a step (`LocalTrainer`'s `inputDropout`). 0: none, the published method.
@@ -38,6 +40,7 @@ export const TRAINING_PRESETS = {
     learningRate: 0.0005,
     ensembleSize: 1,
     variableGenes: 0,
+    variableGenesPerCell: 0,
     inputDropout: 0,
     inputDropoutMinDetection: 0,
     summary: 'the published method: one model, 300 rounds of 1 local step (the default)',
@@ -48,6 +51,7 @@ export const TRAINING_PRESETS = {
     learningRate: 0.0005,
     ensembleSize: 3,
     variableGenes: 0,
+    variableGenesPerCell: 0,
     inputDropout: 0,
     inputDropoutMinDetection: 0,
     summary:
@@ -59,6 +63,7 @@ export const TRAINING_PRESETS = {
     learningRate: 0.0005,
     ensembleSize: 1,
     variableGenes: 2000,
+    variableGenesPerCell: 0,
     inputDropout: 0,
     inputDropoutMinDetection: 0,
     summary:
@@ -70,6 +75,7 @@ export const TRAINING_PRESETS = {
     learningRate: 0.0005,
     ensembleSize: 3,
     variableGenes: 2000,
+    variableGenesPerCell: 0,
     inputDropout: 0,
     inputDropoutMinDetection: 0,
     summary:
@@ -81,6 +87,7 @@ export const TRAINING_PRESETS = {
     learningRate: 0.0005,
     ensembleSize: 3,
     variableGenes: 2000,
+    variableGenesPerCell: 0,
     inputDropout: 0.2,
     inputDropoutMinDetection: 0.2,
     summary:

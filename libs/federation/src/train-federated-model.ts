@@ -24,6 +24,7 @@ import {
   topGenes,
   variableGeneTotal,
 } from './variable-genes';
+import { checkGenesPerCell } from './gene-count-option';
 import { createThreadedPool } from './threads/threaded-pool';
 import { findWorkerScript } from './threads/worker-handle';
 
@@ -157,6 +158,8 @@ export async function trainFederatedModel(
   const ensembleSize = requested.ensembleSize ?? 1;
   const variableGenes = requested.variableGenes ?? 0;
   checkVariableGenes(variableGenes);
+  const genesPerCell = requested.variableGenesPerCell ?? 0;
+  checkGenesPerCell(genesPerCell);
   const inputDropout = requested.inputDropout ?? 0;
   checkInputDropout(inputDropout);
   const minDetection = requested.inputDropoutMinDetection ?? 0;
@@ -180,6 +183,7 @@ export async function trainFederatedModel(
       opts.strategy?.name ?? (opts.secureAggregation ? `secagg-fedavg-${weighting}` : `fedavg-${weighting}`),
     ...(ensembleSize > 1 && { ensembleSize }),
     ...(variableGenes > 0 && { variableGenes }),
+    ...(variableGenes > 0 && genesPerCell > 0 && { variableGenesPerCell: genesPerCell }),
     ...(inputDropout > 0 && { inputDropout }),
     ...(inputDropout > 0 && minDetection > 0 && { inputDropoutMinDetection: minDetection }),
     ...(opts.preset !== undefined && { preset: opts.preset }),
@@ -201,7 +205,7 @@ export async function trainFederatedModel(
     ? dropouts.map((d, i) => ({ institution: aligned[i].name, detection: d.detection ?? 0, rate: d.rate }))
     : undefined;
   const selectionStarted = performance.now();
-  const { genes, data } = await selectModelGenes(union, aligned, institutions, options.variableGenes, opts);
+  const { genes, data } = await selectModelGenes(union, aligned, institutions, options, opts);
   const geneSelection: GeneSelection | undefined =
     genes.length < union.length
       ? {
@@ -259,18 +263,20 @@ export async function trainFederatedModel(
 }
 
 /**
- * The model's genes: every gene of the union, or (`variableGenes` > 0) the variableGenes x
- * institutions genes of largest normalised dispersion summed over institutions. Each institution computes its dispersions on its own
+ * The model's genes: every gene of the union, or (`variableGenes` > 0) the variableGeneTotal
+ * genes of largest normalised dispersion summed over institutions. Each institution computes its dispersions on its own
  * cells; only their sum is seen, through secure aggregation when the federation uses it.
  */
 async function selectModelGenes(
   union: string[],
   aligned: InstitutionData[],
   institutions: InstitutionInfo[],
-  variableGenes: number | undefined,
+  options: Pick<TrainingOptions, 'variableGenes' | 'variableGenesPerCell'>,
   opts: TrainFederatedOptions,
 ): Promise<{ genes: string[]; data: InstitutionData[] }> {
-  const total = variableGenes ? variableGeneTotal(variableGenes, aligned.length) : 0;
+  const { variableGenes, variableGenesPerCell } = options;
+  const cells = aligned.map((d) => d.nCells);
+  const total = variableGenes ? variableGeneTotal(variableGenes, cells, variableGenesPerCell) : 0;
   if (!total || total >= union.length) return { genes: union, data: aligned };
   const dispersions = aligned.map((d) => normalisedDispersions(d.values, d.nCells, union.length));
   const summed = opts.secureAggregation

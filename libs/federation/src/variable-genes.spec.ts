@@ -11,8 +11,10 @@ import {
   normalisedDispersions,
   sumDispersionsPlain,
   sumDispersionsSecure,
+  institutionGeneCount,
   topGenes,
   UNSEEN_GENE_SCORE,
+  variableGeneTotal,
 } from './variable-genes';
 
 const info = (names: string[]) =>
@@ -82,6 +84,21 @@ describe('summing dispersions over institutions', () => {
     const dispersions = [0, 1, 2].map(() => Float32Array.from({ length: 301 }, () => rand() * 20));
     const secure = await sumDispersionsSecure(info(['lab-a', 'lab-b', 'lab-c']), dispersions, {});
     expect(Array.from(secure)).toEqual(Array.from(sumDispersionsPlain(dispersions)));
+  });
+});
+
+describe('how many genes a federation keeps', () => {
+  it('gives each institution variableGenes, or with a cap per cell at most that many per reference cell', () => {
+    expect(institutionGeneCount(2000, 94)).toBe(2000);
+    expect(institutionGeneCount(2000, 94, 10)).toBe(940);
+    expect(institutionGeneCount(2000, 300, 10)).toBe(2000); // 3,000 allowed, 2,000 asked
+    expect(institutionGeneCount(2000, 3, 10)).toBe(50); // never below MIN_VARIABLE_GENES
+  });
+
+  it('sums the institutions: pbmc at 20 cells per type (94, 60 and 60 cells) keeps 2,140 genes, not 6,000', () => {
+    expect(variableGeneTotal(2000, [94, 60, 60], 10)).toBe(940 + 600 + 600);
+    expect(variableGeneTotal(2000, [94, 60, 60])).toBe(6000);
+    expect(variableGeneTotal(2000, [94, 60, 60], 0)).toBe(6000);
   });
 });
 
@@ -187,6 +204,30 @@ describe('training on the most variable genes', () => {
     // 70 x 3 institutions = 210, more than the union's 200.
     const more = await trainFederatedModel(references(), { ...small, rounds: 1, variableGenes: 70 });
     expect(more.model.genes).toEqual(all.model.genes);
+  });
+
+  it('caps each institution at variableGenesPerCell genes per cell, and records the cap', async () => {
+    // 3 per cell: lab-a (24 cells) keeps 60, lab-b (20) 60, lab-c (16) 48, raised to 50: 170.
+    const trained = await trainFederatedModel(references(), {
+      ...small,
+      rounds: 1,
+      variableGenes: 60,
+      variableGenesPerCell: 3,
+    });
+    expect(trained.model.genes).toHaveLength(170);
+    expect(trained.options).toMatchObject({ variableGenes: 60, variableGenesPerCell: 3 });
+    const uncapped = await trainFederatedModel(references(), { ...small, rounds: 1, variableGenes: 60 });
+    expect(uncapped.model.genes).toHaveLength(180);
+    expect(uncapped.options).not.toHaveProperty('variableGenesPerCell');
+    // The 170 are the uncapped run's 180 minus the 10 of lowest summed score.
+    expect(uncapped.model.genes.filter((g) => trained.model.genes.includes(g))).toEqual(trained.model.genes);
+  });
+
+  it('refuses a cap per cell that is not a whole number from 0 to 10000, naming the field', async () => {
+    for (const bad of [1.5, -1, 10_001])
+      await expect(
+        trainFederatedModel(references(), { ...small, variableGenes: 60, variableGenesPerCell: bad }),
+      ).rejects.toThrow(/variableGenesPerCell must be 0 \(no cap\) or a whole number from 1 to 10000/);
   });
 
   it('refuses a count below 50 genes, naming the field', async () => {

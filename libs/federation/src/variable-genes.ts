@@ -1,5 +1,6 @@
 import { encodeRange, fixedPoint, laneView, maskedWords, wordsFor, type FixedPoint } from '@fl/secure-agg';
 import { InputError } from '@fl/formats';
+import { MIN_VARIABLE_GENES } from './gene-count-option';
 import { embeddedSecureSession } from './embedded-secure-session';
 import type { InstitutionData } from './local-institution';
 import { maskUpdate } from './mask-update';
@@ -162,19 +163,35 @@ export function keepGenes(data: InstitutionData, nGenes: number, keep: readonly 
 }
 
 /**
- * How many genes a federation of `institutions` keeps for `variableGenes` per institution: the
- * per-institution count times the institutions (the union's size caps it where it is used).
- * Why per institution: one study's 2,000 most variable genes rescue a small single-study
- * reference, but 2,000 genes in all cost multi-study references 1-2 points, which 2,000 per
- * study recovers (docs/algorithm.md, Presets). The embedded federation and the platform's
- * aggregator both count with this.
+ * How many genes a federation keeps for `variableGenes` per institution: the sum over
+ * institutions of each one's count (institutionGeneCount; the union's size caps the total where
+ * it is used). Why per institution: one study's 2,000 most variable genes rescue a small
+ * single-study reference, but 2,000 genes in all cost multi-study references 1-2 points, which
+ * 2,000 per study recovers (docs/algorithm.md, Presets). The embedded federation and the
+ * platform's aggregator both count with this, from the same cell counts (the platform's
+ * institutions report theirs when they describe their data).
  */
-export function variableGeneTotal(variableGenes: number, institutions: number): number {
-  return variableGenes * institutions;
+export function variableGeneTotal(
+  variableGenes: number,
+  institutionCells: readonly number[],
+  genesPerCell = 0,
+): number {
+  return institutionCells.reduce(
+    (sum, cells) => sum + institutionGeneCount(variableGenes, cells, genesPerCell),
+    0,
+  );
 }
 
-/** The fewest genes per institution a model may be trained on when genes are chosen (0: every gene). */
-export const MIN_VARIABLE_GENES = 50;
+/**
+ * One institution's share of the model's genes: `variableGenes`, or with `genesPerCell` > 0 at
+ * most that many per reference cell (never fewer than MIN_VARIABLE_GENES). Why: a model fitted to
+ * 94 cells on 2,000 genes varies from seed to seed by 6 points on another study's query, and
+ * on 940 genes by 1.4 (pbmc3k at 20 cells per type, docs/benchmarks-hard-cases.md).
+ */
+export function institutionGeneCount(variableGenes: number, cells: number, genesPerCell = 0): number {
+  if (!(genesPerCell > 0)) return variableGenes;
+  return Math.max(MIN_VARIABLE_GENES, Math.min(variableGenes, Math.round(genesPerCell * cells)));
+}
 
 /** Whether `count` is a valid `variableGenes`: 0 (every gene) or a whole number >= MIN_VARIABLE_GENES. */
 export function isVariableGeneCount(count: number): boolean {

@@ -96,6 +96,11 @@ export interface FederationOptions {
    */
   variableGenes?: number;
   /**
+   * With `variableGenes`: each institution's share is at most this many genes per reference cell,
+   * counted from the cells it reports when it describes its data; 0 or absent: no cap.
+   */
+  variableGenesPerCell?: number;
+  /**
    * Models trained side by side with their own seeds (the ensemble presets; absent: 1). Every
    * model version's weights hold them one after another; annotation averages their correlations.
    */
@@ -463,7 +468,9 @@ export class FederationDriver {
 
   /** How many genes the model keeps when it chooses them (0: every gene). */
   private variableGeneTotal(): number {
-    return variableGeneTotal(this.plan.options.variableGenes ?? 0, this.order.length);
+    const o = this.plan.options;
+    const cells = this.state.institutions!.map((s) => s.nCells);
+    return variableGeneTotal(o.variableGenes ?? 0, cells, o.variableGenesPerCell ?? 0);
   }
 
   /** A key epoch no earlier set-up used (the gene statistics' and the rounds' share one counter). */
@@ -1166,6 +1173,7 @@ export class FederationDriver {
       weighting: o.weighting,
       aggregation: `${o.secureAggregation ? 'secagg-' : ''}fedavg-${o.weighting}`,
       ...(o.variableGenes ? { variableGenes: o.variableGenes } : {}),
+      ...(o.variableGenes && o.variableGenesPerCell ? { variableGenesPerCell: o.variableGenesPerCell } : {}),
       ...(this.ensembleSize() > 1 && { ensembleSize: this.ensembleSize() }),
       ...(o.inputDropout ? { inputDropout: o.inputDropout } : {}),
       ...(o.inputDropout && o.inputDropoutMinDetection

@@ -56,6 +56,24 @@ describe('the gene-statistics phase (variable-genes preset) of a distributed fed
     expect(fed.state.versions.get(3)!.manifest.genes.count).toBe(300);
   });
 
+  it('caps each institution at variableGenesPerCell genes per cell from the cells it reports, as the embedded federation does', async () => {
+    // 1 gene per cell: pbmc3k's 196 cells keep 196 of its 200, the other two 120 each: 436, not 600.
+    const capped = { ...options, variableGenes: 200, variableGenesPerCell: 1, secureAggregation: true };
+    const fed = await MemoryFederation.create({ references, options: capped });
+    const end = await fed.driver().run();
+    const reference = await embedded(capped);
+    expect(reference.model.genes).toHaveLength(436);
+    expect(await modelGenes(fed)).toEqual(reference.model.genes);
+    expect(Buffer.from((await fed.finalWeights()).buffer)).toEqual(
+      Buffer.from(reference.model.params.buffer),
+    );
+    expect(end.geneSelection).toMatchObject({ chosen: 436, secure: true });
+    expect(fed.state.versions.get(3)!.manifest.options).toMatchObject({
+      variableGenes: 200,
+      variableGenesPerCell: 1,
+    });
+  });
+
   it('uploads the scores an institution computes on its own cells (plain), each gene on the union’s columns', async () => {
     const fed = await MemoryFederation.create({ references, options: { ...options, rounds: 1 } });
     await fed.driver().run();

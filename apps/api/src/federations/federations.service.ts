@@ -12,8 +12,10 @@ import { z } from 'zod';
 import {
   chooseSecureAggregation,
   isDetectionFraction,
+  isGenesPerCell,
   isInputDropout,
   isVariableGeneCount,
+  MAX_GENES_PER_CELL,
   MAX_INPUT_DROPOUT,
   MIN_VARIABLE_GENES,
   type SecureAggregationSkipped,
@@ -69,6 +71,8 @@ export interface FederationOptions {
    * institutions' summed gene scores; absent: every gene.
    */
   variableGenes?: number;
+  /** With variableGenes: each institution's share is at most this many genes per reference cell; absent: no cap. */
+  variableGenesPerCell?: number;
   /** Models trained side by side (the ensemble presets); absent: 1. */
   ensembleSize?: number;
   /** Gene dropout of the local steps (a preset's); absent: none. */
@@ -105,6 +109,12 @@ const startSchema = z
       .number()
       .refine(isVariableGeneCount, {
         message: `must be 0 (every gene) or a whole number of at least ${MIN_VARIABLE_GENES} genes`,
+      })
+      .nullish(),
+    variableGenesPerCell: z
+      .number()
+      .refine(isGenesPerCell, {
+        message: `must be 0 (no cap) or a whole number from 1 to ${MAX_GENES_PER_CELL}`,
       })
       .nullish(),
     ensembleSize: z
@@ -153,6 +163,7 @@ const startSchema = z
       localSteps: i.localSteps ?? defaults.localSteps,
       learningRate: i.learningRate ?? defaults.learningRate,
       variableGenes: i.variableGenes ?? defaults.variableGenes,
+      variableGenesPerCell: i.variableGenesPerCell ?? defaults.variableGenesPerCell,
       ensembleSize: i.ensembleSize ?? defaults.ensembleSize,
       inputDropout: i.inputDropout ?? defaults.inputDropout,
       inputDropoutMinDetection: i.inputDropoutMinDetection ?? defaults.inputDropoutMinDetection,
@@ -246,6 +257,8 @@ export class FederationsService {
       // Stored resolved, so the aggregator, the api and the dashboard read the same k.
       checkpointEvery: input.checkpointEvery ?? defaultCheckpointEvery(input.rounds),
       ...(input.variableGenes > 0 && { variableGenes: input.variableGenes }),
+      ...(input.variableGenes > 0 &&
+        input.variableGenesPerCell > 0 && { variableGenesPerCell: input.variableGenesPerCell }),
       ...(input.ensembleSize > 1 && { ensembleSize: input.ensembleSize }),
       ...(input.inputDropout > 0 && { inputDropout: input.inputDropout }),
       ...(input.inputDropout > 0 &&

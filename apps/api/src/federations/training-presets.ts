@@ -9,6 +9,7 @@ export interface PlatformPreset {
   learningRate: number;
   ensembleSize: number;
   variableGenes: number;
+  variableGenesPerCell: number;
   inputDropout: number;
   inputDropoutMinDetection: number;
   availableOnPlatform: boolean;
@@ -35,6 +36,7 @@ export function platformPresets(): PlatformPreset[] {
       learningRate: preset.learningRate,
       ensembleSize: preset.ensembleSize,
       variableGenes: preset.variableGenes,
+      variableGenesPerCell: preset.variableGenesPerCell,
       inputDropout: preset.inputDropout,
       inputDropoutMinDetection: preset.inputDropoutMinDetection,
       availableOnPlatform: availableOnPlatform(preset),
@@ -68,6 +70,7 @@ export function presetDefaults(
   | 'localSteps'
   | 'learningRate'
   | 'variableGenes'
+  | 'variableGenesPerCell'
   | 'ensembleSize'
   | 'inputDropout'
   | 'inputDropoutMinDetection'
@@ -79,6 +82,7 @@ export function presetDefaults(
     localSteps: preset.localSteps,
     learningRate: preset.learningRate,
     variableGenes: preset.variableGenes,
+    variableGenesPerCell: preset.variableGenesPerCell,
     ensembleSize: preset.ensembleSize,
     inputDropout: preset.inputDropout,
     inputDropoutMinDetection: preset.inputDropoutMinDetection,

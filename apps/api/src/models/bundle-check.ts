@@ -13,6 +13,7 @@ import {
   isInputDropout,
   MAX_INPUT_DROPOUT,
 } from '../../../../libs/federation/src/input-dropout-option';
+import { MAX_GENES_PER_CELL } from '../../../../libs/federation/src/gene-count-option';
 import { BundleTooLargeError } from './bundle-errors';
 import { bundleFileKind, isMemberFile, MAX_ENSEMBLE } from './bundle-files';
 
@@ -99,6 +100,8 @@ function manifestSchema(limits: BundleCheckLimits) {
           ensembleSize: wholeNumber(1, MAX_ENSEMBLE).optional(),
           // Fewer genes than the references had: the bundle's gene list says which.
           variableGenes: wholeNumber(0, limits.maxGenes).optional(),
+          // Its cap per reference cell (a preset's), kept as the bundle's record.
+          variableGenesPerCell: wholeNumber(1, MAX_GENES_PER_CELL).optional(),
           // Gene dropout of the local steps (a preset's), kept as the bundle's record.
           inputDropout: z
             .number({ invalid_type_error: 'expected a number' })

@@ -29,6 +29,7 @@ import {
   REJECT_THRESHOLD_HELP,
   intInRange,
   variableGenesOption,
+  genesPerCellOption,
   inputDropoutOption,
   detectionFractionOption,
 } from '../options';
@@ -47,6 +48,7 @@ interface RunOptions {
   lr?: number;
   ensembleSize?: number;
   variableGenes?: number;
+  variableGenesPerCell?: number;
   inputDropout?: number;
   inputDropoutMinDetection?: number;
   seed: number;
@@ -117,6 +119,7 @@ async function run(opts: RunOptions): Promise<void> {
     learningRate: opts.lr ?? preset.learningRate,
     ensembleSize,
     variableGenes: opts.variableGenes ?? preset.variableGenes,
+    variableGenesPerCell: opts.variableGenesPerCell ?? preset.variableGenesPerCell,
     inputDropout: opts.inputDropout ?? preset.inputDropout,
     inputDropoutMinDetection: opts.inputDropoutMinDetection ?? preset.inputDropoutMinDetection,
     seed: opts.seed,
@@ -264,6 +267,11 @@ export function runCommand(): Command {
       '--variable-genes <n>',
       "train on n genes of largest dispersion per institution (n x institutions in all; scores summed over institutions; 0: every gene; default: the preset's, 0 published)",
       variableGenesOption,
+    )
+    .option(
+      '--variable-genes-per-cell <n>',
+      "with --variable-genes: at most n genes per reference cell at each institution, so a small reference trains on fewer genes (0: no cap; default: the preset's, 0 published)",
+      genesPerCellOption,
     )
     .option(
       '--input-dropout <p>',

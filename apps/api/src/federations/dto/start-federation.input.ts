@@ -47,6 +47,12 @@ export class StartFederationInput {
   @Field(() => Int, {
     nullable: true,
     description:
+      "With variableGenes: each institution's share of the genes is at most this many per reference cell (from the cell count it reports), so a small reference trains on fewer genes; 0: no cap. Default: the preset's, else 0. At most 10000.",
+  })
+  variableGenesPerCell?: number | null;
+  @Field(() => Int, {
+    nullable: true,
+    description:
       "Models trained side by side, each from its own seed, their landmark correlations averaged at annotation (1 to 16). Default: the preset's (3 for ensemble and variable-genes-ensemble), else 1.",
   })
   ensembleSize?: number | null;

@@ -17,6 +17,11 @@ export class TrainingPreset {
       'Genes of largest normalised dispersion per institution the model trains on (times the institutions; 0: every gene of the institutions), chosen before training from the institutions’ summed gene scores.',
   })
   variableGenes!: number;
+  @Field(() => Int, {
+    description:
+      "With variableGenes: each institution's share of the genes is at most this many per reference cell (0: no cap).",
+  })
+  variableGenesPerCell!: number;
   @Field(() => Float, {
     description:
       'Gene dropout while training: the probability that a detected value of a training cell is zeroed in a local step (0: none, the published method).',
