@@ -134,7 +134,7 @@ function build() {
       }),
       field({
         id: 'fed-variableGenesPerCell',
-        label: 'At most this many variable genes per reference cell (0: no cap)',
+        label: 'Variable genes per reference cell, at most (0: no cap)',
         control: input({ inputmode: 'numeric' }),
       }),
       field({
