@@ -91,8 +91,9 @@ export interface FederationOptions {
   allowSingletonTypes?: boolean;
   /**
    * Genes of largest normalised dispersion per institution (the variable-genes preset): the model
-   * trains on variableGeneTotal(variableGenes, institutions) of them, chosen before the first
-   * round from the institutions' summed gene scores; 0 or absent: every gene.
+   * trains on variableGeneTotal(variableGenes, the institutions' cells, variableGenesPerCell) of
+   * them, chosen before the first round from the institutions' summed gene scores; 0 or absent:
+   * every gene.
    */
   variableGenes?: number;
   /**
