@@ -12,8 +12,10 @@ import { fileURLToPath } from 'node:url';
 import { Command, Option } from 'commander';
 import {
   isDetectionFraction,
+  isDetectedValuesPerGene,
   isGenesPerCell,
   isInputDropout,
+  MAX_DETECTED_VALUES_PER_GENE,
   MAX_GENES_PER_CELL,
   MAX_INPUT_DROPOUT,
   PRESET_NAMES,
@@ -69,6 +71,7 @@ interface FederatedSpec {
   ensembleSize: number;
   variableGenes: number;
   variableGenesPerCell: number;
+  detectedValuesPerGene: number;
   inputDropout: number;
   inputDropoutMinDetection: number;
   /** Regularisation strengths of the softmax-head probe (bench/softmax-head.ts); empty: none. */
@@ -246,6 +249,10 @@ async function main(): Promise<void> {
       '--variable-genes-per-cell <n>',
       "with variable genes: at most n genes per reference cell at each institution, 0 no cap (default: the preset's)",
     )
+    .option(
+      '--detected-values-per-gene <n>',
+      "with variable genes: at most one gene per n values detected in an institution's reference cells, 0 no cap (default: the preset's)",
+    )
     .option('--ensemble-size <n>', "models averaged at annotation (default: the preset's)")
     .option('--input-dropout <p>', "gene dropout while training, 0 none (default: the preset's)")
     .option(
@@ -313,6 +320,13 @@ async function main(): Promise<void> {
       `--variable-genes-per-cell: expected 0 (no cap) or a whole number from 1 to ${MAX_GENES_PER_CELL}, got "${o.variableGenesPerCell}"`,
     );
   }
+  const detectedValuesPerGene =
+    o.detectedValuesPerGene === undefined ? preset.detectedValuesPerGene : Number(o.detectedValuesPerGene);
+  if (!isDetectedValuesPerGene(detectedValuesPerGene)) {
+    throw new BenchUsageError(
+      `--detected-values-per-gene: expected 0 (no cap) or a whole number from 1 to ${MAX_DETECTED_VALUES_PER_GENE}, got "${o.detectedValuesPerGene}"`,
+    );
+  }
   const inputDropout = o.inputDropout === undefined ? preset.inputDropout : Number(o.inputDropout);
   if (!isInputDropout(inputDropout)) {
     throw new BenchUsageError(
@@ -333,6 +347,9 @@ async function main(): Promise<void> {
     ...(variableGenesPerCell === preset.variableGenesPerCell
       ? []
       : [`at most ${variableGenesPerCell} genes per cell`]),
+    ...(detectedValuesPerGene === preset.detectedValuesPerGene
+      ? []
+      : [`a gene per ${detectedValuesPerGene} detected values`]),
     ...(ensembleSize === preset.ensembleSize ? [] : [`${ensembleSize} models`]),
     ...(inputDropout === preset.inputDropout ? [] : [`gene dropout ${inputDropout}`]),
     ...(inputDropoutMinDetection === preset.inputDropoutMinDetection
@@ -365,6 +382,7 @@ async function main(): Promise<void> {
           preset: label,
           variableGenes,
           variableGenesPerCell,
+          detectedValuesPerGene,
           rounds,
           ensembleSize,
           inputDropout,
@@ -422,6 +440,7 @@ async function main(): Promise<void> {
         ensembleSize,
         variableGenes,
         variableGenesPerCell,
+        detectedValuesPerGene,
         inputDropout,
         inputDropoutMinDetection,
         softmaxHead,

@@ -20,6 +20,8 @@ export interface PublishedRunOptions {
   variableGenes?: number;
   /** With variableGenes: at most this many genes per reference cell at each institution; 0 or absent: no cap. */
   variableGenesPerCell?: number;
+  /** With variableGenes: at most one gene per this many detected values at each institution; 0 or absent: no cap. */
+  detectedValuesPerGene?: number;
   /** Gene dropout of the local steps; 0 or absent: none. */
   inputDropout?: number;
   /** Gene dropout only where an institution's detection rate reaches this; 0 or absent: everywhere. */
@@ -51,6 +53,7 @@ export async function runPublished(
     ensembleSize = 1,
     variableGenes = 0,
     variableGenesPerCell = 0,
+    detectedValuesPerGene = 0,
     inputDropout = 0,
     inputDropoutMinDetection = 0,
   } = options;
@@ -60,6 +63,7 @@ export async function runPublished(
     ensembleSize,
     variableGenes,
     variableGenesPerCell,
+    detectedValuesPerGene,
     inputDropout,
     inputDropoutMinDetection,
     seed,

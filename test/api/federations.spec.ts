@@ -201,7 +201,7 @@ describe('api: federations', () => {
 
   describe('training presets', () => {
     const PRESETS = `{ trainingPresets {
-      name description rounds localSteps learningRate ensembleSize variableGenes variableGenesPerCell inputDropout inputDropoutMinDetection availableOnPlatform
+      name description rounds localSteps learningRate ensembleSize variableGenes variableGenesPerCell detectedValuesPerGene inputDropout inputDropoutMinDetection availableOnPlatform
     } }`;
 
     it('should list the command line presets to admins and members, not to the operator', async () => {
@@ -214,6 +214,7 @@ describe('api: federations', () => {
         ensembleSize: TRAINING_PRESETS[name].ensembleSize,
         variableGenes: TRAINING_PRESETS[name].variableGenes,
         variableGenesPerCell: TRAINING_PRESETS[name].variableGenesPerCell,
+        detectedValuesPerGene: TRAINING_PRESETS[name].detectedValuesPerGene,
         inputDropout: TRAINING_PRESETS[name].inputDropout,
         inputDropoutMinDetection: TRAINING_PRESETS[name].inputDropoutMinDetection,
         // The aggregator trains every preset (an ensemble's models side by side).
@@ -308,17 +309,27 @@ describe('api: federations', () => {
       expect(off.data!.startFederation.options).not.toHaveProperty('variableGenes');
     });
 
-    it('should record a cap of variable genes per cell with variable genes, refuse a bad one naming the field, and record none without', async () => {
+    it('should record the caps of variable genes (per cell, per detected values) with variable genes, refuse a bad one naming the field, and record none without', async () => {
       const capped = await start({
         institutions: [a.name, b.name],
         preset: 'variable-genes',
         variableGenesPerCell: 10,
+        detectedValuesPerGene: 40,
       });
       expect(capped.errors).toBeUndefined();
       expect(capped.data!.startFederation.options).toMatchObject({
         variableGenes: 2000,
         variableGenesPerCell: 10,
+        detectedValuesPerGene: 40,
       });
+      const badDetected = await start({
+        institutions: [a.name, b.name],
+        preset: 'variable-genes',
+        detectedValuesPerGene: 2_000_000,
+      });
+      expect(badDetected.errors?.[0].message).toBe(
+        'Invalid federation: detectedValuesPerGene: must be 0 (no cap) or a whole number from 1 to 1000000',
+      );
       const bad = await start({
         institutions: [a.name, b.name],
         preset: 'variable-genes',
@@ -328,8 +339,14 @@ describe('api: federations', () => {
         'Invalid federation: variableGenesPerCell: must be 0 (no cap) or a whole number from 1 to 10000',
       );
       // Every gene: no cap to apply, so none is recorded.
-      const all = await start({ institutions: [a.name, b.name], rounds: 3, variableGenesPerCell: 10 });
+      const all = await start({
+        institutions: [a.name, b.name],
+        rounds: 3,
+        variableGenesPerCell: 10,
+        detectedValuesPerGene: 40,
+      });
       expect(all.data!.startFederation.options).not.toHaveProperty('variableGenesPerCell');
+      expect(all.data!.startFederation.options).not.toHaveProperty('detectedValuesPerGene');
     });
 
     it("should take an ensemble preset's models, record them, and let the caller change their number", async () => {

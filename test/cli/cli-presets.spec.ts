@@ -213,7 +213,7 @@ describe('scprivacy run --preset', () => {
     }
   });
 
-  it('caps the variable genes per reference cell at each institution, records it, and refuses a bad cap', async () => {
+  it('caps the variable genes per reference cell at each institution, and records it', async () => {
     // 200 per institution, at most 1 per cell: pbmc3k's 196 cells keep 196, the others 120 each.
     const r = train('capped', ['--variable-genes', '200', '--variable-genes-per-cell', '1'], false);
     expect(r.status).toBe(0);
@@ -224,14 +224,71 @@ describe('scprivacy run --preset', () => {
     };
     expect(manifest.options).toMatchObject({ variableGenes: 200, variableGenesPerCell: 1 });
     expect(manifest.geneCount).toBe(436);
-    for (const bad of ['-1', '1.5', 'many']) {
-      const refused = runCli(['run', '--train', join(EXAMPLES, 'train'), '--variable-genes-per-cell', bad]);
+  });
+
+  it('caps the variable genes per detected values at each institution, and records it', async () => {
+    // 200 per institution, at most one per 400 detected values: pbmc3k's 196 cells detect 52,406
+    // values (131 genes), 3p_v2's 120 cells 41,926 (105), 5p_vdj's 120 cells 45,230 (113). By
+    // cells the order would be the other way round for pbmc3k (its cells detect the fewest genes).
+    const r = train('detected', ['--variable-genes', '200', '--detected-values-per-gene', '400'], false);
+    expect(r.status).toBe(0);
+    expect(r.stdout + r.stderr).toMatch(/chose the 349 most variable of the institutions' \d+ genes/);
+    expect(r.stderr).not.toContain('ignored'); // the caps apply with variable genes
+    const manifest = JSON.parse((await file('detected', 'model/manifest.json')).toString()) as {
+      options: Record<string, unknown>;
+      geneCount: number;
+    };
+    expect(manifest.options).toMatchObject({ variableGenes: 200, detectedValuesPerGene: 400 });
+    expect(manifest.options).not.toHaveProperty('variableGenesPerCell');
+    expect(manifest.geneCount).toBe(349);
+  });
+
+  it.each([
+    ['--variable-genes-per-cell', 10_000, ['-1', '1.5', 'many']],
+    ['--detected-values-per-gene', 1_000_000, ['-1', '2.5', 'many', '']],
+  ] as const)('refuses a bad %s, naming the option and its range', (flag, max, bads) => {
+    for (const bad of bads) {
+      const refused = runCli(['run', '--train', join(EXAMPLES, 'train'), flag, bad]);
       expect(refused.status, bad).not.toBe(0);
       expect(refused.stderr).toContain(
-        `--variable-genes-per-cell must be 0 (no cap) or a whole number from 1 to 10000, got "${bad}"`,
+        `${flag} must be 0 (no cap) or a whole number from 1 to ${max}, got "${bad}"`,
       );
       expect(refused.stderr).not.toMatch(/\n\s+at /);
     }
+  });
+
+  it('trains with --preset recommended and records its values, the cap per detected values among them', async () => {
+    const r = train('recommended', ['--preset', 'recommended', '--rounds', '3'], false);
+    expect(r.status).toBe(0);
+    const manifest = JSON.parse((await file('recommended', 'model/manifest.json')).toString()) as {
+      options: Record<string, unknown>;
+    };
+    expect(manifest.options).toMatchObject({
+      preset: 'recommended',
+      rounds: 3,
+      ensembleSize: 3,
+      variableGenes: 2000,
+      detectedValuesPerGene: 40,
+      inputDropout: 0.2,
+      inputDropoutMinDetection: 0.2,
+    });
+  });
+
+  it('says that a gene cap without variable genes is ignored, and does not record it', async () => {
+    const r = train(
+      'cap-ignored',
+      ['--detected-values-per-gene', '400', '--variable-genes-per-cell', '1'],
+      false,
+    );
+    expect(r.status).toBe(0);
+    expect(r.stderr).toContain(
+      'warning: --variable-genes-per-cell and --detected-values-per-gene cap the variable genes, but this run trains on every gene (preset published without --variable-genes): ignored',
+    );
+    const manifest = JSON.parse((await file('cap-ignored', 'model/manifest.json')).toString()) as {
+      options: Record<string, unknown>;
+    };
+    expect(manifest.options).not.toHaveProperty('detectedValuesPerGene');
+    expect(manifest.options).not.toHaveProperty('variableGenesPerCell');
   });
 
   it('refuses fewer than 50 variable genes, naming the option', () => {
@@ -254,7 +311,7 @@ describe('scprivacy run --preset', () => {
     const r = runCli(['run', '--train', join(EXAMPLES, 'train'), '--preset', 'best']);
     expect(r.status).not.toBe(0);
     expect(r.stderr).toMatch(
-      /--preset <name>' argument 'best' is invalid. Allowed choices are published, ensemble, variable-genes, variable-genes-ensemble, variable-genes-ensemble-dropout/,
+      /--preset <name>' argument 'best' is invalid. Allowed choices are published, ensemble, variable-genes, variable-genes-ensemble, variable-genes-ensemble-dropout, recommended/,
     );
   });
 });

@@ -1,10 +1,12 @@
 import { InvalidArgumentError } from 'commander';
 import { availableParallelism } from 'node:os';
 import {
+  isDetectedValuesPerGene,
   isDetectionFraction,
   isInputDropout,
   isGenesPerCell,
   isVariableGeneCount,
+  MAX_DETECTED_VALUES_PER_GENE,
   MAX_GENES_PER_CELL,
   MAX_INPUT_DROPOUT,
   MIN_VARIABLE_GENES,
@@ -68,15 +70,27 @@ export function variableGenesOption(value: string): number {
   return n;
 }
 
-/** `--variable-genes-per-cell`: the library's rule (0, no cap, or a whole number from 1). */
-export function genesPerCellOption(value: string): number {
-  const n = Number(value);
-  if (value.trim() === '' || !isGenesPerCell(n))
-    throw new InvalidArgumentError(
-      `--variable-genes-per-cell must be 0 (no cap) or a whole number from 1 to ${MAX_GENES_PER_CELL}, got "${value}"`,
-    );
-  return n;
+/** A parser for a gene cap: the library's rule `isCap` (0, no cap, or a whole number from 1 to max). */
+function capOption(flag: string, isCap: (x: number) => boolean, max: number) {
+  return (value: string): number => {
+    const n = Number(value);
+    if (value.trim() === '' || !isCap(n))
+      throw new InvalidArgumentError(
+        `${flag} must be 0 (no cap) or a whole number from 1 to ${max}, got "${value}"`,
+      );
+    return n;
+  };
 }
+
+/** `--detected-values-per-gene`. */
+export const detectedValuesPerGeneOption = capOption(
+  '--detected-values-per-gene',
+  isDetectedValuesPerGene,
+  MAX_DETECTED_VALUES_PER_GENE,
+);
+
+/** `--variable-genes-per-cell`. */
+export const genesPerCellOption = capOption('--variable-genes-per-cell', isGenesPerCell, MAX_GENES_PER_CELL);
 
 export function positiveNumber(name: string) {
   return (value: string): number => {

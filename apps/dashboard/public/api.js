@@ -84,7 +84,7 @@ export const DATASETS = `query ConsoleDatasets {
 export const FEDERATION_FORM = `query ConsoleFederationForm($consortiumId: ID!) {
   institutions(consortiumId: $consortiumId) { id name status certifiedAt }
   datasets { id institutionId name cells }
-  trainingPresets { name description rounds localSteps learningRate ensembleSize variableGenes variableGenesPerCell inputDropout inputDropoutMinDetection availableOnPlatform }
+  trainingPresets { name description rounds localSteps learningRate ensembleSize variableGenes variableGenesPerCell detectedValuesPerGene inputDropout inputDropoutMinDetection availableOnPlatform }
 }`;
 
 export const START_FEDERATION = `mutation ConsoleStart($input: StartFederationInput!) {

@@ -28,6 +28,9 @@ function showPresetDefaults() {
   $('fed-variableGenesPerCell').placeholder = preset.variableGenesPerCell
     ? String(preset.variableGenesPerCell)
     : 'no cap (0)';
+  $('fed-detectedValuesPerGene').placeholder = preset.detectedValuesPerGene
+    ? String(preset.detectedValuesPerGene)
+    : 'no cap (0)';
   $('fed-ensembleSize').placeholder = String(preset.ensembleSize ?? 1);
   // A preset's dropout may apply only at plate-based institutions (inputDropoutMinDetection).
   $('fed-inputDropout').placeholder = !preset.inputDropout
@@ -138,6 +141,11 @@ function build() {
         control: input({ inputmode: 'numeric' }),
       }),
       field({
+        id: 'fed-detectedValuesPerGene',
+        label: 'Detected values per variable gene, at least (0: no cap)',
+        control: input({ inputmode: 'numeric' }),
+      }),
+      field({
         id: 'fed-ensembleSize',
         label: 'Models (ensemble, each from its own seed)',
         control: input({ inputmode: 'numeric' }),
@@ -241,6 +249,7 @@ function values(form) {
     learningRate: text('fed-learningRate'),
     variableGenes: text('fed-variableGenes'),
     variableGenesPerCell: text('fed-variableGenesPerCell'),
+    detectedValuesPerGene: text('fed-detectedValuesPerGene'),
     ensembleSize: text('fed-ensembleSize'),
     inputDropout: text('fed-inputDropout'),
     seed: text('fed-seed'),

@@ -64,7 +64,8 @@ function wholeNumber(text, field, label, [min, max], errors) {
 /**
  * The start form's values → StartFederationInput. `values`: strings as typed (name, preset,
  * rounds, localSteps, learningRate, seed, roundDeadlineSeconds, checkpointEvery, threshold,
- * weighting, hiddenSize, embeddingSize, variableGenes, variableGenesPerCell, ensembleSize, inputDropout), `secureAggregation` (boolean), `institutions` (names, in the order chosen) and
+ * weighting, hiddenSize, embeddingSize, variableGenes, variableGenesPerCell, detectedValuesPerGene, ensembleSize,
+ * inputDropout), `secureAggregation` (boolean), `institutions` (names, in the order chosen) and
  * `datasets` ({ institution: [dataset ids] }, empty = all of them). Empty optional fields are left
  * out, so the api (or the preset) chooses. Returns { input, errors }.
  */
@@ -123,16 +124,21 @@ export function federationInput(values, { consortiumId, presets = [] }) {
       });
     } else input.variableGenes = value;
   }
-  const perCell = (values.variableGenesPerCell ?? '').trim();
-  if (perCell !== '') {
-    const value = Number(perCell);
-    // The api's rule (isGenesPerCell): 0, no cap, or a whole number up to 10000.
-    if (!Number.isInteger(value) || value < 0 || value > 10_000) {
+  // The api's rules for the gene caps (isGenesPerCell, isDetectedValuesPerGene): 0, no cap, or a
+  // whole number up to the cap's bound.
+  for (const [key, label, max] of [
+    ['variableGenesPerCell', 'Variable genes per reference cell', 10_000],
+    ['detectedValuesPerGene', 'Detected values per variable gene', 1_000_000],
+  ]) {
+    const text = (values[key] ?? '').trim();
+    if (text === '') continue;
+    const value = Number(text);
+    if (!Number.isInteger(value) || value < 0 || value > max) {
       errors.push({
-        field: 'fed-variableGenesPerCell',
-        message: `Variable genes per reference cell: 0 (no cap) or a whole number from 1 to 10000, got "${perCell}".`,
+        field: `fed-${key}`,
+        message: `${label}: 0 (no cap) or a whole number from 1 to ${max}, got "${text}".`,
       });
-    } else input.variableGenesPerCell = value;
+    } else input[key] = value;
   }
   const dropout = (values.inputDropout ?? '').trim();
   if (dropout !== '') {

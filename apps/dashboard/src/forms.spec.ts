@@ -22,6 +22,7 @@ const BASE = {
   embeddingSize: '',
   variableGenes: '',
   variableGenesPerCell: '',
+  detectedValuesPerGene: '',
   ensembleSize: '',
   inputDropout: '',
   secureAggregation: true,
@@ -120,6 +121,19 @@ describe('federationInput (the start form)', () => {
         {
           field: 'fed-variableGenesPerCell',
           message: `Variable genes per reference cell: 0 (no cap) or a whole number from 1 to 10000, got "${typed}".`,
+        },
+      ]);
+  });
+
+  it('takes a cap of detected values per variable gene from 0 to 1000000, as the api does', () => {
+    expect(start({ detectedValuesPerGene: '40' }).input).toMatchObject({ detectedValuesPerGene: 40 });
+    expect(start({ detectedValuesPerGene: '0' }).input).toMatchObject({ detectedValuesPerGene: 0 });
+    expect(start({}).input).not.toHaveProperty('detectedValuesPerGene');
+    for (const typed of ['-1', '2.5', '1000001', 'few'])
+      expect(start({ detectedValuesPerGene: typed }).errors).toEqual([
+        {
+          field: 'fed-detectedValuesPerGene',
+          message: `Detected values per variable gene: 0 (no cap) or a whole number from 1 to 1000000, got "${typed}".`,
         },
       ]);
   });

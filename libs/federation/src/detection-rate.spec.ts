@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { detectionRate, institutionDropout } from './detection-rate';
+import { countDetectedValues, detectionRate, institutionDropout } from './detection-rate';
 
 describe('detectionRate', () => {
   it('should count detected values over the genes the institution measures', () => {
@@ -31,5 +31,12 @@ describe('institutionDropout', () => {
   it('should apply it everywhere without a bound, and nowhere without a rate', () => {
     expect(institutionDropout(sparse, 4, { inputDropout: 0.2 })).toEqual({ rate: 0.2 });
     expect(institutionDropout(dense, 4, { inputDropoutMinDetection: 0.5 })).toEqual({ rate: 0 });
+  });
+});
+
+describe(countDetectedValues.name, () => {
+  it('counts the non-zero values, negative ones included (standardised data)', () => {
+    expect(countDetectedValues(Float32Array.from([0, 1.5, 0, -0.2, 3, 0]))).toBe(3);
+    expect(countDetectedValues(new Float32Array(4))).toBe(0);
   });
 });

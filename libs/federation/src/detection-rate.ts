@@ -47,3 +47,14 @@ export function institutionDropout(
   const detection = detectionRate(data.values, data.nCells, nGenes);
   return { rate: detection >= least ? rate : 0, detection };
 }
+
+/**
+ * An institution's detected values: its non-zero entries, over all its genes (or aligned to the
+ * union: the same count). With `detectedValuesPerGene` it bounds the institution's share of the
+ * variable genes (`institutionGeneCount`); the platform's institutions report it in `describe`.
+ */
+export function countDetectedValues(values: Float32Array): number {
+  let detected = 0;
+  for (let i = 0; i < values.length; i++) if (values[i] !== 0) detected++;
+  return detected;
+}

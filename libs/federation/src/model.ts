@@ -49,6 +49,11 @@ export interface TrainingOptions {
    */
   variableGenesPerCell?: number;
   /**
+   * With `variableGenes`: each institution's share is at most one gene per this many values its
+   * reference cells detect (`institutionGeneCount`); absent or 0: no such cap.
+   */
+  detectedValuesPerGene?: number;
+  /**
    * Gene dropout of the local steps: the probability that a detected value of a training cell is
    * zeroed in a step (`LocalTrainer`); absent or 0: none (the published method).
    */

@@ -1,7 +1,7 @@
 import { DEFAULT_EMBEDDING_SIZE, DEFAULT_HIDDEN_SIZE, type ModelShape } from '@fl/engine';
 import { InputError, type ExpressionMatrix } from '@fl/formats';
 import { FedAvg, type AggregationStrategy } from './aggregation';
-import { institutionDropout } from './detection-rate';
+import { countDetectedValues, institutionDropout } from './detection-rate';
 import { checkInputDropout, checkInputDropoutMinDetection } from './input-dropout-option';
 import { SecureFedAvg, type SecureAggregationOptions, type SecureRoundReport } from './secure-fed-avg';
 import { alignToGenes, buildGeneUnion } from './gene-space';
@@ -24,7 +24,7 @@ import {
   topGenes,
   variableGeneTotal,
 } from './variable-genes';
-import { checkGenesPerCell } from './gene-count-option';
+import { checkDetectedValuesPerGene, checkGenesPerCell } from './gene-count-option';
 import { createThreadedPool } from './threads/threaded-pool';
 import { findWorkerScript } from './threads/worker-handle';
 
@@ -160,6 +160,8 @@ export async function trainFederatedModel(
   checkVariableGenes(variableGenes);
   const genesPerCell = requested.variableGenesPerCell ?? 0;
   checkGenesPerCell(genesPerCell);
+  const detectedPerGene = requested.detectedValuesPerGene ?? 0;
+  checkDetectedValuesPerGene(detectedPerGene);
   const inputDropout = requested.inputDropout ?? 0;
   checkInputDropout(inputDropout);
   const minDetection = requested.inputDropoutMinDetection ?? 0;
@@ -184,6 +186,7 @@ export async function trainFederatedModel(
     ...(ensembleSize > 1 && { ensembleSize }),
     ...(variableGenes > 0 && { variableGenes }),
     ...(variableGenes > 0 && genesPerCell > 0 && { variableGenesPerCell: genesPerCell }),
+    ...(variableGenes > 0 && detectedPerGene > 0 && { detectedValuesPerGene: detectedPerGene }),
     ...(inputDropout > 0 && { inputDropout }),
     ...(inputDropout > 0 && minDetection > 0 && { inputDropoutMinDetection: minDetection }),
     ...(opts.preset !== undefined && { preset: opts.preset }),
@@ -271,12 +274,18 @@ async function selectModelGenes(
   union: string[],
   aligned: InstitutionData[],
   institutions: InstitutionInfo[],
-  options: Pick<TrainingOptions, 'variableGenes' | 'variableGenesPerCell'>,
+  options: Pick<TrainingOptions, 'variableGenes' | 'variableGenesPerCell' | 'detectedValuesPerGene'>,
   opts: TrainFederatedOptions,
 ): Promise<{ genes: string[]; data: InstitutionData[] }> {
-  const { variableGenes, variableGenesPerCell } = options;
-  const cells = aligned.map((d) => d.nCells);
-  const total = variableGenes ? variableGeneTotal(variableGenes, cells, variableGenesPerCell) : 0;
+  const { variableGenes, variableGenesPerCell, detectedValuesPerGene } = options;
+  // Each institution counts its own detected values (only when the cap asks for them).
+  const counts = aligned.map((d) => ({
+    cells: d.nCells,
+    ...(detectedValuesPerGene && { detected: countDetectedValues(d.values) }),
+  }));
+  const total = variableGenes
+    ? variableGeneTotal(variableGenes, counts, { genesPerCell: variableGenesPerCell, detectedValuesPerGene })
+    : 0;
   if (!total || total >= union.length) return { genes: union, data: aligned };
   const dispersions = aligned.map((d) => normalisedDispersions(d.values, d.nCells, union.length));
   const summed = opts.secureAggregation

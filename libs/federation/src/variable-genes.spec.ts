@@ -89,16 +89,42 @@ describe('summing dispersions over institutions', () => {
 
 describe('how many genes a federation keeps', () => {
   it('gives each institution variableGenes, or with a cap per cell at most that many per reference cell', () => {
-    expect(institutionGeneCount(2000, 94)).toBe(2000);
-    expect(institutionGeneCount(2000, 94, 10)).toBe(940);
-    expect(institutionGeneCount(2000, 300, 10)).toBe(2000); // 3,000 allowed, 2,000 asked
-    expect(institutionGeneCount(2000, 3, 10)).toBe(50); // never below MIN_VARIABLE_GENES
+    expect(institutionGeneCount(2000, { cells: 94 })).toBe(2000);
+    expect(institutionGeneCount(2000, { cells: 94 }, { genesPerCell: 10 })).toBe(940);
+    expect(institutionGeneCount(2000, { cells: 300 }, { genesPerCell: 10 })).toBe(2000); // 3,000 allowed, 2,000 asked
+    expect(institutionGeneCount(2000, { cells: 3 }, { genesPerCell: 10 })).toBe(50); // never below MIN_VARIABLE_GENES
+  });
+
+  it('with a cap per detected values, gives a sparse reference fewer genes than a dense one of as many cells', () => {
+    // pbmc3k at 20 cells per type: 94 cells detecting 37,652 values; baron: 100 cells, 177,900.
+    const caps = { detectedValuesPerGene: 40 };
+    expect(institutionGeneCount(2000, { cells: 94, detected: 37_652 }, caps)).toBe(941); // 941.3
+    expect(institutionGeneCount(2000, { cells: 100, detected: 177_900 }, caps)).toBe(2000); // 4,447 allowed
+    expect(institutionGeneCount(2000, { cells: 5, detected: 400 }, caps)).toBe(50); // never below MIN_VARIABLE_GENES
+    expect(institutionGeneCount(2000, { cells: 94, detected: 37_660 }, caps)).toBe(942); // 941.5 rounds up
+  });
+
+  it('takes the lower of the two caps', () => {
+    const counts = { cells: 94, detected: 37_652 };
+    expect(institutionGeneCount(2000, counts, { genesPerCell: 5, detectedValuesPerGene: 40 })).toBe(470);
+    expect(institutionGeneCount(2000, counts, { genesPerCell: 20, detectedValuesPerGene: 40 })).toBe(941);
+    expect(institutionGeneCount(500, counts, { genesPerCell: 20, detectedValuesPerGene: 40 })).toBe(500);
+  });
+
+  it('refuses a cap per detected values without the count (a program error, not a user one)', () => {
+    expect(() => institutionGeneCount(2000, { cells: 94 }, { detectedValuesPerGene: 40 })).toThrow(
+      /detected values/,
+    );
+    expect(institutionGeneCount(2000, { cells: 94 }, { detectedValuesPerGene: 0 })).toBe(2000);
   });
 
   it('sums the institutions: pbmc at 20 cells per type (94, 60 and 60 cells) keeps 2,140 genes, not 6,000', () => {
-    expect(variableGeneTotal(2000, [94, 60, 60], 10)).toBe(940 + 600 + 600);
-    expect(variableGeneTotal(2000, [94, 60, 60])).toBe(6000);
-    expect(variableGeneTotal(2000, [94, 60, 60], 0)).toBe(6000);
+    const cells = [94, 60, 60].map((n) => ({ cells: n }));
+    expect(variableGeneTotal(2000, cells, { genesPerCell: 10 })).toBe(940 + 600 + 600);
+    expect(variableGeneTotal(2000, cells)).toBe(6000);
+    expect(variableGeneTotal(2000, cells, { genesPerCell: 0 })).toBe(6000);
+    const detected = [37_652, 36_440, 43_680].map((d, i) => ({ ...cells[i], detected: d }));
+    expect(variableGeneTotal(2000, detected, { detectedValuesPerGene: 40 })).toBe(941 + 911 + 1092);
   });
 });
 
@@ -223,11 +249,36 @@ describe('training on the most variable genes', () => {
     expect(uncapped.model.genes.filter((g) => trained.model.genes.includes(g))).toEqual(trained.model.genes);
   });
 
-  it('refuses a cap per cell that is not a whole number from 0 to 10000, naming the field', async () => {
+  it('caps each institution at one gene per detectedValuesPerGene of its detected values, and records the cap', async () => {
+    // Every value is detected here: lab-a's 24 cells x 200 genes detect 4,800 (80 genes at 60 a
+    // gene, asked 60), lab-b's 20 x 160 3,200 (53), lab-c's 16 x 160 2,560 (43, raised to 50): 163.
+    const trained = await trainFederatedModel(references(), {
+      ...small,
+      rounds: 1,
+      variableGenes: 60,
+      detectedValuesPerGene: 60,
+    });
+    expect(trained.model.genes).toHaveLength(163);
+    expect(trained.options).toMatchObject({ variableGenes: 60, detectedValuesPerGene: 60 });
+    expect(trained.options).not.toHaveProperty('variableGenesPerCell');
+    const uncapped = await trainFederatedModel(references(), { ...small, rounds: 1, variableGenes: 60 });
+    expect(uncapped.options).not.toHaveProperty('detectedValuesPerGene');
+    expect(uncapped.model.genes.filter((g) => trained.model.genes.includes(g))).toEqual(trained.model.genes);
+    // Without variable genes there is nothing to cap, and nothing is recorded.
+    const all = await trainFederatedModel(references(), { ...small, rounds: 1, detectedValuesPerGene: 60 });
+    expect(all.model.genes).toHaveLength(200);
+    expect(all.options).not.toHaveProperty('detectedValuesPerGene');
+  });
+
+  it('refuses a cap that is not a whole number in its range, naming the field', async () => {
     for (const bad of [1.5, -1, 10_001])
       await expect(
         trainFederatedModel(references(), { ...small, variableGenes: 60, variableGenesPerCell: bad }),
       ).rejects.toThrow(/variableGenesPerCell must be 0 \(no cap\) or a whole number from 1 to 10000/);
+    for (const bad of [2.5, -40, 1_000_001])
+      await expect(
+        trainFederatedModel(references(), { ...small, variableGenes: 60, detectedValuesPerGene: bad }),
+      ).rejects.toThrow(/detectedValuesPerGene must be 0 \(no cap\) or a whole number from 1 to 1000000/);
   });
 
   it('refuses a count below 50 genes, naming the field', async () => {

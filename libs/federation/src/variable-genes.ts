@@ -162,35 +162,65 @@ export function keepGenes(data: InstitutionData, nGenes: number, keep: readonly 
   return { ...data, values };
 }
 
+/** What an institution reports of its references for its share of the genes to be counted. */
+export interface InstitutionCounts {
+  /** Its reference cells. */
+  cells: number;
+  /** Its non-zero values over all its genes (`countDetectedValues`); needed only with `detectedValuesPerGene`. */
+  detected?: number;
+}
+
+/** Caps on an institution's share of the variable genes (0 or absent: no cap). */
+export interface GeneCountCaps {
+  /** At most this many genes per reference cell. */
+  genesPerCell?: number;
+  /** At most one gene per this many detected values of its reference cells. */
+  detectedValuesPerGene?: number;
+}
+
 /**
  * How many genes a federation keeps for `variableGenes` per institution: the sum over
  * institutions of each one's count (institutionGeneCount; the union's size caps the total where
  * it is used). Why per institution: one study's 2,000 most variable genes rescue a small
  * single-study reference, but 2,000 genes in all cost multi-study references 1-2 points, which
  * 2,000 per study recovers (docs/algorithm.md, Presets). The embedded federation and the
- * platform's aggregator both count with this, from the same cell counts (the platform's
+ * platform's aggregator both count with this, from the same counts (the platform's
  * institutions report theirs when they describe their data).
  */
 export function variableGeneTotal(
   variableGenes: number,
-  institutionCells: readonly number[],
-  genesPerCell = 0,
+  institutions: readonly InstitutionCounts[],
+  caps: GeneCountCaps = {},
 ): number {
-  return institutionCells.reduce(
-    (sum, cells) => sum + institutionGeneCount(variableGenes, cells, genesPerCell),
-    0,
-  );
+  return institutions.reduce((sum, counts) => sum + institutionGeneCount(variableGenes, counts, caps), 0);
 }
 
 /**
- * One institution's share of the model's genes: `variableGenes`, or with `genesPerCell` > 0 at
- * most that many per reference cell (never fewer than MIN_VARIABLE_GENES). Why: a model fitted to
- * 94 cells on 2,000 genes varies from seed to seed by 6 points on another study's query, and
- * on 940 genes by 1.4 (pbmc3k at 20 cells per type, docs/benchmarks-hard-cases.md).
+ * One institution's share of the model's genes: `variableGenes`, or less where a cap binds
+ * (never fewer than MIN_VARIABLE_GENES):
+ * - `genesPerCell`: at most that many per reference cell. Why: a model fitted to 94 cells on
+ *   2,000 genes varies from seed to seed by 6 points on another study's query, and on 940 genes
+ *   by 1.4 (pbmc3k at 20 cells per type, docs/benchmarks-hard-cases.md).
+ * - `detectedValuesPerGene`: at most one gene per that many detected values. Why: cells count
+ *   for less where they detect less. pbmc3k's 94 cells detect 401 genes each, baron's 100 cells
+ *   1,779; at 40 values a gene, pbmc3k keeps 942 genes and baron its 2,000, which is what each
+ *   reference measured best with (a cap per cell cannot give both).
  */
-export function institutionGeneCount(variableGenes: number, cells: number, genesPerCell = 0): number {
-  if (!(genesPerCell > 0)) return variableGenes;
-  return Math.max(MIN_VARIABLE_GENES, Math.min(variableGenes, Math.round(genesPerCell * cells)));
+export function institutionGeneCount(
+  variableGenes: number,
+  counts: InstitutionCounts,
+  caps: GeneCountCaps = {},
+): number {
+  let count = variableGenes;
+  const { genesPerCell = 0, detectedValuesPerGene = 0 } = caps;
+  if (genesPerCell > 0) count = Math.min(count, Math.round(genesPerCell * counts.cells));
+  if (detectedValuesPerGene > 0) {
+    if (counts.detected === undefined) {
+      throw new Error("institutionGeneCount: detectedValuesPerGene needs the institution's detected values");
+    }
+    count = Math.min(count, Math.round(counts.detected / detectedValuesPerGene));
+  }
+  return count === variableGenes ? count : Math.max(MIN_VARIABLE_GENES, count);
 }
 
 /** Whether `count` is a valid `variableGenes`: 0 (every gene) or a whole number >= MIN_VARIABLE_GENES. */

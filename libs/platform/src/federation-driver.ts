@@ -91,7 +91,7 @@ export interface FederationOptions {
   allowSingletonTypes?: boolean;
   /**
    * Genes of largest normalised dispersion per institution (the variable-genes preset): the model
-   * trains on variableGeneTotal(variableGenes, the institutions' cells, variableGenesPerCell) of
+   * trains on variableGeneTotal(variableGenes, the institutions' counts, the caps) of
    * them, chosen before the first round from the institutions' summed gene scores; 0 or absent:
    * every gene.
    */
@@ -101,6 +101,12 @@ export interface FederationOptions {
    * counted from the cells it reports when it describes its data; 0 or absent: no cap.
    */
   variableGenesPerCell?: number;
+  /**
+   * With `variableGenes`: each institution's share is at most one gene per this many values its
+   * reference cells detect, counted from what it reports when it describes its data; 0 or absent:
+   * no cap.
+   */
+  detectedValuesPerGene?: number;
   /**
    * Models trained side by side with their own seeds (the ensemble presets; absent: 1). Every
    * model version's weights hold them one after another; annotation averages their correlations.
@@ -204,6 +210,8 @@ export interface FederationStatePort extends RetentionStatePort {
 export interface InstitutionSummary {
   institution: string;
   nCells: number;
+  /** Its detected values (reported in `describe`; absent from older workers and older states). */
+  nDetected?: number;
   types: string[];
   typeCounts: number[];
   backend: string;
@@ -326,8 +334,20 @@ export class FederationDriver {
     outcomes.forEach((o, i) => {
       if (!o.ok) throw new FederationFailed(`${this.order[i]} could not describe its data: ${o.reason}`);
       geneLists.push(o.result.genes);
-      const { nCells, types, typeCounts, backend } = o.result;
-      summaries.push({ institution: this.order[i], nCells, types, typeCounts, backend });
+      const { nCells, nDetected, types, typeCounts, backend } = o.result;
+      if (this.plan.options.detectedValuesPerGene && nDetected === undefined) {
+        throw new FederationFailed(
+          `${this.order[i]} did not report its detected values (its worker is older than the aggregator): update it, or start the federation without detectedValuesPerGene`,
+        );
+      }
+      summaries.push({
+        institution: this.order[i],
+        nCells,
+        ...(nDetected !== undefined && { nDetected }),
+        types,
+        typeCounts,
+        backend,
+      });
     });
     // The gene union in federation order: the embedded federation's buildGeneUnion, same input.
     const genes = buildGeneUnion(geneLists);
@@ -470,8 +490,11 @@ export class FederationDriver {
   /** How many genes the model keeps when it chooses them (0: every gene). */
   private variableGeneTotal(): number {
     const o = this.plan.options;
-    const cells = this.state.institutions!.map((s) => s.nCells);
-    return variableGeneTotal(o.variableGenes ?? 0, cells, o.variableGenesPerCell ?? 0);
+    const counts = this.state.institutions!.map((s) => ({ cells: s.nCells, detected: s.nDetected }));
+    return variableGeneTotal(o.variableGenes ?? 0, counts, {
+      genesPerCell: o.variableGenesPerCell,
+      detectedValuesPerGene: o.detectedValuesPerGene,
+    });
   }
 
   /** A key epoch no earlier set-up used (the gene statistics' and the rounds' share one counter). */
@@ -1175,6 +1198,9 @@ export class FederationDriver {
       aggregation: `${o.secureAggregation ? 'secagg-' : ''}fedavg-${o.weighting}`,
       ...(o.variableGenes ? { variableGenes: o.variableGenes } : {}),
       ...(o.variableGenes && o.variableGenesPerCell ? { variableGenesPerCell: o.variableGenesPerCell } : {}),
+      ...(o.variableGenes && o.detectedValuesPerGene
+        ? { detectedValuesPerGene: o.detectedValuesPerGene }
+        : {}),
       ...(this.ensembleSize() > 1 && { ensembleSize: this.ensembleSize() }),
       ...(o.inputDropout ? { inputDropout: o.inputDropout } : {}),
       ...(o.inputDropout && o.inputDropoutMinDetection

@@ -74,6 +74,50 @@ describe('the gene-statistics phase (variable-genes preset) of a distributed fed
     });
   });
 
+  it('caps each institution at one gene per detectedValuesPerGene of the values it reports detecting, as the embedded federation does', async () => {
+    // One gene per 400 detected values: pbmc3k's cells detect 52,406 values (131 genes), 3p_v2's
+    // 41,926 (105), 5p_vdj's 45,230 (113): 349, not 600.
+    const capped = { ...options, variableGenes: 200, detectedValuesPerGene: 400, secureAggregation: true };
+    const fed = await MemoryFederation.create({ references, options: capped });
+    const end = await fed.driver().run();
+    const reference = await embedded(capped);
+    expect(reference.model.genes).toHaveLength(349);
+    expect(await modelGenes(fed)).toEqual(reference.model.genes);
+    expect(Buffer.from((await fed.finalWeights()).buffer)).toEqual(
+      Buffer.from(reference.model.params.buffer),
+    );
+    expect(end.institutions!.map((i) => i.nDetected)).toEqual([52_406, 41_926, 45_230]);
+    expect(end.geneSelection).toMatchObject({ chosen: 349, secure: true });
+    expect(fed.state.versions.get(3)!.manifest.options).toMatchObject({
+      variableGenes: 200,
+      detectedValuesPerGene: 400,
+    });
+  });
+
+  it('fails clearly, before any gene is scored, when a worker does not report its detected values (an older worker)', async () => {
+    const capped = { ...options, variableGenes: 200, detectedValuesPerGene: 400 };
+    const fed = await MemoryFederation.create({ references, options: capped });
+    fed.intercept = (institution, name) =>
+      institution === 'pbmc-10x-3p-v2' && name === 'describe'
+        ? {
+            ok: true,
+            result: {
+              genes: ['CD3E'],
+              nCells: 120,
+              types: ['B cells'],
+              typeCounts: [120],
+              backend: 'cpu',
+            } as never,
+          }
+        : undefined;
+    const failed = fed.driver().run();
+    await expect(failed).rejects.toThrow(FederationFailed);
+    await expect(failed).rejects.toThrow(
+      'pbmc-10x-3p-v2 did not report its detected values (its worker is older than the aggregator): update it, or start the federation without detectedValuesPerGene',
+    );
+    expect(fed.calls.map((c) => c.name)).not.toContain('gene-scores');
+  });
+
   it('uploads the scores an institution computes on its own cells (plain), each gene on the union’s columns', async () => {
     const fed = await MemoryFederation.create({ references, options: { ...options, rounds: 1 } });
     await fed.driver().run();

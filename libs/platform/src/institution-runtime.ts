@@ -1,6 +1,7 @@
 import { parameterLayout, type ModelShape } from '@fl/engine';
 import {
   buildGeneUnion,
+  countDetectedValues,
   deriveSeed,
   ensembleSeed,
   institutionDropout,
@@ -118,6 +119,7 @@ export class InstitutionRuntime {
     return {
       genes,
       nCells: combined.cellIds.length,
+      nDetected: countDetectedValues(combined.values),
       types: [...counts.keys()],
       typeCounts: [...counts.values()],
       backend: this.options.backend,

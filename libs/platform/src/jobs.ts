@@ -64,6 +64,11 @@ export interface DescribeJob {
 export interface DescribeResult {
   genes: string[];
   nCells: number;
+  /**
+   * Its non-zero values over all its genes (`countDetectedValues`): with `detectedValuesPerGene`
+   * it bounds the institution's share of the variable genes. Absent from workers older than it.
+   */
+  nDetected?: number;
   types: string[];
   typeCounts: number[];
   backend: string;

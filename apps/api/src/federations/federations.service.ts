@@ -11,10 +11,12 @@ import type { Queue } from 'bullmq';
 import { z } from 'zod';
 import {
   chooseSecureAggregation,
+  isDetectedValuesPerGene,
   isDetectionFraction,
   isGenesPerCell,
   isInputDropout,
   isVariableGeneCount,
+  MAX_DETECTED_VALUES_PER_GENE,
   MAX_GENES_PER_CELL,
   MAX_INPUT_DROPOUT,
   MIN_VARIABLE_GENES,
@@ -73,6 +75,8 @@ export interface FederationOptions {
   variableGenes?: number;
   /** With variableGenes: each institution's share is at most this many genes per reference cell; absent: no cap. */
   variableGenesPerCell?: number;
+  /** With variableGenes: each institution's share is at most one gene per this many of its detected values; absent: no cap. */
+  detectedValuesPerGene?: number;
   /** Models trained side by side (the ensemble presets); absent: 1. */
   ensembleSize?: number;
   /** Gene dropout of the local steps (a preset's); absent: none. */
@@ -115,6 +119,12 @@ const startSchema = z
       .number()
       .refine(isGenesPerCell, {
         message: `must be 0 (no cap) or a whole number from 1 to ${MAX_GENES_PER_CELL}`,
+      })
+      .nullish(),
+    detectedValuesPerGene: z
+      .number()
+      .refine(isDetectedValuesPerGene, {
+        message: `must be 0 (no cap) or a whole number from 1 to ${MAX_DETECTED_VALUES_PER_GENE}`,
       })
       .nullish(),
     ensembleSize: z
@@ -164,6 +174,7 @@ const startSchema = z
       learningRate: i.learningRate ?? defaults.learningRate,
       variableGenes: i.variableGenes ?? defaults.variableGenes,
       variableGenesPerCell: i.variableGenesPerCell ?? defaults.variableGenesPerCell,
+      detectedValuesPerGene: i.detectedValuesPerGene ?? defaults.detectedValuesPerGene,
       ensembleSize: i.ensembleSize ?? defaults.ensembleSize,
       inputDropout: i.inputDropout ?? defaults.inputDropout,
       inputDropoutMinDetection: i.inputDropoutMinDetection ?? defaults.inputDropoutMinDetection,
@@ -259,6 +270,8 @@ export class FederationsService {
       ...(input.variableGenes > 0 && { variableGenes: input.variableGenes }),
       ...(input.variableGenes > 0 &&
         input.variableGenesPerCell > 0 && { variableGenesPerCell: input.variableGenesPerCell }),
+      ...(input.variableGenes > 0 &&
+        input.detectedValuesPerGene > 0 && { detectedValuesPerGene: input.detectedValuesPerGene }),
       ...(input.ensembleSize > 1 && { ensembleSize: input.ensembleSize }),
       ...(input.inputDropout > 0 && { inputDropout: input.inputDropout }),
       ...(input.inputDropout > 0 &&

@@ -30,6 +30,18 @@ describe('training presets on the platform', () => {
       variableGenes: 2000,
       inputDropout: 0.2,
       inputDropoutMinDetection: 0.2,
+      detectedValuesPerGene: 0,
+    });
+    // recommended: the same, with a cap of one gene per 40 detected values.
+    expect(listed.find((p) => p.name === 'recommended')).toMatchObject({
+      availableOnPlatform: true,
+      ensembleSize: 3,
+      rounds: 200,
+      variableGenes: 2000,
+      inputDropout: 0.2,
+      inputDropoutMinDetection: 0.2,
+      detectedValuesPerGene: 40,
+      variableGenesPerCell: 0,
     });
     expect(listed.every((p) => p.description.length > 0)).toBe(true);
   });
@@ -41,6 +53,7 @@ describe('training presets on the platform', () => {
       learningRate: 0.0005,
       variableGenes: 0,
       variableGenesPerCell: 0,
+      detectedValuesPerGene: 0,
       ensembleSize: 3,
       inputDropout: 0,
       inputDropoutMinDetection: 0,
@@ -61,6 +74,7 @@ describe('training presets on the platform', () => {
       learningRate: 0.0005,
       variableGenes: 0,
       variableGenesPerCell: 0,
+      detectedValuesPerGene: 0,
       ensembleSize: 1,
       inputDropout: 0,
       inputDropoutMinDetection: 0,
@@ -73,7 +87,7 @@ describe('training presets on the platform', () => {
 
   it('names the known presets for an unknown one and accepts every known one', () => {
     expect(presetProblem('Published')).toBe(
-      'unknown preset "Published" (expected one of published, ensemble, variable-genes, variable-genes-ensemble, variable-genes-ensemble-dropout)',
+      'unknown preset "Published" (expected one of published, ensemble, variable-genes, variable-genes-ensemble, variable-genes-ensemble-dropout, recommended)',
     );
     for (const name of PRESET_NAMES) expect(presetProblem(name), name).toBeNull();
   });

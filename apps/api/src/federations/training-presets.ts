@@ -10,6 +10,7 @@ export interface PlatformPreset {
   ensembleSize: number;
   variableGenes: number;
   variableGenesPerCell: number;
+  detectedValuesPerGene: number;
   inputDropout: number;
   inputDropoutMinDetection: number;
   availableOnPlatform: boolean;
@@ -37,6 +38,7 @@ export function platformPresets(): PlatformPreset[] {
       ensembleSize: preset.ensembleSize,
       variableGenes: preset.variableGenes,
       variableGenesPerCell: preset.variableGenesPerCell,
+      detectedValuesPerGene: preset.detectedValuesPerGene,
       inputDropout: preset.inputDropout,
       inputDropoutMinDetection: preset.inputDropoutMinDetection,
       availableOnPlatform: availableOnPlatform(preset),
@@ -71,6 +73,7 @@ export function presetDefaults(
   | 'learningRate'
   | 'variableGenes'
   | 'variableGenesPerCell'
+  | 'detectedValuesPerGene'
   | 'ensembleSize'
   | 'inputDropout'
   | 'inputDropoutMinDetection'
@@ -83,6 +86,7 @@ export function presetDefaults(
     learningRate: preset.learningRate,
     variableGenes: preset.variableGenes,
     variableGenesPerCell: preset.variableGenesPerCell,
+    detectedValuesPerGene: preset.detectedValuesPerGene,
     ensembleSize: preset.ensembleSize,
     inputDropout: preset.inputDropout,
     inputDropoutMinDetection: preset.inputDropoutMinDetection,

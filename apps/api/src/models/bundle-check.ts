@@ -13,7 +13,10 @@ import {
   isInputDropout,
   MAX_INPUT_DROPOUT,
 } from '../../../../libs/federation/src/input-dropout-option';
-import { MAX_GENES_PER_CELL } from '../../../../libs/federation/src/gene-count-option';
+import {
+  MAX_DETECTED_VALUES_PER_GENE,
+  MAX_GENES_PER_CELL,
+} from '../../../../libs/federation/src/gene-count-option';
 import { BundleTooLargeError } from './bundle-errors';
 import { bundleFileKind, isMemberFile, MAX_ENSEMBLE } from './bundle-files';
 
@@ -102,6 +105,8 @@ function manifestSchema(limits: BundleCheckLimits) {
           variableGenes: wholeNumber(0, limits.maxGenes).optional(),
           // Its cap per reference cell (a preset's), kept as the bundle's record.
           variableGenesPerCell: wholeNumber(1, MAX_GENES_PER_CELL).optional(),
+          // Its cap per detected values (a preset's), kept as the bundle's record.
+          detectedValuesPerGene: wholeNumber(1, MAX_DETECTED_VALUES_PER_GENE).optional(),
           // Gene dropout of the local steps (a preset's), kept as the bundle's record.
           inputDropout: z
             .number({ invalid_type_error: 'expected a number' })

@@ -10,6 +10,7 @@ import {
   type RejectThreshold,
   PRESET_NAMES,
   TRAINING_PRESETS,
+  type TrainingPreset,
   type PresetName,
 } from '@fl/federation';
 import { annotateQueries, printAnnotationSummary } from '../annotate-queries';
@@ -29,6 +30,7 @@ import {
   REJECT_THRESHOLD_HELP,
   intInRange,
   variableGenesOption,
+  detectedValuesPerGeneOption,
   genesPerCellOption,
   inputDropoutOption,
   detectionFractionOption,
@@ -49,6 +51,7 @@ interface RunOptions {
   ensembleSize?: number;
   variableGenes?: number;
   variableGenesPerCell?: number;
+  detectedValuesPerGene?: number;
   inputDropout?: number;
   inputDropoutMinDetection?: number;
   seed: number;
@@ -87,6 +90,22 @@ function checkQueriesShareGenes(genes: string[], queries: readonly LoadedDataset
   }
 }
 
+/**
+ * The gene caps bound the variable genes; without them (--variable-genes 0, the preset's or
+ * given) they do nothing, and are not recorded. Said, so that nobody believes they took effect.
+ */
+function warnIgnoredGeneCaps(opts: RunOptions, preset: TrainingPreset, reporter: Reporter): void {
+  if ((opts.variableGenes ?? preset.variableGenes) > 0) return;
+  const given = [
+    ...(opts.variableGenesPerCell ? ['--variable-genes-per-cell'] : []),
+    ...(opts.detectedValuesPerGene ? ['--detected-values-per-gene'] : []),
+  ];
+  if (given.length === 0) return;
+  reporter.warn(
+    `${given.join(' and ')} cap${given.length > 1 ? '' : 's'} the variable genes, but this run trains on every gene (preset ${opts.preset} without --variable-genes): ignored`,
+  );
+}
+
 async function run(opts: RunOptions): Promise<void> {
   const reporter = new Reporter(opts.quiet || jsonOnStdout(opts.json));
   await checkPathsExist('--train', [opts.train]);
@@ -107,6 +126,7 @@ async function run(opts: RunOptions): Promise<void> {
   checkQueriesShareGenes(buildGeneUnion(references.map((r) => r.matrix.genes)), queries);
 
   const preset = TRAINING_PRESETS[opts.preset];
+  warnIgnoredGeneCaps(opts, preset, reporter);
   const rounds = opts.rounds ?? preset.rounds;
   const ensembleSize = opts.ensembleSize ?? preset.ensembleSize;
   if (ensembleSize > 1)
@@ -120,6 +140,7 @@ async function run(opts: RunOptions): Promise<void> {
     ensembleSize,
     variableGenes: opts.variableGenes ?? preset.variableGenes,
     variableGenesPerCell: opts.variableGenesPerCell ?? preset.variableGenesPerCell,
+    detectedValuesPerGene: opts.detectedValuesPerGene ?? preset.detectedValuesPerGene,
     inputDropout: opts.inputDropout ?? preset.inputDropout,
     inputDropoutMinDetection: opts.inputDropoutMinDetection ?? preset.inputDropoutMinDetection,
     seed: opts.seed,
@@ -272,6 +293,11 @@ export function runCommand(): Command {
       '--variable-genes-per-cell <n>',
       "with --variable-genes: at most n genes per reference cell at each institution, so a small reference trains on fewer genes (0: no cap; default: the preset's, 0 published)",
       genesPerCellOption,
+    )
+    .option(
+      '--detected-values-per-gene <n>',
+      "with --variable-genes: at most one gene per n values detected in an institution's reference cells, so a sparse (droplet) reference trains on fewer genes than a dense one of as many cells (0: no cap; default: the preset's, 0 published)",
+      detectedValuesPerGeneOption,
     )
     .option(
       '--input-dropout <p>',

@@ -53,6 +53,12 @@ export class StartFederationInput {
   @Field(() => Int, {
     nullable: true,
     description:
+      "With variableGenes: each institution's share of the genes is at most one per this many values its reference cells detect (from the count it reports), so a sparse (droplet) reference trains on fewer genes than a dense one of as many cells; 0: no cap. Default: the preset's, else 0. At most 1000000.",
+  })
+  detectedValuesPerGene?: number | null;
+  @Field(() => Int, {
+    nullable: true,
+    description:
       "Models trained side by side, each from its own seed, their landmark correlations averaged at annotation (1 to 16). Default: the preset's (3 for ensemble and variable-genes-ensemble), else 1.",
   })
   ensembleSize?: number | null;

@@ -22,6 +22,11 @@ export class TrainingPreset {
       "With variableGenes: each institution's share of the genes is at most this many per reference cell (0: no cap).",
   })
   variableGenesPerCell!: number;
+  @Field(() => Int, {
+    description:
+      "With variableGenes: each institution's share of the genes is at most one per this many values its reference cells detect (0: no cap).",
+  })
+  detectedValuesPerGene!: number;
   @Field(() => Float, {
     description:
       'Gene dropout while training: the probability that a detected value of a training cell is zeroed in a local step (0: none, the published method).',
