@@ -101,6 +101,28 @@ describe('api: hostile model bundles (POST /model-versions/import)', () => {
     expect(await refused(await withDropout('a lot'))).toMatch(/options\.inputDropout: expected a number/);
   });
 
+  it.each([
+    ['variableGenesPerCell', 10, 10_001],
+    ['detectedValuesPerGene', 40, 1_000_001],
+  ] as const)(
+    "should keep a bundle's gene cap %s in its options, and refuse one out of range naming it",
+    async (field, good, bad) => {
+      const withCap = (n: unknown) =>
+        bundleTar(
+          withFiles(files, {}, (m) => {
+            (m.options as Record<string, unknown>)[field] = n;
+          }),
+        );
+      const res = await importTar(await withCap(good));
+      expect(res.status).toBe(201);
+      const { id } = (await res.json()) as { id: string };
+      const row = await api.db.modelVersion.findUniqueOrThrow({ where: { id } });
+      expect((row.manifest as { options: Record<string, unknown> }).options[field]).toBe(good);
+      expect(await refused(await withCap(bad))).toMatch(new RegExp(`manifest\\.json: options\\.${field}: `));
+      expect(await refused(await withCap(2.5))).toMatch(new RegExp(`options\\.${field}: `));
+    },
+  );
+
   it('should answer 400 to a tar holding a/manifest.json and b/manifest.json, and keep running', async () => {
     const data = await tarOf([
       { name: 'a/manifest.json', data: files['manifest.json'] },
