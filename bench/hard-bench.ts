@@ -72,6 +72,9 @@ interface FederatedSpec {
   variableGenes: number;
   variableGenesPerCell: number;
   detectedValuesPerGene: number;
+  /** The model's sizes; absent: the published ones. */
+  hiddenSize?: number;
+  embeddingSize?: number;
   inputDropout: number;
   inputDropoutMinDetection: number;
   /** Regularisation strengths of the softmax-head probe (bench/softmax-head.ts); empty: none. */
@@ -253,6 +256,8 @@ async function main(): Promise<void> {
       '--detected-values-per-gene <n>',
       "with variable genes: at most one gene per n values detected in an institution's reference cells, 0 no cap (default: the preset's)",
     )
+    .option('--hidden-size <n>', 'hidden layer size of the model (default: the published 500)')
+    .option('--embedding-size <n>', 'embedding size of the model (default: the published 20)')
     .option('--ensemble-size <n>', "models averaged at annotation (default: the preset's)")
     .option('--input-dropout <p>', "gene dropout while training, 0 none (default: the preset's)")
     .option(
@@ -342,7 +347,15 @@ async function main(): Promise<void> {
       `--input-dropout-min-detection: expected a fraction from 0 to 1, got "${o.inputDropoutMinDetection}"`,
     );
   }
+  const sizes = {
+    ...(o.hiddenSize !== undefined && { hiddenSize: positive('--hidden-size', o.hiddenSize, true) }),
+    ...(o.embeddingSize !== undefined && {
+      embeddingSize: positive('--embedding-size', o.embeddingSize, true),
+    }),
+  };
   const changed = [
+    ...(sizes.hiddenSize === undefined ? [] : [`hidden ${sizes.hiddenSize}`]),
+    ...(sizes.embeddingSize === undefined ? [] : [`embedding ${sizes.embeddingSize}`]),
     ...(variableGenes === preset.variableGenes ? [] : [`${variableGenes} genes per institution`]),
     ...(variableGenesPerCell === preset.variableGenesPerCell
       ? []
@@ -441,6 +454,7 @@ async function main(): Promise<void> {
         variableGenes,
         variableGenesPerCell,
         detectedValuesPerGene,
+        ...sizes,
         inputDropout,
         inputDropoutMinDetection,
         softmaxHead,

@@ -22,6 +22,9 @@ export interface PublishedRunOptions {
   variableGenesPerCell?: number;
   /** With variableGenes: at most one gene per this many detected values at each institution; 0 or absent: no cap. */
   detectedValuesPerGene?: number;
+  /** The model's hidden layer and embedding sizes; absent: the published 500 and 20. */
+  hiddenSize?: number;
+  embeddingSize?: number;
   /** Gene dropout of the local steps; 0 or absent: none. */
   inputDropout?: number;
   /** Gene dropout only where an institution's detection rate reaches this; 0 or absent: everywhere. */
@@ -54,6 +57,8 @@ export async function runPublished(
     variableGenes = 0,
     variableGenesPerCell = 0,
     detectedValuesPerGene = 0,
+    hiddenSize,
+    embeddingSize,
     inputDropout = 0,
     inputDropoutMinDetection = 0,
   } = options;
@@ -64,6 +69,8 @@ export async function runPublished(
     variableGenes,
     variableGenesPerCell,
     detectedValuesPerGene,
+    ...(hiddenSize !== undefined && { hiddenSize }),
+    ...(embeddingSize !== undefined && { embeddingSize }),
     inputDropout,
     inputDropoutMinDetection,
     seed,

@@ -37,6 +37,12 @@ describe('npm run bench:hard, started wrongly', () => {
       ['--variable-genes-per-cell', '2.5'],
       /--variable-genes-per-cell: expected 0 \(no cap\) or a whole number/,
     ],
+    [
+      ['--detected-values-per-gene', '-40'],
+      /--detected-values-per-gene: expected 0 \(no cap\) or a whole number from 1 to 1000000/,
+    ],
+    [['--hidden-size', '0'], /--hidden-size: expected a positive integer, got "0"/],
+    [['--embedding-size', '2.5'], /--embedding-size: expected a positive integer, got "2.5"/],
     [['--softmax-head', '0.1,-1'], /--softmax-head: expected positive numbers, comma-separated/],
     [['--data', '/nonexistent-datasets'], /\/nonexistent-datasets does not exist/],
   ])('refuses %j with one message, exit code 2 and no stack trace', (args, message) => {
