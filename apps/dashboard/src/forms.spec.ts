@@ -112,28 +112,24 @@ describe('federationInput (the start form)', () => {
       ]);
   });
 
-  it('takes a cap of variable genes per reference cell from 0 to 10000, as the api does', () => {
-    expect(start({ variableGenesPerCell: '10' }).input).toMatchObject({ variableGenesPerCell: 10 });
-    expect(start({ variableGenesPerCell: '0' }).input).toMatchObject({ variableGenesPerCell: 0 });
-    expect(start({}).input).not.toHaveProperty('variableGenesPerCell');
-    for (const typed of ['-1', '2.5', '10001', 'few'])
-      expect(start({ variableGenesPerCell: typed }).errors).toEqual([
+  it.each([
+    ['variableGenesPerCell', 'Variable genes per reference cell', 10, 10_000, ['-1', '2.5', '10001', 'few']],
+    [
+      'detectedValuesPerGene',
+      'Detected values per variable gene',
+      40,
+      1_000_000,
+      ['-1', '2.5', '1000001', 'few'],
+    ],
+  ] as const)('takes a gene cap %s from 0 to its bound, as the api does', (key, label, good, max, bads) => {
+    expect(start({ [key]: String(good) }).input).toMatchObject({ [key]: good });
+    expect(start({ [key]: '0' }).input).toMatchObject({ [key]: 0 });
+    expect(start({}).input).not.toHaveProperty(key);
+    for (const typed of bads)
+      expect(start({ [key]: typed }).errors).toEqual([
         {
-          field: 'fed-variableGenesPerCell',
-          message: `Variable genes per reference cell: 0 (no cap) or a whole number from 1 to 10000, got "${typed}".`,
-        },
-      ]);
-  });
-
-  it('takes a cap of detected values per variable gene from 0 to 1000000, as the api does', () => {
-    expect(start({ detectedValuesPerGene: '40' }).input).toMatchObject({ detectedValuesPerGene: 40 });
-    expect(start({ detectedValuesPerGene: '0' }).input).toMatchObject({ detectedValuesPerGene: 0 });
-    expect(start({}).input).not.toHaveProperty('detectedValuesPerGene');
-    for (const typed of ['-1', '2.5', '1000001', 'few'])
-      expect(start({ detectedValuesPerGene: typed }).errors).toEqual([
-        {
-          field: 'fed-detectedValuesPerGene',
-          message: `Detected values per variable gene: 0 (no cap) or a whole number from 1 to 1000000, got "${typed}".`,
+          field: `fed-${key}`,
+          message: `${label}: 0 (no cap) or a whole number from 1 to ${max}, got "${typed}".`,
         },
       ]);
   });
