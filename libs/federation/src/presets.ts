@@ -30,17 +30,26 @@ export interface TrainingPreset {
   summary: string;
 }
 
-/** `variable-genes-ensemble`, which `variable-genes-ensemble-dropout` and `recommended` extend. */
-const VARIABLE_GENES_ENSEMBLE = {
-  rounds: 200,
+/** The published method; every other preset states only what it changes from it. */
+const PUBLISHED = {
+  rounds: 300,
   localSteps: 1,
   learningRate: 0.0005,
-  ensembleSize: 3,
-  variableGenes: 2000,
+  ensembleSize: 1,
+  variableGenes: 0,
   variableGenesPerCell: 0,
   detectedValuesPerGene: 0,
   inputDropout: 0,
   inputDropoutMinDetection: 0,
+  summary: 'the published method: one model, 300 rounds of 1 local step (the default)',
+} as const satisfies TrainingPreset;
+
+/** `variable-genes-ensemble`, which `variable-genes-ensemble-dropout` and `recommended` extend. */
+const VARIABLE_GENES_ENSEMBLE = {
+  ...PUBLISHED,
+  rounds: 200,
+  ensembleSize: 3,
+  variableGenes: 2000,
   summary:
     "variable-genes' genes, three models with different seeds, 200 rounds each (the same 600 rounds), their landmark correlations averaged: steadier on small references",
 } as const satisfies TrainingPreset;
@@ -60,41 +69,18 @@ const VARIABLE_GENES_ENSEMBLE_DROPOUT = {
  * (docs/benchmarks-hard-cases.md) and stay opt-in until they meet issue 11's targets everywhere.
  */
 export const TRAINING_PRESETS = {
-  published: {
-    rounds: 300,
-    localSteps: 1,
-    learningRate: 0.0005,
-    ensembleSize: 1,
-    variableGenes: 0,
-    variableGenesPerCell: 0,
-    detectedValuesPerGene: 0,
-    inputDropout: 0,
-    inputDropoutMinDetection: 0,
-    summary: 'the published method: one model, 300 rounds of 1 local step (the default)',
-  },
+  published: PUBLISHED,
   ensemble: {
+    ...PUBLISHED,
     rounds: 200,
-    localSteps: 1,
-    learningRate: 0.0005,
     ensembleSize: 3,
-    variableGenes: 0,
-    variableGenesPerCell: 0,
-    detectedValuesPerGene: 0,
-    inputDropout: 0,
-    inputDropoutMinDetection: 0,
     summary:
       'three models with different seeds, 200 rounds each (2x the training), their landmark correlations averaged: steadier across seeds',
   },
   'variable-genes': {
+    ...PUBLISHED,
     rounds: 600,
-    localSteps: 1,
-    learningRate: 0.0005,
-    ensembleSize: 1,
     variableGenes: 2000,
-    variableGenesPerCell: 0,
-    detectedValuesPerGene: 0,
-    inputDropout: 0,
-    inputDropoutMinDetection: 0,
     summary:
       'the published training, 600 rounds, on the 2,000 x institutions genes of largest dispersion (summed over institutions, through secure aggregation when on): rescues small references',
   },
