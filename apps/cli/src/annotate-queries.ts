@@ -63,13 +63,13 @@ export async function annotateQueries(
       reporter.info(
         `  automatic rejection: ${g.cells} cells form a separate group of low confidence (mean correlation ` +
           `${g.meanCorrelation[0].toFixed(2)} against ${g.meanCorrelation[1].toFixed(2)}), likely cell types no ` +
-          `reference holds: those below ${g.threshold.toFixed(3)} are unassigned`,
+          `reference holds: unassigned below, per predicted type, ${formatThresholds(a.autoThresholds ?? {})}`,
       );
     } else if (a.autoThresholds) {
       const chosen = Object.entries(a.autoThresholds);
       reporter.info(
         chosen.length > 0
-          ? `  automatic rejection thresholds: ${chosen.map(([t, r]) => `${t} ${r.toFixed(3)}`).join(', ')}`
+          ? `  automatic rejection thresholds: ${formatThresholds(a.autoThresholds)}`
           : '  automatic rejection: no predicted type had enough cells (10) to judge outliers; none rejected',
       );
     }
@@ -107,3 +107,8 @@ export function printAnnotationSummary(summary: AnnotationSummary, reporter: Rep
   }
   reporter.info(`Wrote ${summary.resultFile} and ${summary.predictionsFile}`);
 }
+
+const formatThresholds = (thresholds: Record<string, number>) =>
+  Object.entries(thresholds)
+    .map(([type, r]) => `${type} ${r.toFixed(3)}`)
+    .join(', ');

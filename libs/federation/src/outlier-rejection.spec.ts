@@ -1,4 +1,10 @@
 import { describe, expect, it } from 'vitest';
+import {
+  fitNovelGroupByType,
+  KNOWN_PRIOR_CELLS,
+  NOVEL_PRIOR_CELLS,
+  novelBoundary,
+} from './novel-group-by-type';
 import { autoRejection, NOVEL_GROUP_PROBABILITY, novelGroup } from './outlier-rejection';
 import { fitTwoGroups, lowerGroupBoundary } from './two-groups';
 
@@ -58,24 +64,58 @@ describe('autoRejection (--reject-threshold auto)', () => {
 
     it('rejects the lower group, whatever type its cells were given, and says so', () => {
       const labels = [...known.map((_, i) => (i % 2 ? 'alpha' : 'beta')), ...novel.map(() => 'beta')];
-      const auto = autoRejection(labels, [...known, ...novel]);
-      const groups = fitTwoGroups([...known, ...novel].map(Math.atanh));
-      const threshold = Math.tanh(lowerGroupBoundary(groups, NOVEL_GROUP_PROBABILITY));
+      const confidence = [...known, ...novel];
+      const auto = autoRejection(labels, confidence);
       const count = (from: number, to?: number) =>
         auto.rejected.subarray(from, to).reduce((a, b) => a + b, 0);
-      expect(auto.novelGroup).toMatchObject({ threshold, cells: count(0) });
+      expect(auto.novelGroup).toMatchObject({ cells: count(0) });
       expect(auto.novelGroup!.separation).toBeGreaterThan(3.6);
       expect(auto.novelGroup!.meanCorrelation[0]).toBeCloseTo(Math.tanh(0.6), 1);
-      expect([...auto.thresholds]).toEqual([
-        ['alpha', threshold],
-        ['beta', threshold],
-      ]);
-      // Normal draws overlap a little: 2.1 novel sds above the novel centre, 3.1 known sds below
-      // the known one (about 2% of the novel cells kept, 0.1% of the known rejected).
+      expect([...auto.thresholds.keys()]).toEqual(['alpha', 'beta']);
+      // The thresholds are the per-type fit's boundaries at NOVEL_GROUP_PROBABILITY.
+      const z = confidence.map(Math.atanh);
+      const groups = fitTwoGroups(z);
+      const split = lowerGroupBoundary(groups, 0.5);
+      const fit = fitNovelGroupByType(labels, z, groups, KNOWN_PRIOR_CELLS, split, NOVEL_PRIOR_CELLS);
+      fit.types.forEach((type, t) =>
+        expect(auto.thresholds.get(type)).toBeCloseTo(
+          Math.tanh(novelBoundary(fit, t, NOVEL_GROUP_PROBABILITY)),
+          12,
+        ),
+      );
+      // Normal draws overlap a little: about 2% of the novel cells kept, 0.1% of the known rejected.
       expect(count(300)).toBeGreaterThanOrEqual(114);
       expect(count(0, 300)).toBeLessThanOrEqual(2);
       for (let c = 0; c < labels.length; c++)
-        expect(auto.rejected[c]).toBe([...known, ...novel][c] < threshold ? 1 : 0);
+        expect(auto.rejected[c]).toBe(confidence[c] < auto.thresholds.get(labels[c])! ? 1 : 0);
+    });
+
+    it('judges each type against its own known cells: a looser known type keeps its tail', () => {
+      // alpha's known cells tight (z 1.9, sd 0.12), delta's looser and lower (z 1.4, sd 0.2); the
+      // novel cells (z 0.5) land on both. One query-wide cut at the same probability, as step 1
+      // was first built, rejects over a third of delta's known cells; per type, about one.
+      seed = 11;
+      const alpha = draw(300, 1.9, 0.12);
+      const delta = draw(60, 1.4, 0.2);
+      const novelCells = draw(150, 0.5, 0.12);
+      const labels = [
+        ...alpha.map(() => 'alpha'),
+        ...delta.map(() => 'delta'),
+        ...novelCells.map((_, i) => (i % 3 ? 'delta' : 'alpha')),
+      ];
+      const confidence = [...alpha, ...delta, ...novelCells];
+      const auto = autoRejection(labels, confidence);
+      expect(auto.novelGroup).toBeDefined();
+      const queryWide = Math.tanh(
+        lowerGroupBoundary(fitTwoGroups(confidence.map(Math.atanh)), NOVEL_GROUP_PROBABILITY),
+      );
+      const rejectedOf = (from: number, to: number) =>
+        auto.rejected.subarray(from, to).reduce((a, b) => a + b, 0);
+      expect(delta.filter((r) => r < queryWide).length).toBeGreaterThanOrEqual(20);
+      expect(rejectedOf(300, 360)).toBeLessThanOrEqual(2);
+      expect(rejectedOf(0, 300)).toBe(0);
+      expect(rejectedOf(360, 510)).toBe(150);
+      expect(auto.thresholds.get('delta')!).toBeLessThan(auto.thresholds.get('alpha')!);
     });
 
     it('finds no group in a query of known cells only, and falls back to outliers per type', () => {
