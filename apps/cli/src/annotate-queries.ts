@@ -70,7 +70,7 @@ export async function annotateQueries(
       reporter.info(
         chosen.length > 0
           ? `  automatic rejection thresholds: ${formatThresholds(a.autoThresholds)}`
-          : '  automatic rejection: no predicted type had enough cells (10) to judge outliers; none rejected',
+          : '  automatic rejection: too few cells (under 10) or no spread in their confidences to judge outliers; none rejected',
       );
     }
     const labelCounts: Record<string, number> = {};

@@ -5,18 +5,22 @@ import {
   NOVEL_PRIOR_CELLS,
   novelBoundary,
 } from './novel-group-by-type';
-import { autoRejection, NOVEL_GROUP_PROBABILITY, novelGroup } from './outlier-rejection';
+import { AUTO_REJECT_K, autoRejection, NOVEL_GROUP_PROBABILITY, novelGroup } from './outlier-rejection';
 import { fitTwoGroups, lowerGroupBoundary } from './two-groups';
 
 describe('autoRejection (--reject-threshold auto)', () => {
-  it('sets the threshold at median - 2 x 1.4826 x MAD of Fisher z, worked by hand', () => {
-    // z = 1.0, 1.1, ..., 1.9 and 0.2: median 1.4; |z - 1.4| sorted 0, .1, .1, .2, .2, .3, ... -> MAD 0.3;
-    // threshold z = 1.4 - 2 * 1.4826 * 0.3 = 0.51044.
-    const z = [1.0, 1.1, 1.2, 1.3, 1.4, 1.5, 1.6, 1.7, 1.8, 1.9, 0.2];
+  it('sets the threshold at median - 3 x 1.4826 x MAD of Fisher z, worked by hand', () => {
+    // z = 1.0, 1.1, ..., 1.9 and -0.2: median 1.4; |z - 1.4| sorted 0, .1, .1, .2, .2, .3, ... -> MAD 0.3;
+    // threshold z = 1.4 - 3 * 1.4826 * 0.3 = 0.06566.
+    const z = [1.0, 1.1, 1.2, 1.3, 1.4, 1.5, 1.6, 1.7, 1.8, 1.9, -0.2];
     const r = z.map(Math.tanh);
     const { thresholds, rejected } = autoRejection(Array(11).fill('alpha'), r);
-    expect(thresholds.get('alpha')).toBeCloseTo(Math.tanh(1.4 - 2 * 1.4826 * 0.3), 10);
+    expect(AUTO_REJECT_K).toBe(3);
+    expect(thresholds.get('alpha')).toBeCloseTo(Math.tanh(1.4 - 3 * 1.4826 * 0.3), 10);
     expect([...rejected]).toEqual([0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1]);
+    // At k = 2 the threshold is z 0.51044: the same cells, the same outlier.
+    const atTwo = autoRejection(Array(11).fill('alpha'), r, 2);
+    expect(atTwo.thresholds.get('alpha')).toBeCloseTo(Math.tanh(1.4 - 2 * 1.4826 * 0.3), 10);
   });
 
   it('judges each predicted type against its own cells', () => {
@@ -38,7 +42,21 @@ describe('autoRejection (--reject-threshold auto)', () => {
     expect(rejected.subarray(60).reduce((a, b) => a + b, 0)).toBe(12);
   });
 
-  it('keeps every cell of a type given to fewer than 10 cells, or with no spread', () => {
+  it('judges a type given fewer than 10 cells by the whole query, worked by hand', () => {
+    // 10 cells of `big` at z 1.0 ... 1.9, and `rare` with 2 cells at z 1.3 and -0.5. All 12
+    // sorted: -0.5, 1.0, 1.1, 1.2, 1.3, 1.3, 1.4, ..., 1.9: median (1.3 + 1.4) / 2 = 1.35;
+    // |z - 1.35| sorted .05, .05, .05, .15, .15, .25, .25, .35, .35, .45, .55, 1.85 -> MAD 0.25;
+    // threshold z = 1.35 - 3 * 1.4826 * 0.25 = 0.23805.
+    const z = [1.0, 1.1, 1.2, 1.3, 1.4, 1.5, 1.6, 1.7, 1.8, 1.9, 1.3, -0.5];
+    const labels = [...Array(10).fill('big'), 'rare', 'rare'];
+    const { thresholds, rejected } = autoRejection(labels, z.map(Math.tanh));
+    expect(thresholds.get('rare')).toBeCloseTo(Math.tanh(1.35 - 3 * 1.4826 * 0.25), 10);
+    expect([...rejected.subarray(10)]).toEqual([0, 1]);
+    // `big` is judged by its own ten cells (median 1.45, MAD 0.25).
+    expect(thresholds.get('big')).toBeCloseTo(Math.tanh(1.45 - 3 * 1.4826 * 0.25), 10);
+  });
+
+  it('rejects nothing in a query of fewer than 10 cells, or where the cells have no spread', () => {
     const few = autoRejection(Array(9).fill('x'), [0.9, 0.9, 0.9, 0.9, 0.9, 0.9, 0.9, 0.9, 0.1]);
     expect(few.thresholds.size).toBe(0);
     expect([...few.rejected].every((x) => x === 0)).toBe(true);

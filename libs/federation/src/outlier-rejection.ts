@@ -19,9 +19,10 @@ import { fitTwoGroups, lowerGroupBoundary, type TwoGroups } from './two-groups';
  *    skipped. Which cells belong to it is then judged per predicted type
  *    (novel-group-by-type.ts): each type gets its own components of known and of novel cells,
  *    shrunk towards the query's pooled ones, and a cell is rejected while its probability of its
- *    type's novel component is at least NOVEL_GROUP_PROBABILITY. (One query-wide cut at that probability, as first built, cut
- *    into the looser known types: 6% of the known cells on pancreas without alpha, 3.6% per
- *    type.) Measured on the leave-one-type-out cases: a query without a
+ *    type's novel component is at least NOVEL_GROUP_PROBABILITY. (One query-wide cut at that
+ *    probability, as first built, cut into the looser known types: 6% of the known cells on
+ *    pancreas without alpha, 3.6% per type.) Measured on the leave-one-type-out cases: a query
+ *    without a
  *    novel type mostly gave D < 3, but up to 3.4 (pbmc) and 4.5 (pancreas, published model);
  *    with one, 3.3-4.8 (docs/algorithm.md, Rejection). 3.6 trades a few novel cells for fewer
  *    false groups.
@@ -33,6 +34,13 @@ import { fitTwoGroups, lowerGroupBoundary, type TwoGroups } from './two-groups';
  *
  * (1.4826 * MAD estimates the standard deviation of normal data; the median and MAD are not
  * pulled by the outliers they are meant to find, as a mean and standard deviation would be.)
+ * k = 3, the classical outlier cut: the known cells' confidences have a long lower tail, and
+ * k = 2 took 7-9% of them from a query with nothing to find (3-5% at k = 3).
+ *
+ * A type given fewer than AUTO_REJECT_MIN_CELLS cells is judged by the query's cells as a whole
+ * (the same rule on all of them): a median and MAD of a handful of cells mean little, and novel
+ * cells often land on types the query barely holds (pancreas without delta: 15% of the held-out
+ * cells given `ductal`, 6% `stellate`), which kept them all before.
  *
  * Why the query's cells and not the references': the references' own cells correlate with their
  * landmarks far better than any other study's cells of the same type do (pancreas: 5% quantile
@@ -41,7 +49,7 @@ import { fitTwoGroups, lowerGroupBoundary, type TwoGroups } from './two-groups';
  * docs/benchmarks-hard-cases.md has the figures.
  */
 
-export const AUTO_REJECT_K = 2;
+export const AUTO_REJECT_K = 3;
 /** Step 1's groups must be at least this far apart (Ashman's D; 2 is "clearly bimodal"). */
 export const NOVEL_GROUP_MIN_SEPARATION = 3.6;
 /** ... and the lower group must hold at least this fraction of the cells. */
@@ -50,7 +58,7 @@ export const NOVEL_GROUP_MIN_WEIGHT = 0.05;
 export const NOVEL_GROUP_PROBABILITY = 0.9;
 /** Step 1 needs this many cells for a mixture to mean anything. */
 export const NOVEL_GROUP_MIN_CELLS = 50;
-/** Types given to fewer cells keep them all: a median and MAD of a handful of cells mean little. */
+/** Step 2 judges a type given fewer cells by the query's cells as a whole (and a query of fewer, not at all). */
 export const AUTO_REJECT_MIN_CELLS = 10;
 
 const fisherZ = (r: number) => Math.atanh(Math.min(0.999999, Math.max(-0.999999, r)));
@@ -73,8 +81,9 @@ export interface NovelGroup {
 
 export interface AutoRejection {
   /**
-   * Per predicted type: the correlation below which its cells are rejected. Step 2: types given to
-   * at least AUTO_REJECT_MIN_CELLS cells with some spread; step 1: every predicted type.
+   * Per predicted type: the correlation below which its cells are rejected. Step 2: every type
+   * whose cells (or, for a type of fewer than AUTO_REJECT_MIN_CELLS, the query's) have some
+   * spread; step 1: every predicted type.
    */
   thresholds: Map<string, number>;
   /** Present when step 1 found a group of cells no reference knows (then step 2 did not run). */
@@ -105,15 +114,10 @@ export function autoRejection(
     else cellsOf.set(label, [cell]);
   });
   const thresholds = new Map<string, number>();
+  const everyCell = labels.length >= minCells ? outlierThreshold(confidence, labels.keys(), k) : undefined;
   for (const [label, cells] of cellsOf) {
-    if (cells.length < minCells) continue;
-    const z = Float64Array.from(cells, (c) => fisherZ(confidence[c])).sort();
-    const centre = median(z);
-    const deviations = z.map((x) => Math.abs(x - centre)).sort();
-    const spread = 1.4826 * median(deviations);
-    // No spread (half the cells share one value): nothing marks a cell as unusual.
-    if (!(spread > 0)) continue;
-    thresholds.set(label, Math.tanh(centre - k * spread));
+    const threshold = cells.length >= minCells ? outlierThreshold(confidence, cells, k) : everyCell;
+    if (threshold !== undefined) thresholds.set(label, threshold);
   }
   const rejected = new Uint8Array(labels.length);
   labels.forEach((label, cell) => {
@@ -121,6 +125,21 @@ export function autoRejection(
     if (threshold !== undefined && !(confidence[cell] >= threshold)) rejected[cell] = 1;
   });
   return { thresholds, rejected };
+}
+
+/**
+ * median - k robust sds of the cells' z, as a correlation; undefined when they have no spread
+ * (half of them share one value: nothing marks a cell as unusual).
+ */
+function outlierThreshold(
+  confidence: ArrayLike<number>,
+  cells: Iterable<number>,
+  k: number,
+): number | undefined {
+  const z = Float64Array.from(cells, (c) => fisherZ(confidence[c])).sort();
+  const centre = median(z);
+  const spread = 1.4826 * median(z.map((x) => Math.abs(x - centre)).sort());
+  return spread > 0 ? Math.tanh(centre - k * spread) : undefined;
 }
 
 /** Step 1's test: the query-wide two-group fit when its lower group is clearly separate, else undefined. */
