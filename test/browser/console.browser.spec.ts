@@ -422,6 +422,15 @@ describe.skipIf(unavailable !== null)('the operator console in Chromium', () => 
     await expect.poll(() => job.locator('.badge').textContent(), { timeout: 120_000 }).toBe('completed');
     expect(await job.locator('td').nth(2).textContent()).toBe('auto');
     expect(await job.locator('td').nth(5).textContent()).toMatch(/^210 cells, \d+ unassigned/);
+    // What auto chose, one click away: the kind of rejection and each predicted type's threshold.
+    const auto = job.locator('details.auto-rejection');
+    expect(await auto.locator('summary').textContent()).toMatch(
+      /^auto: (outliers per predicted type|\d+ cells form a separate low-confidence group)/,
+    );
+    await auto.locator('summary').click();
+    expect(await auto.locator('p').textContent()).toMatch(
+      /^Unassigned below, per predicted type: [^,]+ -?\d\.\d{3}(, [^,]+ -?\d\.\d{3})*$/,
+    );
     await screenshot(page, dir, '08-annotations');
 
     const [download] = await Promise.all([

@@ -4,7 +4,7 @@
 // download its result.txt (the published format) or predictions.csv.
 import { ANNOTATION_JOBS, MODEL_VERSIONS, downloadFile, graphql, postForm } from './api.js';
 import { $, announce, field, h, redraw, saveBlob, showFormErrors, statusBadge, table, time } from './dom.js';
-import { jobSeconds, rejectThresholdProblem, versionOrigin } from './forms.js';
+import { autoRejectionNote, jobSeconds, rejectThresholdProblem, versionOrigin } from './forms.js';
 import { fileNameFromDisposition, formatSeconds } from './rounds.js';
 
 const POLL_MS = 2000;
@@ -81,6 +81,7 @@ function resultCell(job) {
   if (job.status !== 'completed') return h('span', { class: 'hint' }, 'when completed');
   const s = job.summary ?? {};
   const unassigned = typeof s.unassigned === 'number' ? `, ${s.unassigned} unassigned` : '';
+  const auto = autoRejectionNote(s);
   return h(
     'span',
     {},
@@ -98,6 +99,14 @@ function resultCell(job) {
         file,
       ),
     ]),
+    auto &&
+      h(
+        'details',
+        { class: 'auto-rejection' },
+        h('summary', {}, `auto: ${auto.heading}`),
+        auto.thresholds.length > 0 &&
+          h('p', {}, `Unassigned below, per predicted type: ${auto.thresholds.join(', ')}`),
+      ),
   );
 }
 

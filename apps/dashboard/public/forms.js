@@ -250,12 +250,33 @@ export function jobSeconds(job) {
   return Number.isFinite(ms) ? ms / 1000 : null;
 }
 
-/** Lineage of a model version: "federation X, round n" / "imported" / "from <parent>". */
 /** "ensemble of 3 models" for an ensemble's version; null for a single model. */
 export function ensembleNote(version) {
   return version.models > 1 ? `ensemble of ${version.models} models` : null;
 }
 
+/**
+ * What rejectThreshold "auto" chose for a completed job, from its summary: a heading (a separate
+ * group of low-confidence cells, likely types no reference holds; or outliers per predicted type)
+ * and each predicted type's threshold, "type r". Null for a job without automatic rejection.
+ */
+export function autoRejectionNote(summary) {
+  if (!summary?.autoThresholds) return null;
+  const thresholds = Object.entries(summary.autoThresholds)
+    .sort(([a], [b]) => a.localeCompare(b))
+    .map(([type, r]) => `${type} ${r.toFixed(3)}`);
+  const group = summary.autoNovelGroup;
+  const heading = group
+    ? `${group.cells} cells form a separate low-confidence group (mean correlation ` +
+      `${group.meanCorrelation[0].toFixed(2)} against ${group.meanCorrelation[1].toFixed(2)}): ` +
+      'likely cell types no reference holds'
+    : thresholds.length > 0
+      ? 'outliers per predicted type'
+      : 'too few cells, or no spread, to judge outliers: none rejected';
+  return { heading, thresholds };
+}
+
+/** Lineage of a model version: "federation X, round n" / "imported" / "from <parent>". */
 export function versionOrigin(version, federationNames = new Map()) {
   if (version.source === 'import')
     return version.parentId ? `imported, from ${version.parentId.slice(0, 8)}` : 'imported';

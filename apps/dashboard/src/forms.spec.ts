@@ -257,4 +257,25 @@ describe('the other forms', () => {
     ).toBe(2.5);
     expect(forms.jobSeconds({ createdAt: '2026-01-01T00:00:00Z', finishedAt: null })).toBeNull();
   });
+
+  it('says what automatic rejection chose, from a job summary', () => {
+    expect(forms.autoRejectionNote({ cells: 10 })).toBeNull();
+    expect(forms.autoRejectionNote(undefined)).toBeNull();
+    expect(forms.autoRejectionNote({ autoThresholds: { b: 0.81234, a: 0.5 } })).toEqual({
+      heading: 'outliers per predicted type',
+      thresholds: ['a 0.500', 'b 0.812'],
+    });
+    expect(
+      forms.autoRejectionNote({
+        autoThresholds: { alpha: 0.9 },
+        autoNovelGroup: { cells: 285, separation: 4.4, meanCorrelation: [0.553, 0.951] },
+      }),
+    ).toEqual({
+      heading:
+        '285 cells form a separate low-confidence group (mean correlation 0.55 against 0.95): ' +
+        'likely cell types no reference holds',
+      thresholds: ['alpha 0.900'],
+    });
+    expect(forms.autoRejectionNote({ autoThresholds: {} }).heading).toMatch(/none rejected/);
+  });
 });
