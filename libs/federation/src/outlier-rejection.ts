@@ -22,8 +22,7 @@ import { fitTwoGroups, lowerGroupBoundary, type TwoGroups } from './two-groups';
  *    type's novel component is at least NOVEL_GROUP_PROBABILITY. (One query-wide cut at that
  *    probability, as first built, cut into the looser known types: 6% of the known cells on
  *    pancreas without alpha, 3.6% per type.) Measured on the leave-one-type-out cases: a query
- *    without a
- *    novel type mostly gave D < 3, but up to 3.4 (pbmc) and 4.5 (pancreas, published model);
+ *    without a novel type mostly gave D < 3, but up to 3.4 (pbmc) and 4.5 (pancreas, published model);
  *    with one, 3.3-4.8 (docs/algorithm.md, Rejection). 3.6 trades a few novel cells for fewer
  *    false groups.
  * 2. Otherwise, outliers per predicted type. Among the cells given type T, a cell is an outlier
