@@ -1,4 +1,4 @@
-import type { TwoGroups } from './two-groups';
+import { lowerGroupBoundary, lowerGroupProbability, type Components, type TwoGroups } from './two-groups';
 
 /**
  * Step 1 of `--reject-threshold auto`, judged per predicted type: a mixture in which every
@@ -41,8 +41,6 @@ const MIN_SD = 0.02;
 /** Bounds on a type's novel weight, so no type is certain before it has been looked at. */
 const MIN_WEIGHT = 1e-6;
 const MAX_WEIGHT = 0.999;
-
-const density = (x: number, mean: number, sd: number) => Math.exp(-0.5 * ((x - mean) / sd) ** 2) / sd;
 
 export interface NovelGroupByType {
   /** The pooled novel component (Fisher z) the types' novel components are shrunk towards. */
@@ -144,12 +142,8 @@ export function fitNovelGroupByType(
   let pooledKnown = { mean: start.mean[1], sd: start.sd[1] };
   for (let it = 0; it < iterations; it++) {
     // E step: each cell's probability of its type's novel component.
-    for (let c = 0; c < n; c++) {
-      const t = typeOf[c];
-      const a = weight[t] * density(z[c], novelMean[t], novelSd[t]);
-      const b = (1 - weight[t]) * density(z[c], mean[t], sd[t]);
-      p[c] = a + b > 0 ? a / (a + b) : z[c] < (novelMean[t] + mean[t]) / 2 ? 1 : 0;
-    }
+    const components = types.map((_, t) => componentsOf(weight[t], novelMean[t], novelSd[t], mean[t], sd[t]));
+    for (let c = 0; c < n; c++) p[c] = lowerGroupProbability(components[typeOf[c]], z[c]);
     // M step: each type's two components from its cells, shrunk towards the pooled ones.
     const known = sumsFor(k);
     const novel = sumsFor(k);
@@ -192,29 +186,35 @@ export function fitNovelGroupByType(
   };
 }
 
+/** Type `t`'s two components, novel (lower) first, as two-groups.ts takes them. */
+function componentsOf(
+  weight: number,
+  novelMean: number,
+  novelSd: number,
+  mean: number,
+  sd: number,
+): Components {
+  return { weight: [weight, 1 - weight], mean: [novelMean, mean], sd: [novelSd, sd] };
+}
+
+const typeComponents = (fit: NovelGroupByType, t: number): Components =>
+  componentsOf(fit.weight[t], fit.novelMean[t], fit.novelSd[t], fit.mean[t], fit.sd[t]);
+
 /** The probability that a cell of type index `t` with value `x` is novel, under the fit. */
 export function novelProbabilityOf(fit: NovelGroupByType, t: number, x: number): number {
-  const a = fit.weight[t] * density(x, fit.novelMean[t], fit.novelSd[t]);
-  const b = (1 - fit.weight[t]) * density(x, fit.mean[t], fit.sd[t]);
-  return a + b > 0 ? a / (a + b) : x < (fit.novelMean[t] + fit.mean[t]) / 2 ? 1 : 0;
+  return lowerGroupProbability(typeComponents(fit, t), x);
 }
 
 /**
- * Type `t`'s rejection boundary: the largest x between the novel mean and the type's known mean
- * whose novel probability is still >= `p`, found by bisection (the probability falls along that
- * range). Cells of the type below it are rejected; cells above the type's known mean never are,
- * even where a novel component wider than the known one would claim the far upper tail too.
- * When even the novel mean is below `p`, the boundary is the novel mean.
+ * Type `t`'s rejection boundary: the largest x between the type's novel mean and its known mean
+ * whose novel probability is still >= `p` (two-groups.ts's bisection). Cells of the type below it
+ * are rejected; cells above the type's known mean never are, even where a novel component wider
+ * than the known one would claim the far upper tail too. When even the novel mean is below `p`,
+ * the boundary is the novel mean.
  */
 export function novelBoundary(fit: NovelGroupByType, t: number, p: number): number {
-  let lo = fit.novelMean[t];
-  let hi = Math.max(lo, fit.mean[t]);
-  if (novelProbabilityOf(fit, t, lo) < p) return lo;
-  if (novelProbabilityOf(fit, t, hi) >= p) return hi;
-  for (let i = 0; i < 60; i++) {
-    const mid = (lo + hi) / 2;
-    if (novelProbabilityOf(fit, t, mid) >= p) lo = mid;
-    else hi = mid;
-  }
-  return lo;
+  const components = typeComponents(fit, t);
+  // A known mean held below the novel one (no split): search up to the novel mean only.
+  components.mean[1] = Math.max(components.mean[0], components.mean[1]);
+  return lowerGroupBoundary(components, p);
 }

@@ -104,8 +104,9 @@ export function autoRejection(
   if (labels.length !== confidence.length) {
     throw new Error(`autoRejection: ${labels.length} labels but ${confidence.length} confidences`);
   }
-  const groups = novelGroupFit(confidence);
-  if (groups) return novelGroupRejection(labels, confidence, groups);
+  const z = Float64Array.from(confidence, fisherZ);
+  const groups = novelGroupFit(z);
+  if (groups) return novelGroupRejection(labels, z, groups);
   const cellsOf = new Map<string, number[]>();
   labels.forEach((label, cell) => {
     const cells = cellsOf.get(label);
@@ -142,9 +143,9 @@ function outlierThreshold(
 }
 
 /** Step 1's test: the query-wide two-group fit when its lower group is clearly separate, else undefined. */
-function novelGroupFit(confidence: ArrayLike<number>): TwoGroups | undefined {
-  if (confidence.length < NOVEL_GROUP_MIN_CELLS) return undefined;
-  const groups = fitTwoGroups(Float64Array.from(confidence, fisherZ));
+function novelGroupFit(z: Float64Array): TwoGroups | undefined {
+  if (z.length < NOVEL_GROUP_MIN_CELLS) return undefined;
+  const groups = fitTwoGroups(z);
   if (groups.separation < NOVEL_GROUP_MIN_SEPARATION || groups.weight[0] < NOVEL_GROUP_MIN_WEIGHT)
     return undefined;
   return groups;
@@ -154,7 +155,7 @@ function novelGroupFit(confidence: ArrayLike<number>): TwoGroups | undefined {
 export function novelGroup(
   confidence: ArrayLike<number>,
 ): Pick<NovelGroup, 'separation' | 'meanCorrelation'> | undefined {
-  const groups = novelGroupFit(confidence);
+  const groups = novelGroupFit(Float64Array.from(confidence, fisherZ));
   return groups && describeGroups(groups);
 }
 
@@ -170,12 +171,7 @@ const describeGroups = (groups: TwoGroups): Pick<NovelGroup, 'separation' | 'mea
  * known, nor its novel one above: without that split, a type given mostly novel cells could take
  * them as its known ones.
  */
-function novelGroupRejection(
-  labels: readonly string[],
-  confidence: ArrayLike<number>,
-  groups: TwoGroups,
-): AutoRejection {
-  const z = Float64Array.from(confidence, fisherZ);
+function novelGroupRejection(labels: readonly string[], z: Float64Array, groups: TwoGroups): AutoRejection {
   const split = lowerGroupBoundary(groups, 0.5);
   const fit = fitNovelGroupByType(labels, z, groups, KNOWN_PRIOR_CELLS, split, NOVEL_PRIOR_CELLS);
   const boundary = new Map(

@@ -72,8 +72,11 @@ export function fitTwoGroups(x: ArrayLike<number>, iterations = 200): TwoGroups 
   return { weight, mean, sd, separation };
 }
 
+/** Two weighted normal components, lower first: a fit's groups, or one type's in a per-type fit. */
+export type Components = Pick<TwoGroups, 'weight' | 'mean' | 'sd'>;
+
 /** The probability that `x` belongs to the lower group. */
-export function lowerGroupProbability(groups: TwoGroups, x: number): number {
+export function lowerGroupProbability(groups: Components, x: number): number {
   const a = groups.weight[0] * density(x, groups.mean[0], groups.sd[0]);
   const b = groups.weight[1] * density(x, groups.mean[1], groups.sd[1]);
   return a + b > 0 ? a / (a + b) : x < (groups.mean[0] + groups.mean[1]) / 2 ? 1 : 0;
@@ -81,12 +84,14 @@ export function lowerGroupProbability(groups: TwoGroups, x: number): number {
 
 /**
  * The largest x between the two means whose lower-group probability is still >= p (found by
- * bisection: the probability falls from the lower mean to the upper one for these fits).
+ * bisection: the probability falls from the lower mean to the upper one for these fits): the
+ * lower mean when even there it is below p, the upper mean when it never falls below p.
  */
-export function lowerGroupBoundary(groups: TwoGroups, p: number): number {
+export function lowerGroupBoundary(groups: Components, p: number): number {
   let lo = groups.mean[0];
   let hi = groups.mean[1];
   if (lowerGroupProbability(groups, lo) < p) return lo;
+  if (lowerGroupProbability(groups, hi) >= p) return hi;
   for (let i = 0; i < 60; i++) {
     const mid = (lo + hi) / 2;
     if (lowerGroupProbability(groups, mid) >= p) lo = mid;
